@@ -1,0 +1,142 @@
+// Command ferry is an agentless configuration deployer: an inventory of hosts
+// and roles drives an SSH runner that pushes templated configuration and
+// verifies every step. This package only wires flags to the library packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// Exit codes are part of ferry's contract with scripts and CI.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // a task failed
+	exitUnreachable = 2 // a host was unreachable
+	exitBadInput    = 3 // inventory, role, template or flags rejected before anything ran
+	exitDrift       = 4 // --check --detailed-exitcode: changes are pending
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// badInput wraps an error detected before anything ran.
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "ferry:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "ferry:", err)
+	// cobra's own flag and argument errors are bad input too.
+	return exitBadInput
+}
+
+// subcommands is filled by each command file's init, so that files can be
+// added without editing this one.
+var subcommands []func() *cobra.Command
+
+func newRootCmd() *cobra.Command {
+	v := viper.New()
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Agentless configuration deployer: fast, exact and safe",
+		Long: `ferry pushes templated configuration to servers over SSH and verifies
+every step, idempotently. An inventory names the hosts, their groups and the
+roles each group runs; --check shows exactly what a deploy would change.`,
+		Example:       "  ferry deploy -i lab/inventory.yml --check --diff",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return loadConfig(cmd, v)
+		},
+	}
+	root.PersistentFlags().String("config", "", "config file (default ./ferry.yaml)")
+	root.PersistentFlags().StringP("inventory", "i", "", "inventory file (YAML or Ansible INI)")
+	root.PersistentFlags().CountP("verbose", "v", "more output (repeat for more)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	for _, mk := range subcommands {
+		root.AddCommand(mk())
+	}
+	return root
+}
+
+// loadConfig applies ferry's precedence: flags > FERRY_* environment >
+// ferry.yaml > defaults. Values from the lower layers are written back into
+// flags that the user did not set, so commands read flags only.
+func loadConfig(cmd *cobra.Command, v *viper.Viper) error {
+	v.SetEnvPrefix("FERRY")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return badInput(fmt.Errorf("config %s: %w", path, err))
+		}
+	} else {
+		v.SetConfigName("ferry")
+		v.SetConfigType("yaml")
+		v.AddConfigPath(".")
+		if err := v.ReadInConfig(); err != nil {
+			var notFound viper.ConfigFileNotFoundError
+			if !errors.As(err, &notFound) {
+				return badInput(fmt.Errorf("config ferry.yaml: %w", err))
+			}
+		}
+	}
+	var firstErr error
+	apply := func(f *pflagFlag) {
+		if f.Changed || firstErr != nil {
+			return
+		}
+		if !v.IsSet(f.Name) {
+			return
+		}
+		val := v.GetString(f.Name)
+		if f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice" {
+			for _, item := range v.GetStringSlice(f.Name) {
+				if err := f.Value.Set(item); err != nil {
+					firstErr = badInput(fmt.Errorf("config %s: %w", f.Name, err))
+				}
+			}
+			return
+		}
+		if err := f.Value.Set(val); err != nil {
+			firstErr = badInput(fmt.Errorf("config %s=%q: %w", f.Name, val, err))
+		}
+	}
+	cmd.Flags().VisitAll(apply)
+	return firstErr
+}

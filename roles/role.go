@@ -1,0 +1,61 @@
+// Package roles defines ferry's role format, loads roles from user folders
+// and from the built-in set embedded in the binary, and checks them before
+// anything runs.
+package roles
+
+// Role is a loaded role: its defaults, tasks and handlers, and where its
+// templates and files come from.
+type Role struct {
+	Name string
+	// Source is the role.yml path shown in errors ("builtin:nginx/role.yml"
+	// for embedded roles).
+	Source   string
+	Defaults map[string]any
+	Tasks    []*Task
+	// Handlers run at most once per host, at the end of the host's play, in
+	// the order they are declared, when a changed task notified them.
+	Handlers []*Task
+	// Templates and Files read the role's templates/ and files/ folders.
+	Templates FileSource
+	Files     FileSource
+}
+
+// FileSource reads files relative to one folder of a role.
+type FileSource interface {
+	// ReadFile returns the file's content and the name to show in errors.
+	ReadFile(name string) (content []byte, display string, err error)
+}
+
+// Task is one step of a role, as written in role.yml.
+type Task struct {
+	Name string
+	// Module is the module's name ("template", "package", ...) and Args its
+	// arguments, not yet rendered: string values are templates.
+	Module string
+	Args   map[string]any
+	// When is a template expression ("eq .mysql_role \"primary\"") that must
+	// render to true or false; empty means always.
+	When string
+	// Loop, when set, runs the task once per item with .item set. Either
+	// LoopItems (a YAML list, each item rendered) or LoopVar (the name of a
+	// list variable) is set.
+	LoopItems []any
+	LoopVar   string
+	Notify    []string
+	Tags      []string
+	// Become overrides the connection's become setting when not nil.
+	Become *bool
+	// Register stores the task's result under this variable name for later
+	// tasks of the same host: {changed, rc, stdout, stderr, skipped}.
+	Register string
+	// ChangedWhen, when not nil, overrides the module's own changed answer.
+	ChangedWhen *bool
+	// NoLog hides the task's arguments, diff and output (secret content).
+	NoLog bool
+	// IgnoreErrors lets the play go on when this task fails.
+	IgnoreErrors bool
+	// Line is the task's line in Source, for error messages.
+	Line int
+	// Role is the role the task belongs to.
+	Role *Role
+}

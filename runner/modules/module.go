@@ -1,0 +1,97 @@
+// Package modules holds ferry's task modules. Each module reads the current
+// state of one thing on a host, compares it with what the task asks for, and
+// changes only what differs. Check mode and real runs share the same Plan, so
+// what --check reports is exactly what the next real run changes.
+package modules
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// Target is what a module sees of the host it works on.
+type Target struct {
+	Exec   executor.Executor
+	Facts  map[string]any // read once per host, see Facts()
+	Become bool           // run privileged operations through sudo
+}
+
+// Change is the plan a module computed: nothing to do when Changed is false.
+type Change struct {
+	Changed bool
+	// Summary lines say what Apply will do, in the words a user expects:
+	// "install nginx", "reload nginx", "ufw allow 80/tcp from 198.18.0.11".
+	Summary []string
+	// Diff is a unified diff for files; empty for other modules.
+	Diff string
+	// Output carries what a read-only or executed command printed, for register.
+	Output *executor.Result
+}
+
+// Module is one task's work on one host. A Module value is created per host
+// and per task, so it may keep what Plan read for Apply to use.
+type Module interface {
+	// Plan reads the remote state and reports what Apply would change.
+	// It never changes anything on the host.
+	Plan(ctx context.Context, t *Target) (Change, error)
+	// Apply makes the planned change and verifies it took effect.
+	// It is called only after Plan reported Changed.
+	Apply(ctx context.Context, t *Target, c Change) (Change, error)
+}
+
+// Factory builds a Module from a task's rendered arguments. It returns an
+// error naming the argument when one is missing, unknown or of the wrong type.
+type Factory func(args map[string]any) (Module, error)
+
+// Spec describes a registered module.
+type Spec struct {
+	Name string
+	// Args lists the argument names the module accepts, so that the role
+	// loader can reject unknown arguments before anything runs.
+	Args []string
+	// Required lists the arguments that must be present.
+	Required []string
+	New      Factory
+	// Convergent modules are re-planned after Apply and must then report no
+	// change; commands and service reloads are not convergent.
+	Convergent bool
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Spec{}
+)
+
+// Register adds a module; it panics on a duplicate name (a programming error).
+func Register(s Spec) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[s.Name]; dup {
+		panic(fmt.Sprintf("modules: %q registered twice", s.Name))
+	}
+	registry[s.Name] = s
+}
+
+// Lookup returns the module registered under name.
+func Lookup(name string) (Spec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	s, ok := registry[name]
+	return s, ok
+}
+
+// Names lists the registered modules, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
