@@ -58,4 +58,6 @@ type Task struct {
 	Line int
 	// Role is the role the task belongs to.
 	Role *Role
+	// IsHandler marks tasks declared under handlers:.
+	IsHandler bool
 }
