@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-deploy/ferry/runner"
+	"github.com/ferry-deploy/ferry/runner/report"
+)
+
+// deployFlags are the options of `ferry deploy`; each maps 1:1 to a flag.
+type deployFlags struct {
+	check, diff, detailedExitcode bool
+	limit                         string
+	extra                         []string
+	forks                         int
+	output                        string
+	tags, skipTags                []string
+	conn                          connFlags
+	rolesPath                     []string
+}
+
+func init() {
+	subcommands = append(subcommands, newDeployCmd)
+}
+
+func newDeployCmd() *cobra.Command {
+	var f deployFlags
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy the inventory's roles to its hosts",
+		Long: `deploy connects to every host once, reads its facts, and runs the roles of
+its groups in the inventory's group order. Every task reads the current state,
+compares it with what the role asks for, and changes only what differs.
+With --check nothing is changed and the plan is exactly what the next real
+run would change.`,
+		Example: `  ferry deploy -i lab/inventory.yml
+  ferry deploy -i lab/inventory.yml --check --diff --limit web
+  ferry deploy -i hosts.ini -e nginx_port=8080 --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDeploy(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.check, "check", false, "plan only: change nothing and report what would change")
+	fl.BoolVar(&f.diff, "diff", false, "show a unified diff for every file that changes (or would)")
+	fl.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
+	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
+	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
+	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
+	fl.StringVarP(&f.output, "output", "o", "human", "output format: human or json (one object per line)")
+	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with one of these tags")
+	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with one of these tags")
+	fl.StringArrayVar(&f.rolesPath, "roles-path", nil, "folder of user roles, searched before built-ins (repeatable)")
+	f.conn.register(fl)
+	return cmd
+}
+
+func runDeploy(cmd *cobra.Command, f deployFlags) error {
+	if f.detailedExitcode && !f.check {
+		return badInput(errors.New("--detailed-exitcode needs --check"))
+	}
+	if f.forks < 1 {
+		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
+	}
+	inv, err := loadInventory(cmd)
+	if err != nil {
+		return err
+	}
+	extra, err := parseExtraVars(f.extra)
+	if err != nil {
+		return badInput(err)
+	}
+	verbose, _ := cmd.Flags().GetCount("verbose")
+	rep, err := report.New(f.output, cmd.OutOrStdout(), inv.Redact, verbose)
+	if err != nil {
+		return badInput(err)
+	}
+	invDir := filepath.Dir(inv.Path)
+	plays, err := runner.BuildPlays(inv, newRoleLoader(invDir, f.rolesPath), f.limit)
+	if err != nil {
+		return badInput(err)
+	}
+	if len(plays) == 0 {
+		return badInput(fmt.Errorf("%s: no host selected has a role to run (limit %q)", inv.Path, f.limit))
+	}
+	eng := runner.New(inv, runner.Options{
+		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
+		Tags: f.tags, SkipTags: f.skipTags,
+		Connect: f.conn.connector(inv),
+		Gather:  gatherFacts,
+		Render:  newRenderer(inv),
+		Report:  rep,
+	})
+	recap, err := eng.Run(cmd.Context(), plays)
+	var bad *runner.BadInputError
+	if errors.As(err, &bad) {
+		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case recap.Unreachable > 0:
+		return &exitError{code: exitUnreachable}
+	case recap.Failed > 0:
+		return &exitError{code: exitFailed}
+	case recap.Interrupted:
+		return &exitError{code: exitFailed, err: errors.New("interrupted")}
+	case f.check && f.detailedExitcode && recap.Changed > 0:
+		return &exitError{code: exitDrift}
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package runner
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+type rolesTask = roles.Task
+
+// countingExecutor counts the exchanges a host costs, so that the recap can
+// show round trips per task (each call is one SSH round trip or more).
+type countingExecutor struct {
+	executor.Executor
+	calls atomic.Int64
+}
+
+func (c *countingExecutor) Run(ctx context.Context, cmd executor.Command) (executor.Result, error) {
+	c.calls.Add(1)
+	return c.Executor.Run(ctx, cmd)
+}
+
+func (c *countingExecutor) Stat(ctx context.Context, path string, become bool) (executor.FileInfo, error) {
+	c.calls.Add(1)
+	return c.Executor.Stat(ctx, path, become)
+}
+
+func (c *countingExecutor) ReadFile(ctx context.Context, path string, become bool) ([]byte, error) {
+	c.calls.Add(1)
+	return c.Executor.ReadFile(ctx, path, become)
+}
+
+func (c *countingExecutor) Upload(ctx context.Context, path string, content []byte, opts executor.UploadOptions) error {
+	c.calls.Add(1)
+	return c.Executor.Upload(ctx, path, content, opts)
+}
+
+func (c *countingExecutor) Remove(ctx context.Context, path string, become bool) error {
+	c.calls.Add(1)
+	return c.Executor.Remove(ctx, path, become)
+}

@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/roles"
+)
+
+// Play is one group's turn in a deploy: its roles run on its hosts, in
+// batches of Serial hosts at a time.
+type Play struct {
+	Group string
+	Hosts []*inventory.Host
+	Roles []*roles.Role
+	// Serial is "" (all hosts at once), a count ("1") or a percentage ("30%").
+	Serial string
+	// MaxFailPercentage stops the rollout when a batch fails more hosts.
+	MaxFailPercentage int
+}
+
+// RoleLoader finds roles by name.
+type RoleLoader interface {
+	Load(name string) (*roles.Role, error)
+}
+
+// BuildPlays turns an inventory into the ordered plays of a deploy: groups
+// in run order, each with its roles and the hosts selected by limit (all
+// hosts when limit is empty). Groups without roles, or with no selected
+// host, make no play. Every role is loaded here, so a role that does not
+// exist stops the deploy before anything runs.
+func BuildPlays(inv *inventory.Inventory, loader RoleLoader, limit string) ([]Play, error) {
+	selected := map[string]bool{}
+	if limit != "" {
+		hosts, err := inv.Select(limit)
+		if err != nil {
+			return nil, fmt.Errorf("--limit %q: %w", limit, err)
+		}
+		for _, h := range hosts {
+			selected[h.Name] = true
+		}
+	}
+	var plays []Play
+	for _, name := range inv.GroupOrder() {
+		g := inv.Groups[name]
+		if g == nil || len(g.Roles) == 0 {
+			continue
+		}
+		p := Play{Group: name, Serial: g.Serial, MaxFailPercentage: g.MaxFailPercentage}
+		for _, h := range inv.HostsOf(name) {
+			if limit == "" || selected[h.Name] {
+				p.Hosts = append(p.Hosts, h)
+			}
+		}
+		for _, rn := range g.Roles {
+			r, err := loader.Load(rn)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: group %q: %w", g.File, g.Line, name, err)
+			}
+			p.Roles = append(p.Roles, r)
+		}
+		if len(p.Hosts) > 0 {
+			plays = append(plays, p)
+		}
+	}
+	return plays, nil
+}
+
+// roleDefaults merges the defaults of a play's roles; a later role's default
+// wins over an earlier one's, and every inventory variable wins over both.
+func roleDefaults(rs []*roles.Role) map[string]any {
+	out := map[string]any{}
+	for _, r := range rs {
+		maps.Copy(out, r.Defaults)
+	}
+	return out
+}
+
+// batches splits hosts according to serial: "" or "0" is one batch, "N" is
+// batches of N, "P%" batches of ceil(P% of the hosts), at least one.
+func batches(hosts []*inventory.Host, serial string) ([][]*inventory.Host, error) {
+	size, err := batchSize(len(hosts), serial)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]*inventory.Host
+	for len(hosts) > 0 {
+		n := min(size, len(hosts))
+		out = append(out, hosts[:n])
+		hosts = hosts[n:]
+	}
+	return out, nil
+}
+
+func batchSize(total int, serial string) (int, error) {
+	if serial == "" || serial == "0" {
+		return max(total, 1), nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(serial, "%d%%", &n); err == nil && serial[len(serial)-1] == '%' {
+		if n <= 0 || n > 100 {
+			return 0, fmt.Errorf("serial %q: percentage must be 1-100", serial)
+		}
+		return max((total*n+99)/100, 1), nil
+	}
+	if _, err := fmt.Sscanf(serial, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != serial {
+		return 0, fmt.Errorf("serial %q: want a count or a percentage", serial)
+	}
+	return max(n, 1), nil
+}

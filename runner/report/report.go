@@ -1,0 +1,160 @@
+// Package report renders a run's events for people (grouped, aligned text)
+// or for programs (one JSON object per line, the recap last), and masks
+// secrets in everything it prints.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/ferry-deploy/ferry/runner"
+)
+
+// New returns the reporter for format "human" or "json". redact masks
+// secret values in every string that reaches w; verbose > 0 also prints
+// tasks that changed nothing.
+func New(format string, w io.Writer, redact func(string) string, verbose int) (runner.Reporter, error) {
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	switch format {
+	case "", "human":
+		return &Human{w: w, redact: redact, verbose: verbose}, nil
+	case "json":
+		return &JSON{w: w, redact: redact}, nil
+	}
+	return nil, fmt.Errorf("unknown output format %q (want human or json)", format)
+}
+
+// redactEvent masks every free-text field of an event.
+func redactEvent(ev runner.Event, redact func(string) string) runner.Event {
+	ev.Message = redact(ev.Message)
+	ev.Diff = redact(ev.Diff)
+	ev.Item = redact(ev.Item)
+	ev.Task = redact(ev.Task)
+	if len(ev.Summary) > 0 {
+		s := make([]string, len(ev.Summary))
+		for i, line := range ev.Summary {
+			s[i] = redact(line)
+		}
+		ev.Summary = s
+	}
+	return ev
+}
+
+// JSON writes one JSON object per event, and the recap as the last line.
+type JSON struct {
+	mu     sync.Mutex
+	w      io.Writer
+	redact func(string) string
+}
+
+// Event writes ev as one line.
+func (j *JSON) Event(ev runner.Event) {
+	ev = redactEvent(ev, j.redact)
+	ev.DurationMS = ev.Duration.Milliseconds()
+	j.write(ev)
+}
+
+// Recap writes the recap line.
+func (j *JSON) Recap(rc runner.Recap) { j.write(rc) }
+
+func (j *JSON) write(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprintf(`{"event":"error","msg":%q}`, err.Error()))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// Redact the encoded line too: a secret may sit in a field no one
+	// thought of (a registered stdout, a host message).
+	fmt.Fprintln(j.w, j.redact(string(b)))
+}
+
+// Human prints progress as it happens: a header per play, a line per task
+// and host, summaries and diffs indented below, and the recap table.
+type Human struct {
+	mu      sync.Mutex
+	w       io.Writer
+	redact  func(string) string
+	verbose int
+}
+
+// Event prints ev.
+func (h *Human) Event(ev runner.Event) {
+	ev = redactEvent(ev, h.redact)
+	var b strings.Builder
+	switch ev.Kind {
+	case "play":
+		if ev.Status == runner.StatusFailed {
+			fmt.Fprintf(&b, "\nSTOPPED %s: %s\n", ev.Play, ev.Message)
+			break
+		}
+		fmt.Fprintf(&b, "\nPLAY %s [%s] on %s\n", ev.Play, ev.Message, strings.Join(ev.Hosts, ", "))
+	case "batch":
+		fmt.Fprintf(&b, "  %s: %s\n", ev.Message, strings.Join(ev.Hosts, ", "))
+	case "host":
+		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, ev.Message)
+	case "task", "handler":
+		if ev.Status == runner.StatusOK && h.verbose == 0 {
+			return
+		}
+		name := ev.Role + " : " + ev.Task
+		if ev.Kind == "handler" {
+			name = ev.Role + " : handler " + ev.Task
+		}
+		if ev.Item != "" {
+			name += " (" + ev.Item + ")"
+		}
+		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, name)
+		for _, s := range ev.Summary {
+			fmt.Fprintf(&b, "      %s\n", s)
+		}
+		if ev.Message != "" {
+			for _, line := range strings.Split(strings.TrimRight(ev.Message, "\n"), "\n") {
+				fmt.Fprintf(&b, "      %s\n", line)
+			}
+		}
+		if ev.Diff != "" {
+			for _, line := range strings.Split(strings.TrimRight(ev.Diff, "\n"), "\n") {
+				fmt.Fprintf(&b, "      %s\n", line)
+			}
+		}
+	default:
+		fmt.Fprintf(&b, "  %s %s %s\n", ev.Kind, ev.Host, ev.Message)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	io.WriteString(h.w, b.String())
+}
+
+// Recap prints one line per host and the totals.
+func (h *Human) Recap(rc runner.Recap) {
+	names := make([]string, 0, len(rc.Hosts))
+	for n := range rc.Hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	title := "RECAP"
+	if rc.Check {
+		title = "RECAP (check mode: nothing was changed)"
+	}
+	if rc.Interrupted {
+		title += " (interrupted)"
+	}
+	fmt.Fprintf(&b, "\n%s\n", title)
+	for _, n := range names {
+		s := rc.Hosts[n]
+		fmt.Fprintf(&b, "  %-12s ok=%-3d changed=%-3d failed=%-3d skipped=%-3d unreachable=%-5t round_trips=%d\n",
+			n, s.OK, s.Changed, s.Failed, s.Skipped, s.Unreachable, s.RoundTrips)
+	}
+	fmt.Fprintf(&b, "  %d changed, %d failed, %d unreachable in %.2fs\n", rc.Changed, rc.Failed, rc.Unreachable, float64(rc.DurationMS)/1000)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	io.WriteString(h.w, b.String())
+}

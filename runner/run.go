@@ -1,0 +1,277 @@
+// Package runner is ferry's task engine: it connects to every host once,
+// reads facts, and runs the plays of a deploy — for each task read, compare,
+// (in check mode: report and stop), apply, verify, notify — in parallel
+// across hosts and in order within a host.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// Renderer renders the templates in task arguments on the controller.
+type Renderer interface {
+	Render(name, text string, data map[string]any) (string, error)
+	RenderValue(name string, v any, data map[string]any) (any, error)
+	Eval(name, expr string, data map[string]any) (bool, error)
+}
+
+// Options configure a run.
+type Options struct {
+	// Check plans every task and changes nothing.
+	Check bool
+	// Diff includes file diffs and change summaries in task events.
+	Diff bool
+	// Forks bounds how many hosts work at once (default 50).
+	Forks int
+	// Extra vars (-e) override every other variable.
+	Extra map[string]any
+	// Tags, when set, run only tasks carrying one of them; SkipTags drops tasks.
+	Tags, SkipTags []string
+	// Connect opens the one connection a host uses for the whole run.
+	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
+	// Gather reads a host's facts in one round trip.
+	Gather func(ctx context.Context, x executor.Executor) (map[string]any, error)
+	// Render renders templates; Report receives events.
+	Render Renderer
+	Report Reporter
+}
+
+// BadInputError is returned when the deploy was stopped before any change
+// because of the user's input (a template, a variable, an argument).
+type BadInputError struct{ Err error }
+
+func (e *BadInputError) Error() string { return e.Err.Error() }
+func (e *BadInputError) Unwrap() error { return e.Err }
+
+// Engine runs plays against an inventory.
+type Engine struct {
+	inv   *inventory.Inventory
+	opts  Options
+	hosts map[string]*hostRun
+	mu    sync.Mutex
+}
+
+// hostRun is one host's state across the whole run.
+type hostRun struct {
+	host       *inventory.Host
+	exec       *countingExecutor
+	facts      map[string]any
+	registered map[string]any
+	stats      HostStats
+	failed     bool // a task failed: later tasks and plays skip this host
+}
+
+// New prepares an engine for inv.
+func New(inv *inventory.Inventory, opts Options) *Engine {
+	if opts.Forks <= 0 {
+		opts.Forks = 50
+	}
+	return &Engine{inv: inv, opts: opts, hosts: map[string]*hostRun{}}
+}
+
+// Run connects to the hosts of every play, checks that every task renders
+// for every host (bad input stops the run before any change, with a
+// *BadInputError), then runs the plays in order. It always reports a recap,
+// also when ctx is cancelled half-way, and returns it.
+func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
+	start := time.Now()
+	defer e.closeAll()
+	e.connectAll(ctx, plays)
+	if err := e.preflight(plays); err != nil {
+		return e.recap(start, ctx), &BadInputError{Err: err}
+	}
+	for _, p := range plays {
+		if ctx.Err() != nil {
+			break
+		}
+		if stop := e.runPlay(ctx, p); stop != nil {
+			e.opts.Report.Event(Event{Kind: "play", Play: p.Group, Status: StatusFailed, Message: stop.Error()})
+			break
+		}
+	}
+	rc := e.recap(start, ctx)
+	e.opts.Report.Recap(rc)
+	return rc, nil
+}
+
+// connectAll opens one connection per host and reads its facts, all hosts
+// in parallel. An unreachable host is reported and left out of every play.
+func (e *Engine) connectAll(ctx context.Context, plays []Play) {
+	var all []*inventory.Host
+	seen := map[string]bool{}
+	for _, p := range plays {
+		for _, h := range p.Hosts {
+			if !seen[h.Name] {
+				seen[h.Name] = true
+				all = append(all, h)
+			}
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(e.opts.Forks)
+	for _, h := range all {
+		hr := &hostRun{host: h, registered: map[string]any{}}
+		e.hosts[h.Name] = hr
+		g.Go(func() error {
+			x, err := e.opts.Connect(ctx, h)
+			if err == nil {
+				hr.exec = &countingExecutor{Executor: x}
+				hr.facts, err = e.opts.Gather(ctx, hr.exec)
+			}
+			if err != nil {
+				hr.stats.Unreachable = true
+				e.opts.Report.Event(Event{Kind: "host", Host: h.Name, Status: StatusUnreachable, Message: err.Error()})
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+func (e *Engine) closeAll() {
+	for _, hr := range e.hosts {
+		if hr.exec != nil {
+			_ = hr.exec.Close()
+		}
+	}
+}
+
+// runPlay runs one play batch by batch; it returns an error when the
+// rollout must stop (a batch failed more than max_fail_percentage).
+func (e *Engine) runPlay(ctx context.Context, p Play) error {
+	bs, err := batches(p.Hosts, p.Serial)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(p.Hosts))
+	for i, h := range p.Hosts {
+		names[i] = h.Name
+	}
+	e.opts.Report.Event(Event{Kind: "play", Play: p.Group, Hosts: names, Message: roleNames(p)})
+	defaults := roleDefaults(p.Roles)
+	for i, batch := range bs {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if len(bs) > 1 {
+			e.opts.Report.Event(Event{Kind: "batch", Play: p.Group, Hosts: hostNames(batch), Message: fmt.Sprintf("batch %d/%d", i+1, len(bs))})
+		}
+		var g errgroup.Group
+		g.SetLimit(e.opts.Forks)
+		failed := 0
+		var mu sync.Mutex
+		for _, h := range batch {
+			hr := e.hosts[h.Name]
+			g.Go(func() error {
+				if !e.runHostPlay(ctx, p, hr, defaults) {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if failed*100 > p.MaxFailPercentage*len(batch) && len(bs) > 1 {
+			return fmt.Errorf("rollout of %s stopped: %d of %d hosts failed in batch %d (max_fail_percentage %d)",
+				p.Group, failed, len(batch), i+1, p.MaxFailPercentage)
+		}
+	}
+	return nil
+}
+
+// runHostPlay runs a play's roles and then its notified handlers on one
+// host. It reports whether the host came through without failure.
+func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
+	if hr.stats.Unreachable || hr.failed {
+		return !hr.failed && !hr.stats.Unreachable
+	}
+	vars := e.hostVars(hr, defaults)
+	notified := map[string]bool{}
+	for _, r := range p.Roles {
+		for _, t := range r.Tasks {
+			if ctx.Err() != nil {
+				return false
+			}
+			if !e.selectedByTags(t.Tags) {
+				continue
+			}
+			ok, fatal := e.runTask(ctx, hr, t, vars, notified)
+			if fatal {
+				hr.failed = true
+				e.flushHandlers(ctx, p, hr, vars, notified)
+				return false
+			}
+			_ = ok
+		}
+	}
+	e.flushHandlers(ctx, p, hr, vars, notified)
+	return !hr.failed && !hr.stats.Unreachable
+}
+
+func roleNames(p Play) string {
+	s := ""
+	for i, r := range p.Roles {
+		if i > 0 {
+			s += ", "
+		}
+		s += r.Name
+	}
+	return s
+}
+
+func hostNames(hs []*inventory.Host) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out
+}
+
+func (e *Engine) selectedByTags(tags []string) bool {
+	for _, s := range e.opts.SkipTags {
+		for _, t := range tags {
+			if s == t {
+				return false
+			}
+		}
+	}
+	if len(e.opts.Tags) == 0 {
+		return true
+	}
+	for _, want := range e.opts.Tags {
+		for _, t := range tags {
+			if want == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
+	rc := Recap{Event: "recap", Hosts: map[string]*HostStats{}, Check: e.opts.Check,
+		DurationMS: time.Since(start).Milliseconds(), Interrupted: errors.Is(ctx.Err(), context.Canceled)}
+	for name, hr := range e.hosts {
+		st := hr.stats
+		if hr.exec != nil {
+			st.RoundTrips = int(hr.exec.calls.Load())
+		}
+		rc.Hosts[name] = &st
+		rc.Changed += st.Changed
+		rc.Failed += st.Failed
+		if st.Unreachable {
+			rc.Unreachable++
+		}
+	}
+	return rc
+}

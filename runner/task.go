@@ -1,0 +1,306 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modules"
+)
+
+// hostVars is the template data of a host for one play: its merged
+// variables plus what ferry knows about it.
+func (e *Engine) hostVars(hr *hostRun, defaults map[string]any) map[string]any {
+	vars := e.inv.VarsFor(hr.host, defaults, e.opts.Extra)
+	vars["inventory_hostname"] = hr.host.Name
+	groups := make([]any, len(hr.host.Groups))
+	for i, g := range hr.host.Groups {
+		groups[i] = g
+	}
+	vars["host"] = map[string]any{"name": hr.host.Name, "address": hr.host.Address, "groups": groups}
+	vars["facts"] = hr.facts
+	return vars
+}
+
+// taskData is what one task (and loop item) renders against: the host's
+// vars, the results registered so far, and the loop item.
+func taskData(vars, registered map[string]any, item any, hasItem bool) map[string]any {
+	data := make(map[string]any, len(vars)+len(registered)+1)
+	maps.Copy(data, vars)
+	maps.Copy(data, registered)
+	if hasItem {
+		data["item"] = item
+	}
+	return data
+}
+
+// skippedResult is what register stores for a task that did not run, so
+// later tasks can test .name.skipped instead of failing on a missing key.
+func skippedResult() map[string]any {
+	return map[string]any{"changed": false, "failed": false, "skipped": true, "rc": 0, "stdout": "", "stderr": ""}
+}
+
+// taskName names a task in errors: file, line and the task's name.
+func taskName(t *roles.Task) string {
+	return fmt.Sprintf("%s:%d (task %q)", t.Role.Source, t.Line, t.Name)
+}
+
+// loopItems returns the items a task runs for; nil with ok=false for a task
+// without a loop.
+func (e *Engine) loopItems(t *roles.Task, data map[string]any) ([]any, bool, error) {
+	switch {
+	case t.LoopVar != "":
+		v, found := data[t.LoopVar]
+		if !found {
+			return nil, true, fmt.Errorf("%s: loop variable %q is not defined", taskName(t), t.LoopVar)
+		}
+		items, isList := v.([]any)
+		if !isList {
+			return nil, true, fmt.Errorf("%s: loop variable %q is %T, not a list", taskName(t), t.LoopVar, v)
+		}
+		return items, true, nil
+	case t.LoopItems != nil:
+		out := make([]any, len(t.LoopItems))
+		for i, it := range t.LoopItems {
+			r, err := e.opts.Render.RenderValue(taskName(t), it, data)
+			if err != nil {
+				return nil, true, err
+			}
+			out[i] = r
+		}
+		return out, true, nil
+	}
+	return nil, false, nil
+}
+
+// buildModule renders a task's arguments for one host (and item) and builds
+// its module. Template and copy sources are read and rendered here, on the
+// controller, so modules only ever see content.
+func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module, modules.Spec, error) {
+	spec, ok := modules.Lookup(t.Module)
+	if !ok {
+		return nil, spec, fmt.Errorf("%s: unknown module %q", taskName(t), t.Module)
+	}
+	rendered, err := e.opts.Render.RenderValue(taskName(t), t.Args, data)
+	if err != nil {
+		return nil, spec, err
+	}
+	args, _ := rendered.(map[string]any)
+	if args == nil {
+		args = map[string]any{}
+	}
+	if src, ok := args["src"].(string); ok && (t.Module == "template" || t.Module == "copy") {
+		if err := e.inlineSource(t, args, src, data); err != nil {
+			return nil, spec, err
+		}
+	}
+	m, err := spec.New(args)
+	if err != nil {
+		return nil, spec, fmt.Errorf("%s: %s: %w", taskName(t), t.Module, err)
+	}
+	return m, spec, nil
+}
+
+func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, data map[string]any) error {
+	delete(args, "src")
+	if t.Module == "copy" {
+		content, display, err := t.Role.Files.ReadFile(src)
+		if err != nil {
+			return fmt.Errorf("%s: copy src %s: %w", taskName(t), display, err)
+		}
+		args["content"] = string(content)
+		return nil
+	}
+	text, display, err := t.Role.Templates.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("%s: template src %s: %w", taskName(t), display, err)
+	}
+	out, err := e.opts.Render.Render(display, string(text), data)
+	if err != nil {
+		return err
+	}
+	args["content"] = out
+	return nil
+}
+
+// runTask runs one task (all its loop items) on a host. fatal means the host
+// must stop: the task failed and ignore_errors was not set, or the host
+// became unreachable.
+func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars map[string]any, notified map[string]bool) (ok, fatal bool) {
+	kind := "task"
+	if t.IsHandler {
+		kind = "handler"
+	}
+	data := taskData(vars, hr.registered, nil, false)
+	if t.When != "" {
+		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
+		if err != nil {
+			return e.fail(hr, kind, t, "", err)
+		}
+		if !run {
+			hr.stats.Skipped++
+			e.register(hr, t, skippedResult())
+			e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped})
+			return true, false
+		}
+	}
+	items, looped, err := e.loopItems(t, data)
+	if err != nil {
+		return e.fail(hr, kind, t, "", err)
+	}
+	if !looped {
+		items = []any{nil}
+	}
+	anyChanged := false
+	var last map[string]any
+	for _, item := range items {
+		itemLabel := ""
+		if looped {
+			itemLabel = fmt.Sprint(item)
+		}
+		changed, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
+		last = result
+		if err != nil {
+			if errors.Is(err, executor.ErrUnreachable) {
+				hr.stats.Unreachable = true
+				e.opts.Report.Event(Event{Kind: "host", Host: hr.host.Name, Status: StatusUnreachable, Message: err.Error()})
+				return false, true
+			}
+			if ok, fatal := e.fail(hr, kind, t, itemLabel, err); fatal {
+				return ok, fatal
+			}
+			continue
+		}
+		anyChanged = anyChanged || changed
+	}
+	if last != nil {
+		last["changed"] = anyChanged
+		e.register(hr, t, last)
+	}
+	if anyChanged {
+		for _, n := range t.Notify {
+			notified[n] = true
+		}
+	}
+	return true, false
+}
+
+// runItem plans, and unless in check mode applies and verifies, one item.
+func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
+	start := time.Now()
+	hr.stats.Tasks++
+	m, spec, err := e.buildModule(t, data)
+	if err != nil {
+		return false, nil, err
+	}
+	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become}
+	if t.Become != nil {
+		target.Become = *t.Become
+	}
+	ch, err := m.Plan(ctx, target)
+	if err != nil {
+		return false, nil, err
+	}
+	if ch.Changed && !e.opts.Check {
+		planned := ch
+		ch, err = m.Apply(ctx, target, planned)
+		if err != nil {
+			return false, nil, err
+		}
+		ch.Changed = true
+		if len(ch.Summary) == 0 {
+			ch.Summary = planned.Summary
+		}
+		if ch.Diff == "" {
+			ch.Diff = planned.Diff
+		}
+		if spec.Convergent {
+			again, err := m.Plan(ctx, target)
+			if err != nil {
+				return false, nil, fmt.Errorf("verify: %w", err)
+			}
+			if again.Changed {
+				return false, nil, fmt.Errorf("verify: still differs after apply: %v", again.Summary)
+			}
+		}
+	}
+	changed := ch.Changed
+	if t.ChangedWhen != nil {
+		changed = *t.ChangedWhen
+	}
+	status := StatusOK
+	if changed {
+		status = StatusChanged
+		hr.stats.Changed++
+	} else {
+		hr.stats.OK++
+	}
+	ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: status, Duration: time.Since(start)}
+	if changed {
+		ev.Summary = ch.Summary
+		if e.opts.Diff {
+			ev.Diff = ch.Diff
+		}
+	}
+	if t.NoLog {
+		ev.Item, ev.Diff = "", ""
+		if changed {
+			ev.Summary = []string{"(details hidden: no_log)"}
+		}
+	}
+	e.opts.Report.Event(ev)
+	result := map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
+	if ch.Output != nil {
+		result["rc"] = ch.Output.ExitCode
+		result["stdout"] = string(ch.Output.Stdout)
+		result["stderr"] = string(ch.Output.Stderr)
+	}
+	return changed, result, nil
+}
+
+func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {
+	if t.Register != "" {
+		hr.registered[t.Register] = result
+	}
+}
+
+// fail reports a failed task; it is fatal for the host unless ignored.
+func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err error) (ok, fatal bool) {
+	hr.stats.Failed++
+	msg := err.Error()
+	var ve *executor.ValidationError
+	if errors.As(err, &ve) {
+		msg = fmt.Sprintf("candidate rejected by %q, the live file is unchanged:\n%s", ve.Command, ve.Output)
+	}
+	if t.NoLog {
+		msg = "task failed (details hidden: no_log)"
+	}
+	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg})
+	r := skippedResult()
+	r["skipped"], r["failed"] = false, true
+	e.register(hr, t, r)
+	if t.IgnoreErrors {
+		return false, false
+	}
+	return false, true
+}
+
+// flushHandlers runs the notified handlers of a play's roles, each once, in
+// the order the roles declare them.
+func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars map[string]any, notified map[string]bool) {
+	for _, r := range p.Roles {
+		for _, h := range r.Handlers {
+			if !notified[h.Name] || ctx.Err() != nil || hr.stats.Unreachable {
+				continue
+			}
+			delete(notified, h.Name)
+			if _, fatal := e.runTask(ctx, hr, h, vars, map[string]bool{}); fatal {
+				hr.failed = true
+			}
+		}
+	}
+}
