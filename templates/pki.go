@@ -1,0 +1,341 @@
+package templates
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The lab PKI issues certificates for the lab's TLS endpoints. Everything
+// it issues is stored in its folder and reused, because a certificate that
+// changed on every run would make every deploy report a change.
+const (
+	caKeyFile  = "ca.key"
+	caCertFile = "ca.crt"
+	leafDir    = "certs"
+
+	caLifetime   = 10 * 365 * 24 * time.Hour
+	leafLifetime = 825 * 24 * time.Hour // the longest lifetime clients accept
+	// A leaf closer than this to its end is issued again.
+	renewBefore = 30 * 24 * time.Hour
+)
+
+type pki struct {
+	dir string
+
+	// mu serialises issuing within the process; separate processes are
+	// kept apart by creating every file with a hard link, which fails when
+	// the file exists (see createOnce).
+	mu     sync.Mutex
+	caCert *x509.Certificate
+	caKey  crypto.Signer
+	caPEM  string
+	leaves map[string]string // leafID -> cert+key PEM
+}
+
+func newPKI(dir string) *pki {
+	return &pki{dir: dir, leaves: map[string]string{}}
+}
+
+func (e *Engine) labCA() (string, error) {
+	p := e.pki
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.loadCA(); err != nil {
+		return "", err
+	}
+	return p.caPEM, nil
+}
+
+// labCert returns a PEM certificate followed by its PEM private key for
+// cn and the given names. sans may be strings or lists of strings (sprig's
+// list); names that parse as IP addresses become IP SANs. cn is always one
+// of the names, because clients ignore the common name.
+func (e *Engine) labCert(cn string, sans ...any) (string, error) {
+	if strings.TrimSpace(cn) == "" {
+		return "", errors.New("empty common name")
+	}
+	names, err := flattenNames(cn, sans)
+	if err != nil {
+		return "", err
+	}
+	p := e.pki
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.loadCA(); err != nil {
+		return "", err
+	}
+	id := leafID(cn, names)
+	if pemText, ok := p.leaves[id]; ok {
+		return pemText, nil
+	}
+	pemText, err := p.leaf(id, cn, names)
+	if err != nil {
+		return "", err
+	}
+	p.leaves[id] = pemText
+	return pemText, nil
+}
+
+// flattenNames returns cn and sans as one sorted set, so that the same
+// names in another order are the same certificate.
+func flattenNames(cn string, sans []any) ([]string, error) {
+	set := map[string]bool{strings.TrimSpace(cn): true}
+	var add func(v any) error
+	add = func(v any) error {
+		switch x := v.(type) {
+		case string:
+			if s := strings.TrimSpace(x); s != "" {
+				set[s] = true
+			}
+		case []string:
+			for _, s := range x {
+				_ = add(s)
+			}
+		case []any:
+			for _, s := range x {
+				if err := add(s); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("a name must be a string or a list of strings, got %T", v)
+		}
+		return nil
+	}
+	for _, s := range sans {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, 0, len(set))
+	for s := range set {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func leafID(cn string, names []string) string {
+	h := sha256.Sum256([]byte(cn + "\x00" + strings.Join(names, "\x00")))
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, cn)
+	if len(safe) > 64 {
+		safe = safe[:64]
+	}
+	return safe + "-" + hex.EncodeToString(h[:8])
+}
+
+func (p *pki) loadCA() error {
+	if p.caCert != nil {
+		return nil
+	}
+	if p.dir == "" {
+		return errors.New("no PKI folder configured for the lab CA")
+	}
+	if err := ensureDir(p.dir); err != nil {
+		return err
+	}
+	keyPath := filepath.Join(p.dir, caKeyFile)
+	key, err := readKey(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		var k *ecdsa.PrivateKey
+		if k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return fmt.Errorf("lab CA key: %w", err)
+		}
+		var b []byte
+		if b, err = keyPEM(k); err != nil {
+			return err
+		}
+		if err = createOnce(keyPath, b, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Another process may have won the race: whatever is on disk now is the key.
+		key, err = readKey(keyPath)
+	}
+	if err != nil {
+		return fmt.Errorf("lab CA key: %w", err)
+	}
+
+	certPath := filepath.Join(p.dir, caCertFile)
+	cert, err := readCert(certPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		var der []byte
+		if der, err = selfSign(key); err != nil {
+			return err
+		}
+		if err = createOnce(certPath, pemBlock("CERTIFICATE", der), 0o644); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		cert, err = readCert(certPath)
+	}
+	if err != nil {
+		return fmt.Errorf("lab CA certificate: %w", err)
+	}
+	if !samePublicKey(cert.PublicKey, key.Public()) {
+		return fmt.Errorf("lab CA: %s does not match %s; remove both to create a new CA", certPath, keyPath)
+	}
+	p.caCert, p.caKey, p.caPEM = cert, key, string(pemBlock("CERTIFICATE", cert.Raw))
+	return nil
+}
+
+func selfSign(key crypto.Signer) ([]byte, error) {
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "ferry lab CA", Organization: []string{"ferry"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(caLifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("lab CA certificate: %w", err)
+	}
+	return der, nil
+}
+
+// leaf returns the stored certificate for id when it is still good, and
+// issues a new one otherwise.
+func (p *pki) leaf(id, cn string, names []string) (string, error) {
+	dir := filepath.Join(p.dir, leafDir)
+	if err := ensureDir(dir); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, id+".pem")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if p.usable(b, names) {
+			return string(b), nil
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", err
+	}
+	b, err = p.issue(cn, names)
+	if err != nil {
+		return "", err
+	}
+	if err := createOnce(path, b, 0o600); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		// Either a stale file (replace it) or another process just issued
+		// one (use it, so that both processes render the same text).
+		if cur, rerr := os.ReadFile(path); rerr == nil && p.usable(cur, names) {
+			return string(cur), nil
+		}
+		if err := replace(path, b, 0o600); err != nil {
+			return "", err
+		}
+	}
+	return string(b), nil
+}
+
+// usable reports whether b holds a certificate and key for exactly names,
+// signed by the current CA and not about to expire.
+func (p *pki) usable(b []byte, names []string) bool {
+	certBlock, rest := pem.Decode(b)
+	keyBlock, _ := pem.Decode(rest)
+	if certBlock == nil || keyBlock == nil || certBlock.Type != "CERTIFICATE" {
+		return false
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil || cert.CheckSignatureFrom(p.caCert) != nil {
+		return false
+	}
+	if time.Until(cert.NotAfter) < renewBefore {
+		return false
+	}
+	key, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return false
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok || !samePublicKey(cert.PublicKey, signer.Public()) {
+		return false
+	}
+	var got []string
+	got = append(got, cert.DNSNames...)
+	for _, ip := range cert.IPAddresses {
+		got = append(got, ip.String())
+	}
+	sort.Strings(got)
+	return strings.Join(got, "\x00") == strings.Join(canonical(names), "\x00")
+}
+
+// canonical writes IP names the way x509 reports them, sorted.
+func canonical(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			n = ip.String()
+		}
+		out[i] = n
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (p *pki) issue(cn string, names []string) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"ferry lab"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(leafLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, key.Public(), p.caKey)
+	if err != nil {
+		return nil, fmt.Errorf("issue certificate for %s: %w", cn, err)
+	}
+	kb, err := keyPEM(key)
+	if err != nil {
+		return nil, err
+	}
+	return append(pemBlock("CERTIFICATE", der), kb...), nil
+}
