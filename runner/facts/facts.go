@@ -1,0 +1,132 @@
+// Package facts reads what modules and templates need to know about a host
+// (OS family, package manager, init system, addresses, size) in one round
+// trip, once per host.
+package facts
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// script prints one "key=value" line per fact. It only reads, needs no
+// privileges and relies on nothing beyond POSIX sh and /proc, with
+// iproute2's ip preferred and hostname -I as the fallback for addresses.
+const script = `if [ -r /etc/os-release ]; then . /etc/os-release; fi
+echo "os_id=${ID:-}"
+echo "os_version=${VERSION_ID:-}"
+echo "os_like=${ID_LIKE:-}"
+for m in apt-get dnf yum; do
+  if command -v "$m" >/dev/null 2>&1; then echo "pkg_mgr=$m"; break; fi
+done
+if [ -d /run/systemd/system ]; then echo init=systemd; else echo init=sysvinit; fi
+echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
+if command -v ip >/dev/null 2>&1; then
+  ip -o addr show 2>/dev/null | while read -r _ _ fam addr _; do
+    case $fam in inet|inet6) echo "address=${addr%/*}";; esac
+  done
+else
+  for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
+fi
+echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
+awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
+`
+
+// Gather reads the facts of the host behind exec with a single command.
+//
+// Keys: os_id, os_version, os_family (debian|redhat|suse|arch|alpine, else
+// os_id), pkg_mgr (apt|dnf|yum, empty when none), init (systemd|sysvinit),
+// hostname, addresses ([]string: IPv4 and IPv6 without loopback and
+// link-local ones), cpus (int), memory_mb (int).
+func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error) {
+	res, err := exec.Run(ctx, executor.Command{Script: script})
+	if err != nil {
+		return nil, fmt.Errorf("gather facts: %w", err)
+	}
+	if !res.OK() {
+		return nil, fmt.Errorf("gather facts: exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return Parse(string(res.Stdout))
+}
+
+// Parse turns the gathering script's output into facts.
+func Parse(out string) (map[string]any, error) {
+	raw := map[string]string{}
+	addrs := []string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		if k == "address" {
+			if keepAddress(v) && !slices.Contains(addrs, v) {
+				addrs = append(addrs, v)
+			}
+			continue
+		}
+		raw[k] = strings.TrimSpace(v)
+	}
+	if raw["os_id"] == "" {
+		return nil, fmt.Errorf("gather facts: no os_id (is /etc/os-release missing?)")
+	}
+	cpus, err := strconv.Atoi(raw["cpus"])
+	if err != nil {
+		return nil, fmt.Errorf("gather facts: cpus %q: %w", raw["cpus"], err)
+	}
+	memKB, err := strconv.Atoi(raw["memory_kb"])
+	if err != nil {
+		return nil, fmt.Errorf("gather facts: memory %q: %w", raw["memory_kb"], err)
+	}
+	pkg := raw["pkg_mgr"]
+	if pkg == "apt-get" {
+		pkg = "apt"
+	}
+	return map[string]any{
+		"os_id":      raw["os_id"],
+		"os_version": raw["os_version"],
+		"os_family":  family(raw["os_id"], raw["os_like"]),
+		"pkg_mgr":    pkg,
+		"init":       raw["init"],
+		"hostname":   raw["hostname"],
+		"addresses":  addrs,
+		"cpus":       cpus,
+		"memory_mb":  memKB / 1024,
+	}, nil
+}
+
+// keepAddress drops loopback and link-local addresses: neither can be used
+// by another host to reach this one.
+func keepAddress(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	return !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified()
+}
+
+// family maps an os-release ID (and ID_LIKE) to the family name modules
+// branch on.
+func family(id, like string) string {
+	known := map[string]string{
+		"debian": "debian", "ubuntu": "debian",
+		"rhel": "redhat", "centos": "redhat", "fedora": "redhat", "rocky": "redhat", "almalinux": "redhat", "ol": "redhat",
+		"suse": "suse", "opensuse": "suse", "sles": "suse",
+		"arch": "arch", "alpine": "alpine",
+	}
+	if f, ok := known[id]; ok {
+		return f
+	}
+	for _, l := range strings.Fields(like) {
+		if f, ok := known[l]; ok {
+			return f
+		}
+	}
+	return id
+}

@@ -1,0 +1,96 @@
+package facts
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/local"
+)
+
+func TestParseRecorded(t *testing.T) {
+	tests := []struct {
+		file string
+		want map[string]any
+	}{
+		{"testdata/debian12.txt", map[string]any{
+			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
+			"init": "sysvinit", "hostname": "vm", "addresses": []string{"192.0.2.2", "fd00::2"},
+			"cpus": 2, "memory_mb": 24105,
+		}},
+		{"testdata/rocky9.txt", map[string]any{
+			"os_id": "rocky", "os_version": "9.4", "os_family": "redhat", "pkg_mgr": "dnf",
+			"init": "systemd", "hostname": "db-02.ferry.test", "addresses": []string{"198.18.0.32", "2001:db8::32"},
+			"cpus": 4, "memory_mb": 3789,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Parse(string(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRejectsIncompleteOutput(t *testing.T) {
+	for name, out := range map[string]string{
+		"no os":     "cpus=1\nmemory_kb=1024\n",
+		"bad cpus":  "os_id=debian\ncpus=\nmemory_kb=1024\n",
+		"no memory": "os_id=debian\ncpus=2\n",
+	} {
+		if _, err := Parse(out); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestFamily(t *testing.T) {
+	for _, tt := range []struct{ id, like, want string }{
+		{"ubuntu", "debian", "debian"},
+		{"almalinux", "rhel centos fedora", "redhat"},
+		{"linuxmint", "ubuntu debian", "debian"},
+		{"nixos", "", "nixos"},
+	} {
+		if got := family(tt.id, tt.like); got != tt.want {
+			t.Errorf("family(%q, %q) = %q, want %q", tt.id, tt.like, got, tt.want)
+		}
+	}
+}
+
+func TestGatherLocal(t *testing.T) {
+	f, err := Gather(context.Background(), local.New(local.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if f["hostname"] != host {
+		t.Errorf("hostname = %v, want %v", f["hostname"], host)
+	}
+	if f["os_id"] == "" || f["os_family"] == "" {
+		t.Errorf("os facts empty: %v", f)
+	}
+	if n, _ := f["cpus"].(int); n < 1 {
+		t.Errorf("cpus = %v", f["cpus"])
+	}
+	if n, _ := f["memory_mb"].(int); n < 16 {
+		t.Errorf("memory_mb = %v", f["memory_mb"])
+	}
+	for _, a := range f["addresses"].([]string) {
+		if a == "127.0.0.1" || a == "::1" {
+			t.Errorf("loopback %s in addresses", a)
+		}
+	}
+	if f["init"] != "systemd" && f["init"] != "sysvinit" {
+		t.Errorf("init = %v", f["init"])
+	}
+}
