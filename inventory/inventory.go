@@ -1,9 +1,9 @@
-// Package inventory loads the hosts, groups and variables ferry deploys to,
-// from ferry's YAML format or from an Ansible INI inventory, and resolves
-// variable precedence and host patterns.
 package inventory
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Inventory is a loaded, validated inventory.
 type Inventory struct {
@@ -37,15 +37,18 @@ type Host struct {
 	// Conn is the effective connection: inventory defaults overridden by
 	// group and host settings (ansible_* vars map onto it).
 	Conn Connection
-	// Line is where the host was declared, for error messages.
+	// File and Line are where the host was first declared, for error
+	// messages.
 	File string
 	Line int
 }
 
 // Group is a named set of hosts.
 type Group struct {
-	Name     string
-	Hosts    []string // direct members
+	Name  string
+	Hosts []string // direct members
+	// Children are the groups nested in this one; for "all", every group no
+	// other group claims.
 	Children []string
 	// Roles run, in order, on every host of the group (YAML format only,
 	// or from a site file for INI inventories).
@@ -55,9 +58,12 @@ type Group struct {
 	Serial string
 	// MaxFailPercentage stops the rollout when more hosts of a batch fail.
 	MaxFailPercentage int
-	Vars              map[string]any
-	File              string
-	Line              int
+	// Vars are the group's own vars (inline, then group_vars/ files).
+	Vars map[string]any
+	// File and Line are where the group was declared (line 0 for an implicit
+	// "all").
+	File string
+	Line int
 }
 
 // Connection is how ferry reaches a host.
@@ -71,4 +77,82 @@ type Connection struct {
 	// BecomePasswordVar names the secret holding the sudo password.
 	BecomePasswordVar string
 	Timeout           time.Duration
+}
+
+// Host returns the host called name, or nil.
+func (inv *Inventory) Host(name string) *Host {
+	for _, h := range inv.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// HostsOf returns the hosts of group, its children's included, in inventory
+// order; nil for an unknown group.
+func (inv *Inventory) HostsOf(group string) []*Host {
+	g := inv.Groups[group]
+	if g == nil {
+		return nil
+	}
+	if group == "all" {
+		return append([]*Host(nil), inv.Hosts...)
+	}
+	member := map[string]bool{}
+	seen := map[string]bool{}
+	var walk func(g *Group)
+	walk = func(g *Group) {
+		if g == nil || seen[g.Name] {
+			return // seen also guards hand-built inventories with a cycle
+		}
+		seen[g.Name] = true
+		for _, h := range g.Hosts {
+			member[h] = true
+		}
+		for _, c := range g.Children {
+			walk(inv.Groups[c])
+		}
+	}
+	walk(g)
+	var out []*Host
+	for _, h := range inv.Hosts {
+		if member[h.Name] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// GroupOrder is the order groups deploy in: the groups of Order first, then
+// the others in declaration order. "all" is left out unless it has roles of
+// its own.
+func (inv *Inventory) GroupOrder() []string {
+	out := make([]string, 0, len(inv.Groups))
+	seen := map[string]bool{}
+	for _, name := range inv.Order {
+		if inv.Groups[name] != nil && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	rest := make([]*Group, 0, len(inv.Groups))
+	for name, g := range inv.Groups {
+		if !seen[name] && (name != "all" || len(g.Roles) > 0) {
+			rest = append(rest, g)
+		}
+	}
+	// Groups are declared in the inventory file itself, so file position is
+	// declaration order.
+	sort.Slice(rest, func(i, j int) bool {
+		a, b := rest[i], rest[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Name < b.Name
+	})
+	for _, g := range rest {
+		out = append(out, g.Name)
+	}
+	return out
 }

@@ -1,0 +1,253 @@
+package inventory
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// connPatch is a partial Connection: the settings one level (inventory,
+// group, host) writes. Nil fields leave the level below in place, which a
+// plain Connection cannot express for "become: false" or "port: 22".
+type connPatch struct {
+	User           *string
+	Port           *int
+	PrivateKey     *string
+	KnownHosts     *string
+	ProxyJump      *string
+	Become         *bool
+	BecomePassword *string
+	Timeout        *time.Duration
+	// becomeAt is where become_password was written, to report a name that
+	// is not a secret.
+	becomeAt ref
+}
+
+// override copies every field o sets into p.
+func (p *connPatch) override(o connPatch) {
+	if o.User != nil {
+		p.User = o.User
+	}
+	if o.Port != nil {
+		p.Port = o.Port
+	}
+	if o.PrivateKey != nil {
+		p.PrivateKey = o.PrivateKey
+	}
+	if o.KnownHosts != nil {
+		p.KnownHosts = o.KnownHosts
+	}
+	if o.ProxyJump != nil {
+		p.ProxyJump = o.ProxyJump
+	}
+	if o.Become != nil {
+		p.Become = o.Become
+	}
+	if o.BecomePassword != nil {
+		p.BecomePassword = o.BecomePassword
+		p.becomeAt = o.becomeAt
+	}
+	if o.Timeout != nil {
+		p.Timeout = o.Timeout
+	}
+}
+
+// applyTo writes the patch onto c. Key paths are resolved against dir, the
+// inventory's folder, so that the runner never depends on the working
+// directory.
+func (p connPatch) applyTo(c *Connection, dir string) {
+	if p.User != nil {
+		c.User = *p.User
+	}
+	if p.Port != nil {
+		c.Port = *p.Port
+	}
+	if p.PrivateKey != nil {
+		c.PrivateKey = resolvePath(dir, *p.PrivateKey)
+	}
+	if p.KnownHosts != nil {
+		c.KnownHosts = resolvePath(dir, *p.KnownHosts)
+	}
+	if p.ProxyJump != nil {
+		c.ProxyJump = *p.ProxyJump
+	}
+	if p.Become != nil {
+		c.Become = *p.Become
+	}
+	if p.BecomePassword != nil {
+		c.BecomePasswordVar = *p.BecomePassword
+	}
+	if p.Timeout != nil {
+		c.Timeout = *p.Timeout
+	}
+}
+
+// resolvePath keeps absolute and home-relative paths and anchors the rest in
+// the inventory's folder.
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) || p == "~" || strings.HasPrefix(p, "~/") {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// parsePort accepts 1..65535.
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("port %q is not a number", s)
+	}
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port %d out of range 1-65535", n)
+	}
+	return n, nil
+}
+
+// parseTimeout accepts a Go duration ("10s", "1m30s") that is positive.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("timeout %q is not a positive duration like \"10s\"", s)
+	}
+	return d, nil
+}
+
+// Ansible's connection variables and what they become. They are settings,
+// not template data, so they are taken out of the vars.
+var ansibleConnVars = map[string]string{
+	"ansible_host":                 "address",
+	"ansible_ssh_host":             "address",
+	"ansible_port":                 "port",
+	"ansible_ssh_port":             "port",
+	"ansible_user":                 "user",
+	"ansible_ssh_user":             "user",
+	"ansible_ssh_private_key_file": "private_key",
+	"ansible_private_key_file":     "private_key",
+	"ansible_become":               "become",
+	"ansible_become_password":      "become_password",
+	"ansible_become_pass":          "become_password",
+	"ansible_ssh_common_args":      "ssh_args",
+}
+
+// secretRefRe matches "{{ name }}", the Ansible way to point a password at a
+// vaulted variable; ferry keeps only the name.
+var secretRefRe = regexp.MustCompile(`^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$`)
+
+// setConn applies one connection setting, named as in ferry's YAML
+// (`connection:` keys) or through ansibleConnVars, to p. It returns a message
+// when the value is invalid.
+func setConn(p *connPatch, key string, value any, at ref) error {
+	s := scalarString(value)
+	switch key {
+	case "user":
+		p.User = &s
+	case "port":
+		n, err := parsePort(s)
+		if err != nil {
+			return err
+		}
+		p.Port = &n
+	case "private_key":
+		p.PrivateKey = &s
+	case "known_hosts":
+		p.KnownHosts = &s
+	case "proxy_jump":
+		p.ProxyJump = &s
+	case "become":
+		b, err := parseBool(value)
+		if err != nil {
+			return fmt.Errorf("become: %w", err)
+		}
+		p.Become = &b
+	case "become_password":
+		if m := secretRefRe.FindStringSubmatch(s); m != nil {
+			s = m[1]
+		} else if !validVarName(s) {
+			// A literal password here would end up in plain text; ferry
+			// wants the name of a secret instead.
+			return fmt.Errorf("become_password must name a secret (a key of the secrets file), not hold a password")
+		}
+		p.BecomePassword = &s
+		p.becomeAt = at
+	case "timeout":
+		d, err := parseTimeout(s)
+		if err != nil {
+			return err
+		}
+		p.Timeout = &d
+	case "ssh_args":
+		return sshArgs(p, s)
+	default:
+		return fmt.Errorf("unknown connection setting %q", key)
+	}
+	return nil
+}
+
+// sshArgs reads ansible_ssh_common_args. Only a jump host and a known_hosts
+// file are understood; any other ssh option is refused rather than silently
+// dropped, since options like StrictHostKeyChecking change security.
+func sshArgs(p *connPatch, args string) error {
+	f := strings.Fields(args)
+	for i := 0; i < len(f); i++ {
+		a := f[i]
+		if a == "-J" || a == "-o" {
+			if i+1 == len(f) {
+				return fmt.Errorf("%s needs a value", a)
+			}
+			i++
+			a += f[i]
+		}
+		var key, val string
+		switch {
+		case strings.HasPrefix(a, "-J"):
+			key, val = "proxyjump", a[2:]
+		case strings.HasPrefix(a, "-o"):
+			k, v, ok := strings.Cut(a[2:], "=")
+			if !ok {
+				return fmt.Errorf("ssh option %q: write -o Name=value", a)
+			}
+			key, val = strings.ToLower(k), v
+		}
+		val = strings.Trim(val, `"'`)
+		switch {
+		case val == "":
+			return fmt.Errorf("ssh option %q has no value", a)
+		case key == "proxyjump":
+			p.ProxyJump = &val
+		case key == "userknownhostsfile":
+			p.KnownHosts = &val
+		default:
+			return fmt.Errorf("only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q", a)
+		}
+	}
+	return nil
+}
+
+// parseBool accepts YAML booleans and the strings Ansible's INI accepts.
+func parseBool(v any) (bool, error) {
+	if b, ok := v.(bool); ok {
+		return b, nil
+	}
+	switch strings.ToLower(scalarString(v)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", scalarString(v))
+}
+
+// scalarString renders a decoded scalar the way it was written.
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
+}

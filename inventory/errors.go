@@ -1,0 +1,123 @@
+package inventory
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error is one problem found in an inventory (or in a file it pulls in:
+// group_vars, host_vars, the site file, the secrets file). Callers treat any
+// Load error as bad input.
+type Error struct {
+	File string
+	// Line is 1-based; 0 when the problem concerns the whole file.
+	Line int
+	Msg  string
+	// Err is the underlying cause, if any, so that errors.Is works
+	// (fs.ErrNotExist for a missing file).
+	Err error
+}
+
+// Error formats the problem as "file:line: msg", the form editors jump to.
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorList is returned when Load finds more than one problem, so that a user
+// fixes them in one pass. errors.As(err, &*Error) finds the first.
+type ErrorList []*Error
+
+// Error lists every problem, one per line.
+func (l ErrorList) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Unwrap exposes each problem to errors.Is and errors.As.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
+// problems collects errors while loading; parsing goes on after a problem
+// where it can, so one run reports as much as possible.
+type problems struct {
+	list []*Error
+}
+
+func (p *problems) add(file string, line int, format string, args ...any) {
+	p.list = append(p.list, &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) addErr(e *Error) { p.list = append(p.list, e) }
+
+// err returns nil, the single *Error, or an ErrorList sorted by file and line.
+func (p *problems) err() error {
+	switch len(p.list) {
+	case 0:
+		return nil
+	case 1:
+		return p.list[0]
+	}
+	l := append(ErrorList(nil), p.list...)
+	sort.SliceStable(l, func(i, j int) bool {
+		if l[i].File != l[j].File {
+			return l[i].File < l[j].File
+		}
+		return l[i].Line < l[j].Line
+	})
+	return l
+}
+
+// suggest returns ` ; did you mean "x"?` for the closest candidate, or "" when
+// nothing is close enough to be a likely typo.
+func suggest(word string, candidates []string) string {
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(word), strings.ToLower(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	// A third of the word (at least 1, at most 3 edits) separates typos from
+	// different words.
+	limit := min(max(len(word)/3, 1), 3)
+	if best == "" || bestDist > limit {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,56 @@
+package inventory
+
+// VarsFor merges the variables one host sees, lowest precedence first:
+// roleDefaults < secrets < group "all" < parent groups < child groups < the
+// host's own vars < extra (from -e). A key from a higher level replaces the
+// whole value below it (no deep merge), like Ansible's default. The result is
+// a fresh copy the caller may change. Secret values are included in clear:
+// templates need them; output must go through Redact.
+func (inv *Inventory) VarsFor(h *Host, roleDefaults, extra map[string]any) map[string]any {
+	out := map[string]any{}
+	put := func(m map[string]any) {
+		for k, v := range m {
+			out[k] = deepCopy(v)
+		}
+	}
+	put(roleDefaults)
+	for k, v := range inv.Secrets {
+		out[k] = v
+	}
+	put(inv.Vars)
+	for _, g := range h.Groups {
+		if grp := inv.Groups[g]; grp != nil && g != "all" {
+			put(grp.Vars)
+		}
+	}
+	put(h.Vars)
+	put(extra)
+	return out
+}
+
+// deepCopy copies the maps and lists YAML decodes into, so callers cannot
+// change the inventory through a returned value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case map[any]any:
+		m := make(map[any]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	default:
+		return v
+	}
+}

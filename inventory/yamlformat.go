@@ -1,0 +1,159 @@
+package inventory
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Keys of ferry's YAML inventory, by place. Anything else is an error with
+// the closest of these suggested.
+var (
+	topKeys   = []string{"connection", "vars", "secrets", "order", "groups"}
+	groupKeys = []string{"roles", "vars", "children", "serial", "max_fail_percentage", "connection", "hosts"}
+	hostKeys  = []string{"address", "port", "user", "vars", "connection"}
+	connKeys  = []string{"user", "port", "private_key", "known_hosts", "proxy_jump", "become", "become_password", "timeout"}
+)
+
+// parseYAML reads ferry's YAML inventory format into b (see doc.go).
+func parseYAML(b *builder, data []byte) {
+	y := yamlFile{file: b.file, p: &b.problems}
+	root, ok := y.parse(data)
+	if !ok {
+		return
+	}
+	if root == nil {
+		b.add(b.file, 0, "the inventory is empty")
+		return
+	}
+	all := b.groups["all"]
+	y.mapping(root, "at the top level", topKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "connection":
+			y.conn(&all.conn, v, "")
+		case "vars":
+			b.setVars(all.g.Vars, &all.conn, nil, y.vars(v, "in vars"))
+		case "secrets":
+			if s, ok := y.scalar(v, "secrets"); ok {
+				b.secrets = ref{name: s, file: b.file, line: v.Line}
+			}
+		case "order":
+			b.order = y.names(v, "order")
+		case "groups":
+			y.mapping(v, "in groups", nil, func(name string, k, v *yaml.Node) {
+				y.group(b, name, k, v)
+			})
+		}
+	})
+}
+
+func (y yamlFile) group(b *builder, name string, k, v *yaml.Node) {
+	if !b.checkName("group", name, y.file, k.Line) {
+		return
+	}
+	gd := b.group(name, y.file, k.Line)
+	gd.g.Line = k.Line // "all" exists before it is written
+	what := fmt.Sprintf("in group %q", name)
+	y.mapping(v, what, groupKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "roles":
+			for _, r := range y.names(v, "roles "+what) {
+				gd.g.Roles = append(gd.g.Roles, r.name)
+			}
+		case "vars":
+			b.setVars(gd.g.Vars, &gd.conn, nil, y.vars(v, "in vars of group "+strconv.Quote(name)))
+		case "children":
+			gd.children = y.names(v, "children "+what)
+		case "serial":
+			if s, ok := y.scalar(v, "serial"); ok {
+				serial, err := parseSerial(s)
+				if err != nil {
+					y.p.add(y.file, v.Line, "%v", err)
+				}
+				gd.g.Serial = serial
+			}
+		case "max_fail_percentage":
+			if s, ok := y.scalar(v, "max_fail_percentage"); ok {
+				n, err := parsePercent(s)
+				if err != nil {
+					y.p.add(y.file, v.Line, "max_fail_percentage: %v", err)
+				}
+				gd.g.MaxFailPercentage = n
+			}
+		case "connection":
+			y.conn(&gd.conn, v, " of group "+strconv.Quote(name))
+		case "hosts":
+			y.mapping(v, "in hosts of group "+strconv.Quote(name), nil, func(host string, k, v *yaml.Node) {
+				y.host(b, gd, host, k, v)
+			})
+		}
+	})
+}
+
+func (y yamlFile) host(b *builder, gd *groupDecl, name string, k, v *yaml.Node) {
+	if !b.checkName("host", name, y.file, k.Line) {
+		return
+	}
+	hd := b.addHost(gd, name, ref{file: y.file, line: k.Line})
+	what := fmt.Sprintf("in host %q", name)
+	y.mapping(v, what, hostKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "address":
+			if s, ok := y.scalar(v, "address"); ok {
+				b.setAddress(hd, s, ref{file: y.file, line: v.Line})
+			}
+		case "port", "user":
+			if s, ok := y.scalar(v, key); ok {
+				if err := setConn(&hd.conn, key, s, ref{}); err != nil {
+					y.p.add(y.file, v.Line, "host %q: %v", name, err)
+				}
+			}
+		case "vars":
+			b.setVars(hd.h.Vars, &hd.conn, hd, y.vars(v, "in vars of host "+strconv.Quote(name)))
+		case "connection":
+			y.conn(&hd.conn, v, " of host "+strconv.Quote(name))
+		}
+	})
+}
+
+// conn reads a `connection:` mapping into p.
+func (y yamlFile) conn(p *connPatch, n *yaml.Node, of string) {
+	y.mapping(n, "in connection"+of, connKeys, func(key string, k, v *yaml.Node) {
+		s, ok := y.scalar(v, key)
+		if !ok {
+			return
+		}
+		at := ref{file: y.file, line: v.Line}
+		if err := setConn(p, key, s, at); err != nil {
+			y.p.add(y.file, v.Line, "%v", err)
+		}
+	})
+}
+
+// parseSerial accepts a host count ("1") or a share of the group ("30%").
+func parseSerial(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		n, err := parsePercent(pct)
+		if err != nil || n == 0 {
+			return "", fmt.Errorf("serial %q: a percentage must be 1%%-100%%", s)
+		}
+		return s, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return "", fmt.Errorf("serial %q: want a number of hosts (1 or more) or a percentage like \"30%%\"", s)
+	}
+	return strconv.Itoa(n), nil
+}
+
+// parsePercent accepts 0..100.
+func parsePercent(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > 100 {
+		return 0, fmt.Errorf("%q is not a percentage 0-100", s)
+	}
+	return n, nil
+}
