@@ -130,15 +130,15 @@ func missingKey(node, key string, data map[string]any) string {
 	if i < 0 {
 		return fmt.Sprintf("no variable %q", key)
 	}
-	full := strings.Join(chain[:i+1], ".")
-	if !fromRoot {
+	parent, found := walk(data, chain[:i])
+	if !fromRoot || !found {
+		// The chain starts at a loop variable or at dot inside range or
+		// with: name the key and where it was looked up.
 		return fmt.Sprintf("no key %q in %s", key, strings.TrimSuffix(node, "."+strings.Join(chain[i:], ".")))
 	}
-	msg := fmt.Sprintf("no variable %q", full)
-	if m, ok := walk(data, chain[:i]); ok {
-		if s := closest(key, keysOf(m)); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(append(append([]string(nil), chain[:i]...), s), "."))
-		}
+	msg := fmt.Sprintf("no variable %q", strings.Join(chain[:i+1], "."))
+	if s := closest(key, keysOf(parent)); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(append(append([]string(nil), chain[:i]...), s), "."))
 	}
 	return msg
 }

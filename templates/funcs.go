@@ -60,7 +60,8 @@ func (e *Engine) hostvar(host, name string) (any, error) {
 
 // ShellQuote quotes v for a POSIX shell: the result is one word whose
 // value is exactly v's text. Single quotes keep everything literal; a
-// single quote inside is written as '\''. A NUL byte cannot be carried
+// single quote inside ends the quoting, adds an escaped quote (\') and
+// starts quoting again. A NUL byte cannot be carried
 // in a shell word, so it is an error.
 func ShellQuote(v any) (string, error) {
 	var s string
