@@ -1,0 +1,136 @@
+// Package sshx is ferry's SSH transport: one connection per host carries
+// every command (many sessions over one connection) and one lazily opened
+// SFTP client, with host keys verified against known_hosts by default.
+// *Client implements executor.Executor.
+package sshx
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferry-deploy/ferry/inventory"
+)
+
+// Defaults applied by Dial to zero Config fields.
+const (
+	DefaultConnectTimeout    = 10 * time.Second
+	DefaultKeepaliveInterval = 15 * time.Second
+	DefaultPort              = 22
+)
+
+// PassphraseEnv is read by the default Config.Passphrase.
+const PassphraseEnv = "FERRY_SSH_PASSPHRASE"
+
+// Config says how to reach one host. Zero fields take ssh_config's value for
+// the host, then ferry's defaults.
+type Config struct {
+	// Host names the target in messages and errors (the inventory name).
+	Host string
+	// Address is the DNS name or IP to connect to; empty means Host.
+	// An ssh_config HostName for it takes precedence, as with ssh.
+	Address string
+	// Port is the SSH port; 0 means ssh_config's Port, else 22.
+	Port int
+	// User logs in; empty means ssh_config's User, else the local user.
+	User string
+	// PrivateKeys are private key files, offered before agent keys.
+	PrivateKeys []string
+	// Passphrase returns the passphrase of an encrypted key file; nil
+	// reads the environment variable FERRY_SSH_PASSPHRASE.
+	Passphrase func(path string) ([]byte, error)
+	// UseAgent offers the keys of the ssh-agent at $SSH_AUTH_SOCK, if set.
+	UseAgent bool
+	// KnownHostsFile verifies host keys; empty means ~/.ssh/known_hosts.
+	KnownHostsFile string
+	// AcceptNewHostKeys records the key of a host seen for the first time
+	// (trust on first use). A changed key is refused regardless.
+	AcceptNewHostKeys bool
+	// ConnectTimeout bounds TCP connect plus SSH handshake, per hop and
+	// per attempt; 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// KeepaliveInterval is how often an idle connection is probed; after
+	// three unanswered intervals it counts as lost. 0 means
+	// DefaultKeepaliveInterval, negative disables keepalives.
+	KeepaliveInterval time.Duration
+	// ConnectRetries is how many more times a failed connect is tried, with
+	// backoff. Auth and host key failures are never retried.
+	ConnectRetries int
+	// Jump lists bastions to pass through, outermost first (ssh -J).
+	Jump []JumpHost
+	// SudoPassword answers sudo's prompt for Become. It is a secret: sent
+	// on stdin only, never on a command line, in an error or a log.
+	SudoPassword string
+	// DialContext opens the TCP connection to the first hop; nil uses
+	// net.Dialer. Tests and custom proxies inject their own.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// SSHConfigFile is read for HostName, User, Port, IdentityFile and
+	// ProxyJump; empty means ~/.ssh/config, "none" reads nothing (ssh -F none).
+	SSHConfigFile string
+
+	// jumpErr keeps a ProxyJump parse error from ConfigFor for Dial to report.
+	jumpErr error
+}
+
+// JumpHost is one bastion on the way to the target. Its host key is checked
+// against the same known_hosts file as the target's.
+type JumpHost struct {
+	// Address is the bastion's DNS name or IP (or an ssh_config alias).
+	Address string
+	// Port is the bastion's SSH port; 0 means ssh_config's, else 22.
+	Port int
+	// User logs in to the bastion; empty means the target's user.
+	User string
+	// PrivateKeys for the bastion; empty means the target's keys.
+	PrivateKeys []string
+}
+
+// ConfigFor maps an inventory host's effective connection onto a Config.
+// Relative key and known_hosts paths are resolved against baseDir (the
+// inventory's folder); the sudo password is the secret named by
+// BecomePasswordVar. A bad ProxyJump is reported by Dial.
+func ConfigFor(h *inventory.Host, secrets map[string]string, baseDir string) Config {
+	conn := h.Conn
+	cfg := Config{
+		Host:           h.Name,
+		Address:        h.Address,
+		Port:           conn.Port,
+		User:           conn.User,
+		UseAgent:       true,
+		ConnectTimeout: conn.Timeout,
+	}
+	if conn.PrivateKey != "" {
+		cfg.PrivateKeys = []string{resolvePath(baseDir, conn.PrivateKey)}
+	}
+	if conn.KnownHosts != "" {
+		cfg.KnownHostsFile = resolvePath(baseDir, conn.KnownHosts)
+	}
+	if conn.ProxyJump != "" {
+		cfg.Jump, cfg.jumpErr = ParseJump(conn.ProxyJump)
+	}
+	if conn.BecomePasswordVar != "" {
+		cfg.SudoPassword = secrets[conn.BecomePasswordVar]
+	}
+	return cfg
+}
+
+// resolvePath expands "~/" and makes p relative to baseDir.
+func resolvePath(baseDir, p string) string {
+	p = expandHome(p)
+	if filepath.IsAbs(p) || baseDir == "" {
+		return p
+	}
+	return filepath.Join(baseDir, p)
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
+}
