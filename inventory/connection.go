@@ -98,10 +98,10 @@ func resolvePath(dir, p string) string {
 func parsePort(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("port %q is not a number", s)
+		return 0, fmt.Errorf("%q is not a port number", s)
 	}
 	if n < 1 || n > 65535 {
-		return 0, fmt.Errorf("port %d out of range 1-65535", n)
+		return 0, fmt.Errorf("%d is out of range 1-65535", n)
 	}
 	return n, nil
 }
@@ -110,7 +110,7 @@ func parsePort(s string) (int, error) {
 func parseTimeout(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout %q is not a positive duration like \"10s\"", s)
+		return 0, fmt.Errorf("%q is not a positive duration like \"10s\"", s)
 	}
 	return d, nil
 }
@@ -127,8 +127,8 @@ var ansibleConnVars = map[string]string{
 	"ansible_ssh_private_key_file": "private_key",
 	"ansible_private_key_file":     "private_key",
 	"ansible_become":               "become",
-	"ansible_become_password":      "become_password",
-	"ansible_become_pass":          "become_password",
+	"ansible_become_password":      "become_password_ref",
+	"ansible_become_pass":          "become_password_ref",
 	"ansible_ssh_common_args":      "ssh_args",
 }
 
@@ -159,16 +159,20 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 	case "become":
 		b, err := parseBool(value)
 		if err != nil {
-			return fmt.Errorf("become: %w", err)
+			return err
 		}
 		p.Become = &b
-	case "become_password":
+	case "become_password", "become_password_ref":
+		// A literal password here would sit in plain text; ferry wants the
+		// name of a secret. Ansible's variable holds the password itself, so
+		// there only the "{{ name }}" form can be told from a password.
+		// Neither message repeats the value: it may be a password.
 		if m := secretRefRe.FindStringSubmatch(s); m != nil {
 			s = m[1]
+		} else if key == "become_password_ref" {
+			return fmt.Errorf("write \"{{ secret_name }}\" naming a key of the secrets file, not the password")
 		} else if !validVarName(s) {
-			// A literal password here would end up in plain text; ferry
-			// wants the name of a secret instead.
-			return fmt.Errorf("become_password must name a secret (a key of the secrets file), not hold a password")
+			return fmt.Errorf("must name a secret (a key of the secrets file), not hold a password")
 		}
 		p.BecomePassword = &s
 		p.becomeAt = at
@@ -186,19 +190,21 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 	return nil
 }
 
+const sshArgsOnly = "only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q"
+
 // sshArgs reads ansible_ssh_common_args. Only a jump host and a known_hosts
 // file are understood; any other ssh option is refused rather than silently
 // dropped, since options like StrictHostKeyChecking change security.
 func sshArgs(p *connPatch, args string) error {
 	f := strings.Fields(args)
 	for i := 0; i < len(f); i++ {
-		a := f[i]
+		a, shown := f[i], f[i]
 		if a == "-J" || a == "-o" {
 			if i+1 == len(f) {
 				return fmt.Errorf("%s needs a value", a)
 			}
 			i++
-			a += f[i]
+			a, shown = a+f[i], a+" "+f[i]
 		}
 		var key, val string
 		switch {
@@ -207,20 +213,22 @@ func sshArgs(p *connPatch, args string) error {
 		case strings.HasPrefix(a, "-o"):
 			k, v, ok := strings.Cut(a[2:], "=")
 			if !ok {
-				return fmt.Errorf("ssh option %q: write -o Name=value", a)
+				return fmt.Errorf("ssh option %q: write -o Name=value", shown)
 			}
 			key, val = strings.ToLower(k), v
+		default:
+			return fmt.Errorf(sshArgsOnly, shown)
 		}
 		val = strings.Trim(val, `"'`)
 		switch {
 		case val == "":
-			return fmt.Errorf("ssh option %q has no value", a)
+			return fmt.Errorf("ssh option %q has no value", shown)
 		case key == "proxyjump":
 			p.ProxyJump = &val
 		case key == "userknownhostsfile":
 			p.KnownHosts = &val
 		default:
-			return fmt.Errorf("only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q", a)
+			return fmt.Errorf(sshArgsOnly, shown)
 		}
 	}
 	return nil

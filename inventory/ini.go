@@ -134,7 +134,7 @@ func (b *builder) iniHost(gd *groupDecl, line string, at ref) {
 	hd := b.addHost(gd, name, at)
 	if port != "" {
 		if err := setConn(&hd.conn, "port", port, at); err != nil {
-			b.add(at.file, at.line, "host %q: %v", name, err)
+			b.add(at.file, at.line, "host %q: port: %v", name, err)
 		}
 	}
 	var entries []varEntry

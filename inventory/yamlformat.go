@@ -107,7 +107,7 @@ func (y yamlFile) host(b *builder, gd *groupDecl, name string, k, v *yaml.Node) 
 		case "port", "user":
 			if s, ok := y.scalar(v, key); ok {
 				if err := setConn(&hd.conn, key, s, ref{}); err != nil {
-					y.p.add(y.file, v.Line, "host %q: %v", name, err)
+					y.p.add(y.file, v.Line, "host %q: %s: %v", name, key, err)
 				}
 			}
 		case "vars":
@@ -127,7 +127,7 @@ func (y yamlFile) conn(p *connPatch, n *yaml.Node, of string) {
 		}
 		at := ref{file: y.file, line: v.Line}
 		if err := setConn(p, key, s, at); err != nil {
-			y.p.add(y.file, v.Line, "%v", err)
+			y.p.add(y.file, v.Line, "%s: %v", key, err)
 		}
 	})
 }
