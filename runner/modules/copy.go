@@ -1,0 +1,158 @@
+package modules
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+func init() {
+	args := []string{"dest", "content", "src", "mode", "owner", "group", "validate", "backup", "secret"}
+	// The engine renders template's src (or reads copy's src from the
+	// role's files/) on the controller and hands the module content, so
+	// one implementation serves both names and never reads the controller's disk.
+	register("copy", args, []string{"dest"}, true, newCopy("copy"))
+	register("template", args, []string{"dest"}, true, newCopy("template"))
+}
+
+// copyModule puts content at dest.
+type copyModule struct {
+	dest     string
+	content  []byte
+	attrs    attrs
+	validate string
+	backup   bool
+	secret   bool
+
+	// What Plan saw, for Apply.
+	cur     executor.FileInfo
+	rewrite bool
+}
+
+func newCopy(name string) func(a *argReader) (Module, error) {
+	return func(a *argReader) (Module, error) {
+		m := &copyModule{
+			dest:     a.str("dest", ""),
+			attrs:    readAttrs(a, true),
+			validate: a.str("validate", ""),
+			backup:   a.boolean("backup", false),
+			secret:   a.boolean("secret", false),
+		}
+		if !a.has("content") {
+			if a.has("src") {
+				return nil, fmt.Errorf("%s: argument src: not resolved to content by the engine", name)
+			}
+			return nil, fmt.Errorf("%s: argument content: required (or src)", name)
+		}
+		content, ok := a.m["content"].(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: argument content: want a string, got %T", name, a.m["content"])
+		}
+		m.content = []byte(content)
+		if m.dest == "" || m.dest[0] != '/' {
+			return nil, fmt.Errorf("%s: argument dest: %q is not an absolute path", name, m.dest)
+		}
+		return m, nil
+	}
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Plan costs one Stat when nothing changed; a content change adds a read
+// for the diff (none for a secret).
+func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
+	fi, err := t.Exec.Stat(ctx, m.dest, t.Become)
+	if err != nil {
+		return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
+	}
+	if fi.IsDir {
+		return Change{}, fmt.Errorf("copy %s: dest is a directory", m.dest)
+	}
+	m.cur = fi
+	m.rewrite = !fi.Exists || fi.IsLink || fi.SHA256 != sha256Hex(m.content)
+	if !m.rewrite {
+		fixes := m.attrs.fixes(m.dest, fi)
+		return Change{Changed: len(fixes) > 0, Summary: fixes}, nil
+	}
+	c := Change{Changed: true}
+	var old []byte
+	if fi.Exists && !fi.IsLink {
+		c.Summary = []string{"update " + m.dest}
+		if !m.secret {
+			if old, err = t.Exec.ReadFile(ctx, m.dest, t.Become); err != nil {
+				return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
+			}
+		}
+	} else {
+		c.Summary = []string{"create " + m.dest + " (" + modeString(m.uploadOptions().Mode) + ")"}
+	}
+	c.Summary = append(c.Summary, m.attrs.fixes(m.dest, fi)...)
+	c.Diff = fileDiff(m.dest, old, m.content, m.secret)
+	return c, nil
+}
+
+// uploadOptions keeps the current mode and owner where the task sets none,
+// because a rename would otherwise replace them with the uploader's.
+func (m *copyModule) uploadOptions() executor.UploadOptions {
+	o := executor.UploadOptions{
+		Mode: m.attrs.mode, Owner: m.attrs.owner, Group: m.attrs.group,
+		Validate: m.validate, Backup: m.backup,
+	}
+	exists := m.cur.Exists && !m.cur.IsLink
+	if !m.attrs.hasMode {
+		switch {
+		case exists:
+			o.Mode = m.cur.Mode
+		case m.secret:
+			o.Mode = 0o600
+		default:
+			o.Mode = 0o644
+		}
+	}
+	if exists && o.Owner == "" {
+		o.Owner = m.cur.Owner
+	}
+	if exists && o.Group == "" {
+		o.Group = m.cur.Group
+	}
+	return o
+}
+
+// Apply uploads the content (or fixes mode and owner in place) and
+// verifies the result with one Stat.
+func (m *copyModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
+	if m.rewrite {
+		o := m.uploadOptions()
+		o.Become = t.Become
+		if err := t.Exec.Upload(ctx, m.dest, m.content, o); err != nil {
+			var ve *executor.ValidationError
+			if errors.As(err, &ve) {
+				return c, fmt.Errorf("copy %s: %w", m.dest, err)
+			}
+			return c, fmt.Errorf("copy %s: upload: %w", m.dest, err)
+		}
+	} else if script := m.attrs.fixScript(m.dest, m.cur); script != "" {
+		if _, err := runOK(ctx, t, "copy "+m.dest, executor.Command{Script: "set -e\n" + script}); err != nil {
+			return c, err
+		}
+	}
+	fi, err := t.Exec.Stat(ctx, m.dest, t.Become)
+	if err != nil {
+		return c, fmt.Errorf("copy %s: verify: %w", m.dest, err)
+	}
+	if fi.SHA256 != sha256Hex(m.content) {
+		return c, fmt.Errorf("copy %s: verify: content differs after upload", m.dest)
+	}
+	if fixes := m.attrs.fixes(m.dest, fi); len(fixes) > 0 {
+		return c, fmt.Errorf("copy %s: verify: still needs %v", m.dest, fixes)
+	}
+	return c, nil
+}
+

@@ -1,0 +1,139 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+func init() {
+	register("file", []string{"path", "state", "src", "mode", "owner", "group"}, []string{"path"}, true, newFile)
+}
+
+// fileModule makes a path a file, directory, link or nothing.
+type fileModule struct {
+	path  string
+	state string
+	src   string
+	attrs attrs
+
+	script string // what Plan decided Apply runs
+}
+
+func newFile(a *argReader) (Module, error) {
+	m := &fileModule{
+		path:  a.str("path", ""),
+		state: a.oneOf("state", "file", "file", "directory", "absent", "link", "touch"),
+		src:   a.str("src", ""),
+		attrs: readAttrs(a, true),
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if !strings.HasPrefix(m.path, "/") {
+		return nil, fmt.Errorf("file: argument path: %q is not an absolute path", m.path)
+	}
+	if m.path == "/" {
+		return nil, fmt.Errorf("file: argument path: refusing to manage /")
+	}
+	if m.state == "link" && m.src == "" {
+		return nil, fmt.Errorf("file: argument src: required with state link")
+	}
+	if m.state != "link" && m.src != "" {
+		return nil, fmt.Errorf("file: argument src: only valid with state link")
+	}
+	return m, nil
+}
+
+// Plan costs one Stat.
+func (m *fileModule) Plan(ctx context.Context, t *Target) (Change, error) {
+	fi, err := t.Exec.Stat(ctx, m.path, t.Become)
+	if err != nil {
+		return Change{}, fmt.Errorf("file %s: %w", m.path, err)
+	}
+	summary, script, err := m.plan(fi)
+	if err != nil {
+		return Change{}, err
+	}
+	m.script = script
+	return Change{Changed: len(summary) > 0, Summary: summary}, nil
+}
+
+// plan decides from one Stat what to do: summary lines and the script.
+func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
+	p := quote(m.path)
+	var sum []string
+	var b strings.Builder
+	fresh := false // the path is created here, so every attribute must be set
+	switch m.state {
+	case "absent":
+		if !fi.Exists {
+			return nil, "", nil
+		}
+		what := "remove "
+		if fi.IsDir {
+			what = "remove directory (recursively) "
+		}
+		return []string{what + m.path}, "rm -rf -- " + p + "\n", nil
+	case "file":
+		if !fi.Exists {
+			return nil, "", fmt.Errorf("file %s: does not exist (state file only fixes attributes; use touch or copy to create)", m.path)
+		}
+		if fi.IsDir || fi.IsLink {
+			return nil, "", fmt.Errorf("file %s: is not a regular file", m.path)
+		}
+	case "touch":
+		if fi.IsDir || fi.IsLink {
+			return nil, "", fmt.Errorf("file %s: is not a regular file", m.path)
+		}
+		if !fi.Exists {
+			sum = append(sum, "create empty file "+m.path)
+			b.WriteString(": >> " + p + "\n")
+			fresh = true
+		}
+	case "directory":
+		if fi.Exists && !fi.IsDir {
+			return nil, "", fmt.Errorf("file %s: exists and is not a directory", m.path)
+		}
+		if !fi.Exists {
+			sum = append(sum, "create directory "+m.path)
+			b.WriteString("mkdir -p -- " + p + "\n")
+			fresh = true
+		}
+	case "link":
+		if fi.IsDir && !fi.IsLink {
+			return nil, "", fmt.Errorf("file %s: is a directory, not replacing it with a link", m.path)
+		}
+		if !fi.IsLink || fi.LinkTo != m.src {
+			sum = append(sum, "link "+m.path+" -> "+m.src)
+			// -n: replace a link to a directory instead of creating inside it.
+			b.WriteString("ln -sfn -- " + quote(m.src) + " " + p + "\n")
+			fresh = true
+		}
+	}
+	if fresh {
+		sum[len(sum)-1] += m.attrs.describe()
+		b.WriteString(m.attrs.setScript(m.path, m.state == "link"))
+	} else {
+		sum = append(sum, m.attrs.fixes(m.path, fi)...)
+		b.WriteString(m.attrs.fixScript(m.path, fi))
+	}
+	return sum, b.String(), nil
+}
+
+// Apply runs the planned script and verifies with one Stat.
+func (m *fileModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
+	if _, err := runOK(ctx, t, "file "+m.path, executor.Command{Script: "set -e\n" + m.script}); err != nil {
+		return c, err
+	}
+	fi, err := t.Exec.Stat(ctx, m.path, t.Become)
+	if err != nil {
+		return c, fmt.Errorf("file %s: verify: %w", m.path, err)
+	}
+	if left, _, err := m.plan(fi); err != nil || len(left) > 0 {
+		return c, fmt.Errorf("file %s: verify: still needs %v %v", m.path, left, err)
+	}
+	return c, nil
+}

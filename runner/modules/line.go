@@ -1,0 +1,196 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+func init() {
+	register("line", []string{"path", "line", "regexp", "state", "create", "mode"}, []string{"path"}, true, newLine)
+}
+
+// lineModule keeps one line of a text file present or absent.
+type lineModule struct {
+	path   string
+	line   string
+	re     *regexp.Regexp
+	state  string
+	create bool
+	attrs  attrs
+
+	cur     executor.FileInfo
+	planned []byte // new content, nil when only attributes change
+}
+
+func newLine(a *argReader) (Module, error) {
+	m := &lineModule{
+		path:   a.str("path", ""),
+		line:   a.str("line", ""),
+		state:  a.oneOf("state", "present", "present", "absent"),
+		create: a.boolean("create", false),
+		attrs:  readAttrs(a, false),
+	}
+	if expr := a.str("regexp", ""); expr != "" {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("line: argument regexp: %w", err)
+		}
+		m.re = re
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if !strings.HasPrefix(m.path, "/") {
+		return nil, fmt.Errorf("line: argument path: %q is not an absolute path", m.path)
+	}
+	if strings.Contains(m.line, "\n") {
+		return nil, fmt.Errorf("line: argument line: must be a single line")
+	}
+	if m.state == "present" && !a.has("line") {
+		return nil, fmt.Errorf("line: argument line: required with state present")
+	}
+	if m.state == "absent" && !a.has("line") && m.re == nil {
+		return nil, fmt.Errorf("line: argument line or regexp: one is required with state absent")
+	}
+	return m, nil
+}
+
+// readScript prints "file MODE OWNER GROUP" and the content, "missing", or
+// "other" in one round trip, so a no-op Plan costs one Run.
+const lineReadScript = `if [ -f "$p" ]; then stat -c 'file %a %U %G' -- "$p" && cat -- "$p"; elif [ -e "$p" ]; then echo other; else echo missing; fi`
+
+func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
+	res, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "p=" + quote(m.path) + "\n" + lineReadScript})
+	if err != nil {
+		return Change{}, err
+	}
+	fi, content, err := parseLineRead(string(res.Stdout))
+	if err != nil {
+		return Change{}, fmt.Errorf("line %s: %w", m.path, err)
+	}
+	m.cur = fi
+	if !fi.Exists {
+		if m.state == "absent" {
+			return Change{}, nil
+		}
+		if !m.create {
+			return Change{}, fmt.Errorf("line %s: file does not exist (set create: true to create it)", m.path)
+		}
+	}
+	next := editLines(content, m.line, m.re, m.state)
+	var c Change
+	if !fi.Exists || next != content {
+		m.planned = []byte(next)
+		c.Changed = true
+		verb := "edit "
+		if !fi.Exists {
+			verb = "create "
+		}
+		c.Summary = []string{verb + m.path}
+		c.Diff = fileDiff(m.path, []byte(content), m.planned, false)
+	}
+	if fi.Exists {
+		if fixes := m.attrs.fixes(m.path, fi); len(fixes) > 0 {
+			c.Changed = true
+			c.Summary = append(c.Summary, fixes...)
+		}
+	}
+	return c, nil
+}
+
+func parseLineRead(out string) (executor.FileInfo, string, error) {
+	head, content, _ := strings.Cut(out, "\n")
+	f := strings.Fields(head)
+	switch {
+	case len(f) == 1 && f[0] == "missing":
+		return executor.FileInfo{}, "", nil
+	case len(f) == 1 && f[0] == "other":
+		return executor.FileInfo{}, "", fmt.Errorf("not a regular file")
+	case len(f) == 4 && f[0] == "file":
+		var mode uint32
+		if _, err := fmt.Sscanf(f[1], "%o", &mode); err != nil {
+			return executor.FileInfo{}, "", fmt.Errorf("unexpected mode %q", f[1])
+		}
+		return executor.FileInfo{Exists: true, Mode: unixMode(mode), Owner: f[2], Group: f[3]}, content, nil
+	}
+	return executor.FileInfo{}, "", fmt.Errorf("unexpected output %q", head)
+}
+
+// editLines applies the task to content. With a regexp, present replaces
+// the last matching line (appending when none matches) and absent removes
+// every match; without one, the line itself is looked for.
+func editLines(content, line string, re *regexp.Regexp, state string) string {
+	lines := strings.SplitAfter(content, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	match := func(l string) bool {
+		l = strings.TrimSuffix(l, "\n")
+		if re != nil {
+			return re.MatchString(l)
+		}
+		return l == line
+	}
+	if state == "absent" {
+		kept := lines[:0:0]
+		for _, l := range lines {
+			if !match(l) {
+				kept = append(kept, l)
+			}
+		}
+		return strings.Join(kept, "")
+	}
+	last := -1
+	for i, l := range lines {
+		if match(l) {
+			last = i
+		}
+	}
+	if last >= 0 {
+		nl := ""
+		if strings.HasSuffix(lines[last], "\n") {
+			nl = "\n"
+		}
+		lines[last] = line + nl
+		return strings.Join(lines, "")
+	}
+	if content != "" && !strings.HasSuffix(content, "\n") {
+		content += "\n"
+	}
+	return content + line + "\n"
+}
+
+// Apply uploads the edited file (or fixes its mode) and verifies it.
+func (m *lineModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
+	if m.planned != nil {
+		o := executor.UploadOptions{Mode: m.attrs.mode, Become: t.Become}
+		if !m.attrs.hasMode {
+			o.Mode = 0o644
+			if m.cur.Exists {
+				o.Mode = m.cur.Mode
+			}
+		}
+		if m.cur.Exists {
+			o.Owner, o.Group = m.cur.Owner, m.cur.Group
+		}
+		if err := t.Exec.Upload(ctx, m.path, m.planned, o); err != nil {
+			return c, fmt.Errorf("line %s: %w", m.path, err)
+		}
+	} else if script := m.attrs.fixScript(m.path, m.cur); script != "" {
+		if _, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "set -e\n" + script}); err != nil {
+			return c, err
+		}
+	}
+	again, err := m.Plan(ctx, t)
+	if err != nil {
+		return c, fmt.Errorf("line %s: verify: %w", m.path, err)
+	}
+	if again.Changed {
+		return c, fmt.Errorf("line %s: verify: still needs %v", m.path, again.Summary)
+	}
+	return c, nil
+}

@@ -1,0 +1,92 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// quote returns s as one POSIX-shell word.
+func quote(s string) string {
+	if s != "" && safeWord.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var safeWord = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+
+// run executes a command and turns a transport failure into an error naming
+// what was being done; a non-zero exit is left to the caller.
+func run(ctx context.Context, t *Target, what string, cmd executor.Command) (executor.Result, error) {
+	cmd.Become = cmd.Become || t.Become
+	res, err := t.Exec.Run(ctx, cmd)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", what, err)
+	}
+	return res, nil
+}
+
+// runOK is run where a non-zero exit is a failure too; the error carries
+// the end of stderr, which is where tools say what went wrong.
+func runOK(ctx context.Context, t *Target, what string, cmd executor.Command) (executor.Result, error) {
+	res, err := run(ctx, t, what, cmd)
+	if err != nil {
+		return res, err
+	}
+	if !res.OK() {
+		return res, fmt.Errorf("%s: exit %d: %s", what, res.ExitCode, tail(res.Stderr, res.Stdout))
+	}
+	return res, nil
+}
+
+// tail returns the last lines of stderr (or stdout when stderr is empty).
+func tail(stderr, stdout []byte) string {
+	s := strings.TrimSpace(string(stderr))
+	if s == "" {
+		s = strings.TrimSpace(string(stdout))
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > 15 {
+		lines = append([]string{"..."}, lines[len(lines)-15:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// redact replaces every occurrence of the secrets in s. It guards error
+// messages built from tool output, which may quote the input they rejected.
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "********")
+		}
+	}
+	return s
+}
+
+// sections splits output printed as "@@name" marker lines followed by
+// content, so that one script can return several reads at once.
+func sections(out string) map[string]string {
+	secs := map[string]string{}
+	name := ""
+	var b strings.Builder
+	flush := func() {
+		if name != "" {
+			secs[name] = b.String()
+		}
+		b.Reset()
+	}
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if strings.HasPrefix(line, "@@") {
+			flush()
+			name = strings.TrimSpace(line[2:])
+			continue
+		}
+		b.WriteString(line)
+	}
+	flush()
+	return secs
+}
