@@ -8,6 +8,7 @@ package sshtest
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -202,7 +203,7 @@ func (s *Server) accept() {
 			if s.opts.hang {
 				// Hold the socket open without a word until the client or
 				// Close gives up on it.
-				_, _ = c.Read(make([]byte, 1))
+				_, _ = io.Copy(io.Discard, c)
 				return
 			}
 			s.serveConn(c)

@@ -1,0 +1,89 @@
+package sshx_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+)
+
+// fixture is one test server plus a client key it trusts and a known_hosts
+// file that trusts it.
+type fixture struct {
+	srv   *sshtest.Server
+	key   *sshtest.Key
+	keyF  string
+	known string
+}
+
+func newFixture(t testing.TB, opts ...sshtest.Option) *fixture {
+	t.Helper()
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, append([]sshtest.Option{sshtest.WithAuthorizedKeys(key.Public)}, opts...)...)
+	return &fixture{srv: srv, key: key, keyF: key.WriteFile(t, ""), known: srv.WriteKnownHosts(t)}
+}
+
+// config reaches the fixture as a non-root user, so that Become goes
+// through sudo, isolated from the real ~/.ssh and agent.
+func (f *fixture) config() sshx.Config {
+	return sshx.Config{
+		Host:           "web-01",
+		Address:        f.srv.Host,
+		Port:           f.srv.Port,
+		User:           "deploy",
+		PrivateKeys:    []string{f.keyF},
+		KnownHostsFile: f.known,
+		ConnectTimeout: 10 * time.Second,
+		SSHConfigFile:  "none",
+	}
+}
+
+func dial(t testing.TB, cfg sshx.Config) *sshx.Client {
+	t.Helper()
+	c, err := sshx.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func run(t testing.TB, c *sshx.Client, cmd executor.Command) executor.Result {
+	t.Helper()
+	res, err := c.Run(context.Background(), cmd)
+	if err != nil {
+		t.Fatalf("Run(%q): %v", cmd.Script, err)
+	}
+	return res
+}
+
+// tempFiles lists the upload temp files left in dir.
+func tempFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, ".*.ferry-tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func writeFile(t testing.TB, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
