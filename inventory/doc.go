@@ -33,7 +33,8 @@
 // ansible_become_password ("{{ secret_name }}") and a jump host in
 // ansible_ssh_common_args ("-J bastion" or "-o ProxyJump=bastion") become
 // connection settings, not vars. Roles and run order come from the site file
-// beside the inventory (see SiteFile).
+// beside the inventory (see SiteFile); ferry_secrets=FILE in [all:vars]
+// names the secrets file.
 //
 // # Beside either format
 //

@@ -9,6 +9,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// iniSecretsVar, in [all:vars], names the secrets file of an INI inventory
+// (the YAML format's `secrets:`).
+const iniSecretsVar = "ferry_secrets"
+
 // parseINI reads an Ansible INI inventory into b:
 //
 //	web-01 ansible_host=198.18.0.21      # before any section: group "ungrouped"
@@ -19,6 +23,7 @@ import (
 //	[frontend:children]
 //	web
 //
+// [all:vars] may set ferry_secrets=FILE, the secrets file (see Load).
 // Values are typed like YAML scalars (8080 is a number, true a boolean)
 // unless quoted, which keeps them strings.
 func parseINI(b *builder, data []byte) {
@@ -67,6 +72,14 @@ func parseINI(b *builder, data []byte) {
 			value, err := iniValue(strings.TrimSpace(val))
 			if err != nil {
 				b.add(b.file, lineNo, "%s: %v", key, err)
+				continue
+			}
+			if key == iniSecretsVar {
+				if gd.g.Name != "all" {
+					b.add(b.file, lineNo, "%s belongs in [all:vars]", key)
+				} else {
+					b.secrets = ref{name: scalarString(value), file: b.file, line: lineNo}
+				}
 				continue
 			}
 			b.setVars(gd.g.Vars, &gd.conn, nil, []varEntry{{key: key, value: value, at: at}})
