@@ -9,9 +9,15 @@ type Role struct {
 	Name string
 	// Source is the role.yml path shown in errors ("builtin:nginx/role.yml"
 	// for embedded roles).
-	Source   string
-	Defaults map[string]any
-	Tasks    []*Task
+	Source string
+	// Builtin is true when the role came from the set embedded in ferry.
+	Builtin bool
+	// Overrides lists the sources of roles with the same name that this
+	// one hides, in search order ("builtin:nginx/role.yml" when a user
+	// role replaces a built-in one).
+	Overrides []string
+	Defaults  map[string]any
+	Tasks     []*Task
 	// Handlers run at most once per host, at the end of the host's play, in
 	// the order they are declared, when a changed task notified them.
 	Handlers []*Task

@@ -1,0 +1,169 @@
+package roles
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/templates"
+	"go.yaml.in/yaml/v3"
+)
+
+// fileArg is a module argument that names a file of the role.
+type fileArg struct {
+	arg string
+	// template: the file is in templates/ and must parse; otherwise it is
+	// in files/ and only has to exist.
+	template bool
+}
+
+// fileArgs lists the arguments checked against the role's folders at load
+// time, by module name. Tests add their own modules here.
+var fileArgs = map[string]fileArg{
+	"template": {arg: "src", template: true},
+	"copy":     {arg: "src"},
+}
+
+// moduleArgs checks a module's arguments against its Spec and returns them
+// decoded, still unrendered.
+func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, error) {
+	spec, _ := modules.Lookup(module)
+	v = resolve(v)
+	args := map[string]any{}
+	argLines := map[string]*yaml.Node{}
+	switch {
+	case isNull(v):
+	case v.Kind != yaml.MappingNode:
+		return nil, errorf(p.file, v.Line, "arguments of module %q must be a mapping (key: value), got %s", module, kindName(v))
+	default:
+		pairs, err := p.pairs(v)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range pairs {
+			k := kv.key.Value
+			if !contains(spec.Args, k) {
+				return nil, errorf(p.file, kv.key.Line, "module %q has no argument %q%s; it takes %s",
+					module, k, didYouMean(k, spec.Args), strings.Join(spec.Args, ", "))
+			}
+			val, err := p.decode(kv.value)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.checkStrings(k, kv.value); err != nil {
+				return nil, err
+			}
+			args[k] = val
+			argLines[k] = resolve(kv.value)
+		}
+	}
+	for _, r := range spec.Required {
+		if args[r] == nil {
+			return nil, errorf(p.file, key.Line, "module %q needs argument %q", module, r)
+		}
+	}
+	if fa, ok := fileArgs[module]; ok {
+		if n := argLines[fa.arg]; n != nil {
+			if err := p.checkFile(fa, n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return args, nil
+}
+
+// checkFile makes sure a src: names a file of the role, and that a
+// template file parses. A src that is itself a template is only known per
+// host, so it is left to the run.
+func (p *parser) checkFile(fa fileArg, n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		return errorf(p.file, n.Line, "%s must be a file name, got %s", fa.arg, kindName(n))
+	}
+	if strings.Contains(n.Value, "{{") {
+		return nil
+	}
+	src, folder := p.role.Files, "files"
+	if fa.template {
+		src, folder = p.role.Templates, "templates"
+	}
+	if src == nil {
+		return errorf(p.file, n.Line, "%s: the role has no %s/ folder", fa.arg, folder)
+	}
+	content, display, err := src.ReadFile(n.Value)
+	if errors.Is(err, fs.ErrNotExist) {
+		hint := ""
+		if l, ok := src.(interface{ names() []string }); ok {
+			hint = didYouMean(n.Value, l.names())
+		}
+		return errorf(p.file, n.Line, "%s: %s not found%s", fa.arg, display, hint)
+	}
+	if err != nil {
+		return &Error{File: p.file, Line: n.Line, Msg: fa.arg + ": " + err.Error(), Err: err}
+	}
+	if !fa.template {
+		return nil
+	}
+	if err := p.engine.Check(display, string(content)); err != nil {
+		var te *templates.Error
+		if errors.As(err, &te) {
+			return &Error{File: display, Line: te.Line, Msg: te.Msg, Err: err}
+		}
+		return &Error{File: display, Msg: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// checkStrings parses every string under n that holds an action, so that
+// a template syntax error in an argument is found at load time.
+func (p *parser) checkStrings(what string, n *yaml.Node) error {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" && strings.Contains(n.Value, "{{") {
+			return p.checkTemplate(what, n, n.Value)
+		}
+	case yaml.SequenceNode, yaml.MappingNode:
+		for _, c := range n.Content {
+			if err := p.checkStrings(what, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkTemplate parses text, the template held by node n, and reports a
+// syntax error at its line in role.yml.
+func (p *parser) checkTemplate(what string, n *yaml.Node, text string) error {
+	err := p.engine.Check(p.file, text)
+	if err == nil {
+		return nil
+	}
+	line := n.Line
+	var te *templates.Error
+	if errors.As(err, &te) {
+		if te.Line > 1 {
+			line += te.Line - 1
+		}
+		// A block scalar's text starts on the line after its indicator.
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			line++
+		}
+		return &Error{File: p.file, Line: line, Msg: fmt.Sprintf("%s: template %s", what, te.Msg), Err: err}
+	}
+	return &Error{File: p.file, Line: line, Msg: what + ": " + err.Error(), Err: err}
+}
+
+// names lists the files of the folder, for suggestions.
+func (s fsSource) names() []string {
+	var out []string
+	_ = fs.WalkDir(s.fsys, s.dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, strings.TrimPrefix(path, s.dir+"/"))
+		}
+		return nil
+	})
+	return out
+}

@@ -1,0 +1,234 @@
+package roles
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+
+	"github.com/ferry-deploy/ferry/templates"
+	"go.yaml.in/yaml/v3"
+)
+
+// parser reads one role.yml into a Role. It works on yaml.Node values
+// rather than structs so that every error can name its line.
+type parser struct {
+	file   string
+	role   *Role
+	engine *templates.Engine
+	// notifyLines remembers where each task's notify is, for checkNotify.
+	notifyLines map[*Task]int
+}
+
+var topKeys = []string{"defaults", "tasks", "handlers"}
+
+// identRE is what text/template can read as .name: a variable, a register
+// name, or a loop variable must match it.
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (p *parser) parse(content []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errorf(p.file, 0, "empty file; a role needs tasks (see doc/roles.md)")
+		}
+		return p.yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return errorf(p.file, extra.Line, "a second YAML document; role.yml holds one")
+	} else if !errors.Is(err, io.EOF) {
+		return p.yamlError(err)
+	}
+	root := resolve(&doc)
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return errorf(p.file, 0, "empty file; a role needs tasks (see doc/roles.md)")
+		}
+		root = resolve(root.Content[0])
+	}
+	if root.Kind != yaml.MappingNode {
+		return errorf(p.file, root.Line, "role.yml must be a mapping with %s", quoteList(topKeys))
+	}
+	pairs, err := p.pairs(root)
+	if err != nil {
+		return err
+	}
+	var tasksNode, handlersNode *yaml.Node
+	for _, kv := range pairs {
+		switch kv.key.Value {
+		case "defaults":
+			if err := p.defaults(kv.value); err != nil {
+				return err
+			}
+		case "tasks":
+			tasksNode = kv.value
+		case "handlers":
+			handlersNode = kv.value
+		default:
+			return errorf(p.file, kv.key.Line, "unknown key %q%s; a role has %s", kv.key.Value, didYouMean(kv.key.Value, topKeys), quoteList(topKeys))
+		}
+	}
+	// Handlers first: tasks' notify must name one of them.
+	if handlersNode != nil {
+		hs, err := p.taskList(handlersNode, "handlers")
+		if err != nil {
+			return err
+		}
+		seen := map[string]int{}
+		for _, h := range hs {
+			if prev, dup := seen[h.Name]; dup {
+				return errorf(p.file, h.Line, "handler %q is declared twice (first on line %d)", h.Name, prev)
+			}
+			seen[h.Name] = h.Line
+		}
+		p.role.Handlers = hs
+	}
+	if tasksNode != nil {
+		ts, err := p.taskList(tasksNode, "tasks")
+		if err != nil {
+			return err
+		}
+		p.role.Tasks = ts
+	}
+	if len(p.role.Tasks) == 0 && len(p.role.Handlers) == 0 && len(p.role.Defaults) == 0 {
+		return errorf(p.file, root.Line, "the role has no defaults, tasks or handlers")
+	}
+	return p.checkNotify()
+}
+
+// yamlErrRE finds the line in go-yaml's messages ("yaml: line 3: ...").
+var yamlErrRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func (p *parser) yamlError(err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: p.file, Line: line, Msg: "YAML: " + m[2], Err: err}
+	}
+	return &Error{File: p.file, Msg: "YAML: " + trimYAMLPrefix(msg), Err: err}
+}
+
+func trimYAMLPrefix(s string) string {
+	if len(s) > 6 && s[:6] == "yaml: " {
+		return s[6:]
+	}
+	return s
+}
+
+func (p *parser) defaults(n *yaml.Node) error {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return errorf(p.file, n.Line, "defaults must be a mapping of variables, got %s", kindName(n))
+	}
+	pairs, err := p.pairs(n)
+	if err != nil {
+		return err
+	}
+	defs := make(map[string]any, len(pairs))
+	for _, kv := range pairs {
+		if !identRE.MatchString(kv.key.Value) {
+			return errorf(p.file, kv.key.Line, "variable name %q cannot be read in templates; use letters, digits and _", kv.key.Value)
+		}
+		v, err := p.decode(kv.value)
+		if err != nil {
+			return err
+		}
+		defs[kv.key.Value] = v
+	}
+	p.role.Defaults = defs
+	return nil
+}
+
+// keyValue is one entry of a YAML mapping.
+type keyValue struct{ key, value *yaml.Node }
+
+// pairs returns a mapping's entries, rejecting duplicate and non-scalar
+// keys (go-yaml keeps duplicates in a Node and would silently pick one when
+// decoding).
+func (p *parser) pairs(n *yaml.Node) ([]keyValue, error) {
+	out := make([]keyValue, 0, len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return nil, errorf(p.file, k.Line, "a key must be a plain name, got %s", kindName(k))
+		}
+		if k.Value == "<<" {
+			return nil, errorf(p.file, k.Line, "YAML merge keys (<<) are not supported in role.yml")
+		}
+		if prev, dup := seen[k.Value]; dup {
+			return nil, errorf(p.file, k.Line, "duplicate key %q (first on line %d)", k.Value, prev)
+		}
+		seen[k.Value] = k.Line
+		out = append(out, keyValue{k, v})
+	}
+	return out, nil
+}
+
+// decode turns a node into plain Go values (map[string]any, []any,
+// string, int, float64, bool, nil).
+func (p *parser) decode(n *yaml.Node) (any, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, p.yamlError(err)
+	}
+	return v, nil
+}
+
+// resolve follows an alias to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// kindName words a node's type for error messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing (null)"
+		case "!!bool":
+			return "a boolean"
+		case "!!int", "!!float":
+			return "a number"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "an unexpected YAML node"
+}
+
+func quoteList(list []string) string {
+	var b bytes.Buffer
+	for i, s := range list {
+		switch {
+		case i == 0:
+		case i == len(list)-1:
+			b.WriteString(" and ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}

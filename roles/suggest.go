@@ -1,0 +1,53 @@
+package roles
+
+import "strings"
+
+// closest returns the candidate nearest to s by edit distance, or "" when
+// none is near enough to be a plausible typo (at most a third of the
+// longer word, and never more than 3 edits). Package templates has the same
+// few lines: a shared package for them would be heavier than the copy.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 0
+	for _, c := range candidates {
+		if c == s {
+			continue
+		}
+		d := distance(strings.ToLower(s), strings.ToLower(c))
+		limit := max(len(s), len(c)) / 3
+		limit = min(max(limit, 1), 3)
+		if d > limit {
+			continue
+		}
+		if best == "" || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// distance is the optimal string alignment distance between a and b, in
+// bytes: Levenshtein plus the swap of two neighbours ("ngnix" is one edit
+// from "nginx"), the commonest typo.
+func distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}

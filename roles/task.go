@@ -1,0 +1,283 @@
+package roles
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/templates"
+	"go.yaml.in/yaml/v3"
+)
+
+// taskKeys are the keys a task may have besides its one module key.
+var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "no_log", "ignore_errors"}
+
+func isTaskKey(k string) bool {
+	for _, t := range taskKeys {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// taskList parses the list under tasks: or handlers: (section).
+func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
+	n = resolve(n)
+	if isNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		hint := ""
+		if section == "handlers" && n.Kind == yaml.MappingNode {
+			hint = " (write each handler as a task with a name: \"- name: reload nginx\")"
+		}
+		return nil, errorf(p.file, n.Line, "%s must be a list of tasks, got %s%s", section, kindName(n), hint)
+	}
+	out := make([]*Task, 0, len(n.Content))
+	for _, item := range n.Content {
+		t, err := p.task(resolve(item))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// task parses one task. Keys that are not task keys are module keys: a task
+// must have exactly one, naming a registered module.
+func (p *parser) task(n *yaml.Node) (*Task, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, errorf(p.file, n.Line, "a task must be a mapping (name:, a module, ...), got %s", kindName(n))
+	}
+	pairs, err := p.pairs(n)
+	if err != nil {
+		return nil, err
+	}
+	t := &Task{Line: n.Line, Role: p.role}
+	var module *keyValue
+	for i := range pairs {
+		kv := &pairs[i]
+		if isTaskKey(kv.key.Value) {
+			continue
+		}
+		if err := p.moduleKey(kv, module, pairs); err != nil {
+			return nil, err
+		}
+		module = kv
+	}
+	for _, kv := range pairs {
+		if err := p.taskField(t, kv); err != nil {
+			return nil, err
+		}
+	}
+	if t.Name == "" {
+		return nil, errorf(p.file, n.Line, "a task needs a name")
+	}
+	if module == nil {
+		return nil, errorf(p.file, n.Line, "task %q has no module; give exactly one of %s", t.Name, strings.Join(modules.Names(), ", "))
+	}
+	t.Module = module.key.Value
+	args, err := p.moduleArgs(t.Module, module.key, module.value)
+	if err != nil {
+		return nil, err
+	}
+	t.Args = args
+	return t, nil
+}
+
+// moduleKey checks a key that is not a task key: a registered module, and
+// the only one of the task.
+func (p *parser) moduleKey(kv, prev *keyValue, all []keyValue) error {
+	k := kv.key.Value
+	if _, ok := modules.Lookup(k); !ok {
+		// A near miss of a task key ("nofity") is more likely than an
+		// unknown module when the task has its module already.
+		if s := closest(k, taskKeys); s != "" && hasModule(all) {
+			return errorf(p.file, kv.key.Line, "unknown task key %q (did you mean %q?)", k, s)
+		}
+		if s := closest(k, modules.Names()); s != "" {
+			return errorf(p.file, kv.key.Line, "unknown module %q (did you mean %q?)", k, s)
+		}
+		if s := closest(k, taskKeys); s != "" {
+			return errorf(p.file, kv.key.Line, "unknown task key %q (did you mean %q?)", k, s)
+		}
+		return errorf(p.file, kv.key.Line, "unknown module or task key %q", k)
+	}
+	if prev != nil {
+		return errorf(p.file, kv.key.Line, "two modules in one task (%q on line %d and %q); a task has exactly one", prev.key.Value, prev.key.Line, k)
+	}
+	return nil
+}
+
+func hasModule(pairs []keyValue) bool {
+	for _, kv := range pairs {
+		if _, ok := modules.Lookup(kv.key.Value); ok && !isTaskKey(kv.key.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// taskField decodes one task key into t; module keys are skipped.
+func (p *parser) taskField(t *Task, kv keyValue) error {
+	k, v := kv.key.Value, resolve(kv.value)
+	switch k {
+	case "name":
+		s, err := p.str(k, v)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(s) == "" {
+			return errorf(p.file, v.Line, "name must not be empty")
+		}
+		t.Name = s
+	case "when":
+		if v.Kind != yaml.ScalarNode || isNull(v) {
+			return errorf(p.file, v.Line, "when must be one template expression (eq .x \"y\"), got %s", kindName(v))
+		}
+		t.When = v.Value
+		return p.checkTemplate("when", v, templates.WrapExpr(v.Value))
+	case "loop":
+		return p.loop(t, v)
+	case "notify":
+		list, err := p.strList(k, v)
+		if err != nil {
+			return err
+		}
+		t.Notify = list
+		p.notifyLines[t] = v.Line
+	case "tags":
+		list, err := p.strList(k, v)
+		if err != nil {
+			return err
+		}
+		t.Tags = list
+	case "become":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.Become = &b
+	case "changed_when":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.ChangedWhen = &b
+	case "no_log":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.NoLog = b
+	case "ignore_errors":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.IgnoreErrors = b
+	case "register":
+		s, err := p.str(k, v)
+		if err != nil {
+			return err
+		}
+		if !identRE.MatchString(s) {
+			return errorf(p.file, v.Line, "register %q cannot be read in templates; use letters, digits and _", s)
+		}
+		t.Register = s
+	}
+	return nil
+}
+
+func (p *parser) loop(t *Task, v *yaml.Node) error {
+	switch {
+	case v.Kind == yaml.SequenceNode:
+		items, err := p.decode(v)
+		if err != nil {
+			return err
+		}
+		t.LoopItems, _ = items.([]any)
+		if t.LoopItems == nil {
+			t.LoopItems = []any{}
+		}
+		return p.checkStrings("loop", v)
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!str" && identRE.MatchString(v.Value):
+		t.LoopVar = v.Value
+		return nil
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
+		return errorf(p.file, v.Line, "loop must be a list or the name of a list variable (web_hosts, not %q)", v.Value)
+	}
+	return errorf(p.file, v.Line, "loop must be a list or the name of a list variable, got %s", kindName(v))
+}
+
+func (p *parser) str(key string, v *yaml.Node) (string, error) {
+	if v.Kind != yaml.ScalarNode || isNull(v) {
+		return "", errorf(p.file, v.Line, "%s must be a string, got %s", key, kindName(v))
+	}
+	return v.Value, nil
+}
+
+// strList accepts one string or a list of strings.
+func (p *parser) strList(key string, v *yaml.Node) ([]string, error) {
+	if v.Kind == yaml.ScalarNode && !isNull(v) {
+		return []string{v.Value}, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, errorf(p.file, v.Line, "%s must be a string or a list of strings, got %s", key, kindName(v))
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, item := range v.Content {
+		item = resolve(item)
+		if item.Kind != yaml.ScalarNode || isNull(item) {
+			return nil, errorf(p.file, item.Line, "%s must be a string or a list of strings, got %s in the list", key, kindName(item))
+		}
+		out = append(out, item.Value)
+	}
+	return out, nil
+}
+
+func (p *parser) boolean(key string, v *yaml.Node) (bool, error) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		return false, errorf(p.file, v.Line, "%s must be true or false, got %s", key, kindName(v))
+	}
+	var b bool
+	if err := v.Decode(&b); err != nil {
+		return false, p.yamlError(err)
+	}
+	return b, nil
+}
+
+// checkNotify makes sure every notify names a handler of the role.
+func (p *parser) checkNotify() error {
+	names := make([]string, 0, len(p.role.Handlers))
+	for _, h := range p.role.Handlers {
+		names = append(names, h.Name)
+	}
+	for _, list := range [][]*Task{p.role.Tasks, p.role.Handlers} {
+		for _, t := range list {
+			for _, n := range t.Notify {
+				if !contains(names, n) {
+					msg := fmt.Sprintf("notify: no handler named %q", n)
+					if len(names) == 0 {
+						msg += " (the role has no handlers)"
+					} else {
+						msg += didYouMean(n, names)
+					}
+					return errorf(p.file, p.notifyLines[t], "%s", msg)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
