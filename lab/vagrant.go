@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -164,4 +165,34 @@ func saveVagrantHosts(stateDir string, raw []byte, hosts []VagrantHost) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(stateDir, vagrantFile), append(data, '\n'), 0o600)
+}
+
+// VagrantDown destroys the lab's Vagrant machines and the state files the
+// Vagrant provider wrote.
+func VagrantDown(ctx context.Context, spec Spec, dir string) error {
+	s, err := spec.withDefaults()
+	if err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("vagrant"); err != nil {
+		return fmt.Errorf("the vagrant provider needs vagrant: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "vagrant", "destroy", "-f")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "FERRY_LAB_STATE="+s.StateDir)
+	cmd.Stdout, cmd.Stderr = s.Log, s.Log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("vagrant destroy in %s: %w", dir, err)
+	}
+	var errs []error
+	for _, f := range []string{vagrantFile, vagrantSSHConfig, "known_hosts", "id_ed25519", "id_ed25519.pub"} {
+		if err := os.Remove(filepath.Join(s.StateDir, f)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	if err := removeTree(filepath.Join(s.StateDir, "hosts")); err != nil {
+		errs = append(errs, err)
+	}
+	_ = os.Remove(s.StateDir)
+	return errors.Join(errs...)
 }

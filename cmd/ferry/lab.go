@@ -1,0 +1,233 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/lab"
+)
+
+// defaultLabInventory is the committed lab topology.
+const defaultLabInventory = "lab/inventory.yml"
+
+func init() {
+	subcommands = append(subcommands, newLabCmd)
+}
+
+func newLabCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Build, inspect and remove the lab: real Debian hosts on this machine",
+		Long: `lab runs the hosts of a lab inventory as real Debian 12 systems on this Linux
+machine: each boots systemd under systemd-nspawn in its own network namespace,
+on bridge ` + lab.BridgeName + ` (` + lab.BridgeAddress.String() + `), and reaches Debian's mirror only through
+a caching proxy on the bridge. Lab state (keys, known_hosts, host disks) lives
+in the folder of the inventory's connection private_key. Needs root.`,
+		Example: `  sudo ferry lab up
+  sudo ferry lab status
+  sudo ferry lab ssh web-01 -- systemctl is-system-running
+  sudo ferry lab down`,
+	}
+	cmd.AddCommand(newLabUpCmd(), newLabDownCmd(), newLabStatusCmd(), newLabSSHCmd())
+	return cmd
+}
+
+func newLabUpCmd() *cobra.Command {
+	var provider string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Boot every lab host that is not running (a no-op when all are)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, invPath, err := labSpec(cmd)
+			if err != nil {
+				return err
+			}
+			switch provider {
+			case "nspawn":
+				return lab.Up(cmd.Context(), spec)
+			case "vagrant":
+				return lab.VagrantUp(cmd.Context(), spec, filepath.Dir(invPath))
+			}
+			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
+		},
+	}
+	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn (containers on this machine) or vagrant (VMs from lab/Vagrantfile)")
+	return cmd
+}
+
+func newLabDownCmd() *cobra.Command {
+	var provider string
+	var purge bool
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Remove every host, namespace, bridge, proxy and state file of the lab",
+		Long: `down removes what the lab made, working from what exists (processes,
+namespaces, bridge ports, the state folder), so it also cleans up after a
+crash. The cached base system and apt cache stay unless --purge is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, invPath, err := labSpec(cmd)
+			if err != nil {
+				return err
+			}
+			switch provider {
+			case "nspawn":
+				return lab.Down(cmd.Context(), spec, purge)
+			case "vagrant":
+				return lab.VagrantDown(cmd.Context(), spec, filepath.Dir(invPath))
+			}
+			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
+		},
+	}
+	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn or vagrant")
+	cmd.Flags().BoolVar(&purge, "purge", false, "also remove the cached base system ("+lab.DefaultBaseDir+") and apt cache")
+	return cmd
+}
+
+func newLabStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show each lab host's state and address",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, _, err := labSpec(cmd)
+			if err != nil {
+				return err
+			}
+			hosts, err := lab.Status(spec)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOST\tADDRESS\tSTATE")
+			for _, h := range hosts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", h.Name, h.Address, h.State)
+			}
+			proxy := "stopped"
+			if lab.ProxyRunning(spec) {
+				proxy = "running"
+			}
+			fmt.Fprintf(tw, "(apt proxy)\t%s:%d\t%s\n", lab.BridgeAddress, lab.ProxyPort, proxy)
+			return tw.Flush()
+		},
+	}
+}
+
+func newLabSSHCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ssh HOST [-- COMMAND...]",
+		Short: "Log in to a lab host (or run a command) with the lab key, host key verified",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, _, err := labSpec(cmd)
+			if err != nil {
+				return err
+			}
+			argv, err := labSSHArgs(spec, args[0], args[1:])
+			if err != nil {
+				return badInput(err)
+			}
+			path, err := exec.LookPath("ssh")
+			if err != nil {
+				return fmt.Errorf("ssh client: %w; install with: %s", err, lab.AptInstallHint)
+			}
+			// Exec, not a child: the terminal, signals and exit status are ssh's.
+			return syscall.Exec(path, argv, os.Environ())
+		},
+	}
+}
+
+// labSSHArgs is the ssh command line for a lab host: the lab key only, and
+// the lab's known_hosts strictly, so nothing is trusted on first use.
+func labSSHArgs(spec lab.Spec, host string, command []string) ([]string, error) {
+	for _, h := range spec.Hosts {
+		if h.Name != host {
+			continue
+		}
+		argv := []string{"ssh",
+			"-i", spec.KeyFile,
+			"-o", "IdentitiesOnly=yes",
+			"-o", "UserKnownHostsFile=" + spec.KnownHostsFile,
+			"-o", "GlobalKnownHostsFile=/dev/null",
+			"-o", "StrictHostKeyChecking=yes",
+			"-o", "HostKeyAlias=" + h.Address,
+			"root@" + h.Address}
+		return append(argv, command...), nil
+	}
+	return nil, fmt.Errorf("lab ssh: no host %q in the lab inventory", host)
+}
+
+// labSpec loads the lab inventory (-i, default lab/inventory.yml) into the
+// plain spec package lab takes. The state dir is the folder of the
+// connection's private key, so the inventory says where lab state lives.
+func labSpec(cmd *cobra.Command) (lab.Spec, string, error) {
+	path, _ := cmd.Flags().GetString("inventory")
+	if path == "" {
+		path = defaultLabInventory
+	}
+	inv, err := inventory.Load(path)
+	if err != nil {
+		return lab.Spec{}, "", badInput(err)
+	}
+	spec, err := specFromInventory(inv)
+	if err != nil {
+		return lab.Spec{}, "", badInput(err)
+	}
+	spec.Log = cmd.ErrOrStderr()
+	return spec, inv.Path, nil
+}
+
+// specFromInventory maps inventory hosts and connection onto a lab.Spec.
+func specFromInventory(inv *inventory.Inventory) (lab.Spec, error) {
+	conn := inv.Connection
+	if conn.PrivateKey == "" {
+		return lab.Spec{}, fmt.Errorf("lab inventory %s: connection.private_key must name the lab key (its folder holds the lab state)", inv.Path)
+	}
+	// The loader already resolved the paths against the inventory's folder;
+	// making them absolute pins them against later working-directory changes.
+	abs := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", fmt.Errorf("lab inventory %s: path %s: %w", inv.Path, p, err)
+		}
+		return a, nil
+	}
+	key, err := abs(conn.PrivateKey)
+	if err != nil {
+		return lab.Spec{}, err
+	}
+	known, err := abs(conn.KnownHosts)
+	if err != nil {
+		return lab.Spec{}, err
+	}
+	spec := lab.Spec{
+		StateDir:       filepath.Dir(key),
+		KeyFile:        key,
+		KnownHostsFile: known,
+	}
+	for _, h := range inv.Hosts {
+		if h.Address == "" {
+			return lab.Spec{}, fmt.Errorf("lab inventory %s: host %s has no address", inv.Path, h.Name)
+		}
+		spec.Hosts = append(spec.Hosts, lab.HostSpec{Name: h.Name, Address: h.Address})
+	}
+	if len(spec.Hosts) == 0 {
+		return lab.Spec{}, errors.New("lab inventory " + inv.Path + ": no hosts")
+	}
+	if err := spec.Validate(); err != nil {
+		return lab.Spec{}, fmt.Errorf("lab inventory %s: %w", inv.Path, err)
+	}
+	return spec, nil
+}
