@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -22,6 +23,9 @@ var signals = map[string]syscall.Signal{
 	"USR2": syscall.SIGUSR2,
 }
 
+// closeGrace is how long a program may run on after its channel closed.
+const closeGrace = 2 * time.Second
+
 // session is one "session" channel: at most one exec or subsystem.
 type session struct {
 	s    *Server
@@ -29,23 +33,36 @@ type session struct {
 	ch   ssh.Channel
 	env  []string
 
+	exited chan struct{} // closed when the program (if any) is over
+
 	mu      sync.Mutex
 	started bool
+	isExec  bool // a process was started; its end closes exited
 	proc    *os.Process
 	wg      sync.WaitGroup
 }
 
 func (s *Server) serveSession(conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	ss := &session{s: s, conn: conn, ch: ch}
+	ss := &session{s: s, conn: conn, ch: ch, exited: make(chan struct{})}
 	for req := range reqs {
 		ok := ss.handle(req)
 		if req.WantReply {
 			req.Reply(ok, nil)
 		}
 	}
-	// The channel is gone (closed by both sides or the connection dropped):
-	// nothing may outlive it.
-	ss.kill(syscall.SIGKILL)
+	// The channel is gone (closed by both sides or the connection dropped).
+	// Like sshd, give the program a moment to act on a signal it was sent
+	// (a trap, say), but let nothing outlive the test.
+	ss.mu.Lock()
+	isExec := ss.isExec
+	ss.mu.Unlock()
+	if isExec {
+		select {
+		case <-ss.exited:
+		case <-time.After(closeGrace):
+			ss.kill(syscall.SIGKILL)
+		}
+	}
 	ss.wg.Wait()
 	ch.Close()
 }
@@ -139,7 +156,7 @@ func (ss *session) exec(line string) bool {
 	ss.mu.Lock()
 	err = cmd.Start()
 	if err == nil {
-		ss.proc = cmd.Process
+		ss.proc, ss.isExec = cmd.Process, true
 	}
 	ss.mu.Unlock()
 	if err != nil {
@@ -158,6 +175,7 @@ func (ss *session) exec(line string) bool {
 		ss.proc = nil
 		ss.mu.Unlock()
 		ss.exit(err)
+		close(ss.exited)
 	}()
 	return true
 }

@@ -29,6 +29,7 @@ func TestKeyAuth(t *testing.T) {
 }
 
 func TestEncryptedKeyUsesPassphrase(t *testing.T) {
+	t.Parallel() // bcrypt key derivation is slow under -race
 	f := newFixture(t)
 	cfg := f.config()
 	cfg.PrivateKeys = []string{f.key.WriteFile(t, "open sesame")}

@@ -1,0 +1,125 @@
+package sshx_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+)
+
+func TestRunEnvAndStdinStayOffTheCommandLine(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	const secret = `pa$$ 'w"ord` + "\n2nd line"
+	res := run(t, c, executor.Command{
+		Script: `printf '%s|' "$SECRET"; cat; echo "|$PWD_SCRIPT_MARKER"`,
+		Env:    map[string]string{"SECRET": secret, "PWD_SCRIPT_MARKER": "m"},
+		Stdin:  strings.NewReader("from stdin"),
+	})
+	if want := secret + "|from stdin|m\n"; string(res.Stdout) != want || !res.OK() {
+		t.Fatalf("stdout %q (stderr %q), want %q", res.Stdout, res.Stderr, want)
+	}
+	for _, line := range f.srv.Commands() {
+		for _, leak := range []string{"pa$$", "2nd line", "printf", "SECRET", "from stdin"} {
+			if strings.Contains(line, leak) {
+				t.Errorf("command line %q shows %q", line, leak)
+			}
+		}
+	}
+	if len(f.srv.Commands()) != 1 {
+		t.Errorf("commands: %q", f.srv.Commands())
+	}
+}
+
+func TestRunRejectsBadEnvName(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	_, err := c.Run(context.Background(), executor.Command{Script: "true", Env: map[string]string{"A;rm": "x"}})
+	if err == nil || errors.Is(err, executor.ErrUnreachable) {
+		t.Fatalf("want a bad input error, got %v", err)
+	}
+}
+
+func TestRunSharesOneConnection(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Run(context.Background(), executor.Command{Script: "echo " + itoa(i)})
+			if err != nil || string(res.Stdout) != itoa(i)+"\n" {
+				t.Errorf("run %d: %q, %v", i, res.Stdout, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.srv.Connections(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+func TestRunCancelSignalsRemote(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	flag := filepath.Join(t.TempDir(), "terminated")
+	started := filepath.Join(t.TempDir(), "started")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, executor.Command{Script: "trap 'echo TERM > " + flag + "; exit 1' TERM\n" +
+			"touch " + started + "\nwhile :; do sleep 0.05; done"})
+		errc <- err
+	}()
+	waitFor(t, func() bool { return exists(started) })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	waitFor(t, func() bool { return exists(flag) })
+	// The connection survives a cancelled step.
+	if res := run(t, c, executor.Command{Script: "echo still here"}); string(res.Stdout) != "still here\n" {
+		t.Fatalf("got %+v", res)
+	}
+}
+
+func TestConnectionLostIsUnreachable(t *testing.T) {
+	f := newFixture(t, sshtest.WithDropOnSession(2))
+	c := dial(t, f.config())
+	run(t, c, executor.Command{Script: "true"})
+	_, err := c.Run(context.Background(), executor.Command{Script: "true"})
+	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
+		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
+	}
+	_, err = c.Run(context.Background(), executor.Command{Script: "true"})
+	if !errors.Is(err, executor.ErrUnreachable) {
+		t.Fatalf("after loss: %v", err)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// waitFor awaits a side effect of a remote process, which the test cannot
+// be notified of; it fails after a generous deadline.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
