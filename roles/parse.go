@@ -110,9 +110,31 @@ func (p *parser) yamlError(err error) error {
 	}
 	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			// go-yaml numbers its parser's errors from 0 (its scanner's
+			// from 1); one more lands between where the broken collection
+			// starts and where the parser gave up.
+			line++
+		}
 		return &Error{File: p.file, Line: line, Msg: "YAML: " + m[2], Err: err}
 	}
 	return &Error{File: p.file, Msg: "YAML: " + trimYAMLPrefix(msg), Err: err}
+}
+
+// parserProblems are the messages of go-yaml's parser errors (parserc.go),
+// as opposed to its scanner's.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %YAML directive":        true,
+	"found duplicate %TAG directive":         true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
 }
 
 func trimYAMLPrefix(s string) string {

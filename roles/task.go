@@ -76,7 +76,7 @@ func (p *parser) task(n *yaml.Node) (*Task, error) {
 		return nil, errorf(p.file, n.Line, "a task needs a name")
 	}
 	if module == nil {
-		return nil, errorf(p.file, n.Line, "task %q has no module; give exactly one of %s", t.Name, strings.Join(modules.Names(), ", "))
+		return nil, errorf(p.file, n.Line, "task %q has no module; a task has exactly one (package, template, service, ...)", t.Name)
 	}
 	t.Module = module.key.Value
 	args, err := p.moduleArgs(t.Module, module.key, module.value)
