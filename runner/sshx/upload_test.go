@@ -1,0 +1,144 @@
+package sshx_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+)
+
+func TestUploadReplacesAtomically(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	target := filepath.Join(f.srv.Dir, "site.conf")
+	writeFile(t, target, "old\n", 0o600)
+
+	err := c.Upload(context.Background(), target, []byte("new\n"), executor.UploadOptions{Mode: 0o640, Backup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, target); got != "new\n" {
+		t.Errorf("target = %q", got)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	}
+	backups, _ := filepath.Glob(target + ".ferry-backup-*")
+	if len(backups) != 1 || readFile(t, backups[0]) != "old\n" {
+		t.Errorf("backups %q", backups)
+	}
+	if tmp := tempFiles(t, f.srv.Dir); len(tmp) != 0 {
+		t.Errorf("temp files left: %q", tmp)
+	}
+	// A new file gets the default mode.
+	fresh := filepath.Join(f.srv.Dir, "fresh")
+	if err := c.Upload(context.Background(), fresh, []byte("x"), executor.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(fresh); fi.Mode().Perm() != 0o644 {
+		t.Errorf("default mode %v, want 0644", fi.Mode().Perm())
+	}
+}
+
+func TestUploadValidation(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	target := filepath.Join(f.srv.Dir, "haproxy.cfg")
+	writeFile(t, target, "good config\n", 0o644)
+	// The validator sees the candidate, not the target.
+	validate := `grep -q good %s || { echo "line 1: bad directive" >&2; exit 1; }`
+
+	err := c.Upload(context.Background(), target, []byte("bad config\n"), executor.UploadOptions{Validate: validate})
+	var ve *executor.ValidationError
+	if !errors.As(err, &ve) || ve.Output != "line 1: bad directive" || ve.Command != validate {
+		t.Fatalf("want ValidationError with the validator's output, got %#v", err)
+	}
+	if got := readFile(t, target); got != "good config\n" {
+		t.Errorf("target touched: %q", got)
+	}
+	if tmp := tempFiles(t, f.srv.Dir); len(tmp) != 0 {
+		t.Errorf("temp files left: %q", tmp)
+	}
+
+	if err := c.Upload(context.Background(), target, []byte("good new\n"), executor.UploadOptions{Validate: validate}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, target); got != "good new\n" {
+		t.Errorf("target = %q", got)
+	}
+}
+
+func TestUploadCutMidTransferLeavesTargetAndNoTemp(t *testing.T) {
+	f := newFixture(t, sshtest.WithDropAfterUploadBytes(256<<10))
+	c := dial(t, f.config())
+	target := filepath.Join(f.srv.Dir, "big")
+	writeFile(t, target, "old\n", 0o644)
+
+	content := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
+	err := c.Upload(context.Background(), target, content, executor.UploadOptions{})
+	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
+		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
+	}
+	if got := readFile(t, target); got != "old\n" {
+		t.Errorf("target changed: %d bytes", len(got))
+	}
+	if tmp := tempFiles(t, f.srv.Dir); len(tmp) != 0 {
+		t.Errorf("temp files left: %q", tmp)
+	}
+	if f.srv.Connections() != 2 {
+		t.Errorf("%d connections, want 2 (the cleanup reconnects)", f.srv.Connections())
+	}
+}
+
+func TestUploadCancelled(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	target := filepath.Join(f.srv.Dir, "t")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := c.Upload(ctx, target, []byte("x"), executor.UploadOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if exists(target) || len(tempFiles(t, f.srv.Dir)) != 0 {
+		t.Error("cancelled upload left files")
+	}
+}
+
+func TestUploadWithBecomeStagesPrivately(t *testing.T) {
+	f, dir := sudoFixture(t, "pw", false)
+	cfg := f.config()
+	cfg.SudoPassword = "pw"
+	c := dial(t, cfg)
+	target := filepath.Join(f.srv.Dir, "secret.conf")
+	before, _ := filepath.Glob("/tmp/ferry-*")
+	const content = "api_key = hunter2\n"
+	err := c.Upload(context.Background(), target, []byte(content), executor.UploadOptions{Mode: 0o600, Become: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, target); got != content {
+		t.Errorf("target = %q", got)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "log")), "password ok") {
+		t.Error("the move was not done through sudo")
+	}
+	for _, line := range f.srv.Commands() {
+		if strings.Contains(line, "hunter2") || strings.Contains(line, "secret.conf") {
+			t.Errorf("command line shows %q", line)
+		}
+	}
+	if tmp := tempFiles(t, f.srv.Dir); len(tmp) != 0 {
+		t.Errorf("temp files left: %q", tmp)
+	}
+	if after, _ := filepath.Glob("/tmp/ferry-*"); len(after) > len(before) {
+		t.Errorf("private staging dir left: %q", after)
+	}
+}
