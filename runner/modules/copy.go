@@ -155,4 +155,3 @@ func (m *copyModule) Apply(ctx context.Context, t *Target, c Change) (Change, er
 	}
 	return c, nil
 }
-

@@ -1,0 +1,221 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+func init() {
+	register("package", []string{"names", "state", "cache_valid_time"}, []string{"names"}, true, newPackage)
+}
+
+var packageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]*$`)
+
+// packageModule installs or removes packages with apt or dnf (yum).
+type packageModule struct {
+	names     []string
+	state     string
+	cacheTime int
+
+	mgr     string
+	missing []string // to install (present) or to remove (absent)
+	update  bool     // apt-get update first
+}
+
+func newPackage(a *argReader) (Module, error) {
+	m := &packageModule{
+		names:     a.list("names"),
+		state:     a.oneOf("state", "present", "present", "absent"),
+		cacheTime: a.integer("cache_valid_time", 3600, 0, 1<<30),
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if len(m.names) == 0 {
+		return nil, fmt.Errorf("package: argument names: empty list")
+	}
+	for _, n := range m.names {
+		if !packageName.MatchString(n) {
+			return nil, fmt.Errorf("package: argument names: %q is not a package name", n)
+		}
+	}
+	return m, nil
+}
+
+// aptRead prints, in one round trip, the age of the package lists, each
+// package's dpkg status and whether the cache knows the ones not installed
+// (apt-cache is slow, so installed packages skip it). The age is that of
+// the newest of apt's periodic stamp and the lists directory, which
+// "apt-get update" touches.
+const aptRead = `now=$(date +%s); t=0
+for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do
+  m=$(stat -c %Y "$f" 2>/dev/null || echo 0); [ "$m" -gt "$t" ] && t=$m
+done
+echo "@@age"; echo $((now - t))
+s=$(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null)
+echo "@@status"; echo "$s"
+echo "@@known"; for p in "$@"; do
+  case "
+$s" in *"
+$p	ii"*) continue;; esac
+  apt-cache show --no-all-versions "$p" >/dev/null 2>&1 && echo "$p"
+done
+exit 0`
+
+// rpmRead prints the installed packages among the names.
+const rpmRead = `echo "@@status"; for p in "$@"; do rpm -q --qf '%{NAME}\tii\n' "$p" 2>/dev/null; done; exit 0`
+
+// aptState is what aptRead found.
+type aptState struct {
+	age       int             // seconds since the last apt-get update
+	installed map[string]bool // names dpkg reports as installed
+	known     map[string]bool // names apt-cache can install
+}
+
+func parseAptRead(out string) (aptState, error) {
+	secs := sections(out)
+	st := aptState{installed: map[string]bool{}, known: map[string]bool{}}
+	if a, ok := secs["age"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(a))
+		if err != nil {
+			return st, fmt.Errorf("cache age %q: %w", a, err)
+		}
+		st.age = n
+	}
+	for _, line := range strings.Split(secs["status"], "\n") {
+		name, status, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		// "ii" is installed; "rc" (removed, config left) and others are not.
+		if ok && strings.HasPrefix(strings.TrimSpace(status), "ii") {
+			st.installed[strings.SplitN(name, ":", 2)[0]] = true
+		}
+	}
+	for _, line := range strings.Fields(secs["known"]) {
+		st.known[line] = true
+	}
+	return st, nil
+}
+
+func (m *packageModule) read(ctx context.Context, t *Target) (aptState, error) {
+	script := aptRead
+	if m.mgr != "apt" {
+		script = rpmRead
+	}
+	words := make([]string, len(m.names))
+	for i, n := range m.names {
+		words[i] = quote(n)
+	}
+	res, err := runOK(ctx, t, "package "+strings.Join(m.names, " "), executor.Command{
+		Script: "set -- " + strings.Join(words, " ") + "\n" + script,
+	})
+	if err != nil {
+		return aptState{}, err
+	}
+	st, err := parseAptRead(string(res.Stdout))
+	if err != nil {
+		return st, fmt.Errorf("package: %w", err)
+	}
+	return st, nil
+}
+
+// Plan costs one round trip.
+func (m *packageModule) Plan(ctx context.Context, t *Target) (Change, error) {
+	switch mgr, _ := t.Facts["pkg_mgr"].(string); mgr {
+	case "apt", "dnf", "yum":
+		m.mgr = mgr
+	default:
+		return Change{}, fmt.Errorf("package: no supported package manager on this host (facts pkg_mgr=%q)", mgr)
+	}
+	st, err := m.read(ctx, t)
+	if err != nil {
+		return Change{}, err
+	}
+	m.plan(st)
+	return m.change(), nil
+}
+
+// plan decides from one read what to install or remove and whether the
+// apt cache must be refreshed first: only when it is older than
+// cache_valid_time or does not know a package to install.
+func (m *packageModule) plan(st aptState) {
+	m.missing, m.update = nil, false
+	for _, n := range m.names {
+		if st.installed[n] == (m.state == "absent") {
+			m.missing = append(m.missing, n)
+		}
+	}
+	if m.mgr != "apt" || m.state != "present" || len(m.missing) == 0 {
+		return
+	}
+	m.update = st.age > m.cacheTime
+	for _, n := range m.missing {
+		if !st.known[n] {
+			m.update = true
+		}
+	}
+}
+
+func (m *packageModule) change() Change {
+	if len(m.missing) == 0 {
+		return Change{}
+	}
+	c := Change{Changed: true}
+	if m.update {
+		c.Summary = append(c.Summary, "apt-get update")
+	}
+	verb := "install "
+	if m.state == "absent" {
+		verb = "remove "
+	}
+	c.Summary = append(c.Summary, verb+strings.Join(m.missing, ", "))
+	return c
+}
+
+// script installs or removes every planned package in one call.
+func (m *packageModule) script() (string, map[string]string) {
+	words := make([]string, len(m.missing))
+	for i, n := range m.missing {
+		words[i] = quote(n)
+	}
+	pkgs := strings.Join(words, " ")
+	if m.mgr != "apt" {
+		verb := "install"
+		if m.state == "absent" {
+			verb = "remove"
+		}
+		return m.mgr + " -y -q " + verb + " " + pkgs + "\n", nil
+	}
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	if m.update {
+		b.WriteString("apt-get update -q\n")
+	}
+	if m.state == "absent" {
+		b.WriteString("apt-get remove -y -q " + pkgs + "\n")
+	} else {
+		// Keep existing config files without asking: ferry manages them.
+		b.WriteString("apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " + pkgs + "\n")
+	}
+	return b.String(), map[string]string{"DEBIAN_FRONTEND": "noninteractive"}
+}
+
+// Apply runs the package manager once and verifies with one more read.
+func (m *packageModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
+	script, env := m.script()
+	if _, err := runOK(ctx, t, "package "+strings.Join(m.missing, " "), executor.Command{Script: script, Env: env}); err != nil {
+		return c, err
+	}
+	st, err := m.read(ctx, t)
+	if err != nil {
+		return c, fmt.Errorf("package: verify: %w", err)
+	}
+	m.plan(st)
+	if len(m.missing) > 0 {
+		return c, fmt.Errorf("package: verify: still not %s: %s", m.state, strings.Join(m.missing, ", "))
+	}
+	return c, nil
+}

@@ -1,0 +1,226 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+func init() {
+	// Not convergent: restarted and reloaded change every time.
+	register("service", []string{"name", "state", "enabled"}, []string{"name"}, false, newService)
+}
+
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9@._:\\-]+$`)
+
+// serviceModule starts, stops, restarts or reloads a service and sets
+// whether it starts at boot.
+type serviceModule struct {
+	name      string
+	state     string // "" leaves the running state alone
+	enabled   *bool
+	sysv      bool
+	actions   []string // verbs planned, in order: unmask, enable, disable, start, ...
+	notLoaded bool
+}
+
+func newService(a *argReader) (Module, error) {
+	m := &serviceModule{name: a.str("name", "")}
+	if a.has("state") {
+		m.state = a.oneOf("state", "", "started", "stopped", "restarted", "reloaded")
+	}
+	if a.has("enabled") {
+		e := a.boolean("enabled", false)
+		m.enabled = &e
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if !serviceName.MatchString(m.name) {
+		return nil, fmt.Errorf("service: argument name: %q is not a service name", m.name)
+	}
+	if m.state == "" && m.enabled == nil {
+		return nil, fmt.Errorf("service: argument state or enabled: one is required")
+	}
+	return m, nil
+}
+
+// serviceState is what one read of a service shows.
+type serviceState struct {
+	loaded  bool
+	active  string // systemd's word: active, inactive, failed, activating, ...
+	enabled string // systemd's word: enabled, disabled, masked, static, ...
+}
+
+func (s serviceState) running() bool {
+	return s.active == "active" || s.active == "activating" || s.active == "reloading"
+}
+
+func (s serviceState) isEnabled() bool {
+	switch s.enabled {
+	case "enabled", "enabled-runtime", "alias", "static", "indirect", "generated", "transient":
+		return true
+	}
+	return false
+}
+
+// canDisable is false for units without an [Install] section, which start
+// only as dependencies; disabling them is not possible and not asked for.
+func (s serviceState) canDisable() bool {
+	return s.enabled != "static" && s.enabled != "generated" && s.enabled != "transient"
+}
+
+// systemdRead prints all three states in one round trip.
+const systemdRead = `echo "load=$(systemctl show -p LoadState --value -- "$n" 2>/dev/null)"
+echo "active=$(systemctl is-active -- "$n" 2>/dev/null)"
+echo "enabled=$(systemctl is-enabled -- "$n" 2>/dev/null)"`
+
+// sysvRead does the same with service(8) and the rc links.
+const sysvRead = `if [ -x "/etc/init.d/$n" ]; then echo load=loaded; else echo load=not-found; fi
+if service "$n" status >/dev/null 2>&1; then echo active=active; else echo active=inactive; fi
+if ls /etc/rc[2345].d/S[0-9][0-9]"$n" >/dev/null 2>&1; then echo enabled=enabled; else echo enabled=disabled; fi`
+
+func parseServiceState(out string) serviceState {
+	var s serviceState
+	for _, line := range strings.Split(out, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		switch k {
+		case "load":
+			s.loaded = v == "loaded"
+		case "active":
+			s.active = v
+		case "enabled":
+			s.enabled = v
+		}
+	}
+	return s
+}
+
+func (m *serviceModule) read(ctx context.Context, t *Target) (serviceState, error) {
+	script := systemdRead
+	if m.sysv {
+		script = sysvRead
+	}
+	res, err := runOK(ctx, t, "service "+m.name, executor.Command{Script: "n=" + quote(m.name) + "\n" + script})
+	if err != nil {
+		return serviceState{}, err
+	}
+	return parseServiceState(string(res.Stdout)), nil
+}
+
+// Plan costs one round trip.
+func (m *serviceModule) Plan(ctx context.Context, t *Target) (Change, error) {
+	m.sysv = t.Facts["init"] == "sysvinit"
+	st, err := m.read(ctx, t)
+	if err != nil {
+		return Change{}, err
+	}
+	m.notLoaded = !st.loaded
+	m.actions = planService(st, m.state, m.enabled)
+	c := Change{Changed: len(m.actions) > 0}
+	for _, a := range m.actions {
+		line := a + " " + m.name
+		if m.notLoaded {
+			line += " (not installed yet)"
+		}
+		c.Summary = append(c.Summary, line)
+	}
+	return c, nil
+}
+
+// planService lists the verbs that take st to the wanted state. A unit that
+// is not installed is planned as if stopped and disabled: in check mode an
+// earlier task may install it, and Apply fails if nobody did.
+func planService(st serviceState, state string, enabled *bool) []string {
+	var acts []string
+	if !st.loaded {
+		st = serviceState{active: "inactive", enabled: "disabled"}
+	}
+	if enabled != nil {
+		switch {
+		case *enabled && st.enabled == "masked":
+			acts = append(acts, "unmask", "enable")
+		case *enabled && !st.isEnabled():
+			acts = append(acts, "enable")
+		case !*enabled && st.isEnabled() && st.canDisable():
+			acts = append(acts, "disable")
+		}
+	}
+	switch state {
+	case "started":
+		if !st.running() {
+			acts = append(acts, "start")
+		}
+	case "stopped":
+		if st.running() {
+			acts = append(acts, "stop")
+		}
+	case "restarted":
+		acts = append(acts, "restart")
+	case "reloaded":
+		// Reloading a stopped service fails; starting it loads the config.
+		if st.running() {
+			acts = append(acts, "reload")
+		} else {
+			acts = append(acts, "start")
+		}
+	}
+	return acts
+}
+
+// script turns the planned verbs into commands for the init system.
+func (m *serviceModule) script() string {
+	n := quote(m.name)
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	for _, a := range m.actions {
+		switch {
+		case !m.sysv:
+			b.WriteString("systemctl " + a + " -- " + n + "\n")
+		case a == "enable":
+			b.WriteString("if command -v update-rc.d >/dev/null; then update-rc.d " + n + " defaults >/dev/null; update-rc.d " + n + " enable; else chkconfig " + n + " on; fi\n")
+		case a == "disable":
+			b.WriteString("if command -v update-rc.d >/dev/null; then update-rc.d " + n + " disable; else chkconfig " + n + " off; fi\n")
+		case a == "unmask":
+		default:
+			b.WriteString("service " + n + " " + a + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Apply runs the verbs in one round trip, then reads the state once more
+// to verify; a failure carries the service's status for the user.
+func (m *serviceModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
+	if _, err := runOK(ctx, t, "service "+m.name, executor.Command{Script: m.script()}); err != nil {
+		return c, fmt.Errorf("%w%s", err, m.status(ctx, t))
+	}
+	st, err := m.read(ctx, t)
+	if err != nil {
+		return c, fmt.Errorf("service %s: verify: %w", m.name, err)
+	}
+	state := m.state
+	if state == "restarted" || state == "reloaded" {
+		state = "started"
+	}
+	if left := planService(st, state, m.enabled); len(left) > 0 || !st.loaded {
+		return c, fmt.Errorf("service %s: verify: still needs %v (active=%s enabled=%s)%s", m.name, left, st.active, st.enabled, m.status(ctx, t))
+	}
+	return c, nil
+}
+
+// status fetches the service's own account of itself for an error message.
+func (m *serviceModule) status(ctx context.Context, t *Target) string {
+	script := "systemctl status --no-pager -n 10 -- " + quote(m.name) + " 2>&1"
+	if m.sysv {
+		script = "service " + quote(m.name) + " status 2>&1"
+	}
+	res, err := run(ctx, t, "service status", executor.Command{Script: script})
+	if err != nil || len(res.Stdout) == 0 {
+		return ""
+	}
+	return "\n" + tail(nil, res.Stdout)
+}
