@@ -133,7 +133,7 @@ func TestInventoryVarsMasksSecrets(t *testing.T) {
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inv.yml")
 	files := map[string]string{
-		inv: "secrets: secrets.yml\ngroups:\n  db:\n    hosts:\n      db-01: {address: 198.18.0.31}\n",
+		inv:                               "secrets: secrets.yml\ngroups:\n  db:\n    hosts:\n      db-01: {address: 198.18.0.31}\n",
 		filepath.Join(dir, "secrets.yml"): "db_password: " + canary + "\n",
 	}
 	for path, content := range files {
