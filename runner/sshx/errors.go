@@ -66,14 +66,24 @@ type HostKeyError struct {
 func (e *HostKeyError) Error() string {
 	switch e.Kind {
 	case HostKeyUnknown:
-		return fmt.Sprintf("host key for %s is unknown (%s): not in %s; verify the fingerprint, then add it (ssh-keyscan) or rerun with --accept-new-host-keys",
-			e.Host, e.Fingerprint, e.KnownHosts)
+		return fmt.Sprintf("host key for %s is unknown (%s): not in %s; verify the fingerprint, then add it (%s >> %s) or rerun with --accept-new-host-keys",
+			e.Host, e.Fingerprint, e.KnownHosts, e.keyscan(), e.KnownHosts)
 	case HostKeyRevoked:
 		return fmt.Sprintf("HOST KEY FOR %s IS REVOKED (%s) in %s: connection refused", e.Host, e.Fingerprint, e.KnownHosts)
 	default:
 		return fmt.Sprintf("HOST KEY FOR %s HAS CHANGED (now %s, %s:%d holds another): possible man-in-the-middle attack, connection refused; if the change is expected, remove the old key (ssh-keygen -R '%s' -f %s)",
 			e.Host, e.Fingerprint, e.KnownHosts, e.Line, e.Host, e.KnownHosts)
 	}
+}
+
+// keyscan is the command that fetches the host's key for known_hosts.
+func (e *HostKeyError) keyscan() string {
+	if strings.HasPrefix(e.Host, "[") {
+		if host, port, err := net.SplitHostPort(e.Host); err == nil {
+			return "ssh-keyscan -p " + port + " " + host
+		}
+	}
+	return "ssh-keyscan " + e.Host
 }
 
 // unreachableError is a transport failure: it matches executor.ErrUnreachable
