@@ -54,6 +54,8 @@ type builder struct {
 	// addressFromName is Ansible's rule: a host without ansible_host is
 	// reached by its inventory name. ferry's YAML wants an explicit address.
 	addressFromName bool
+	// ungroupedSection is set when an INI file has its own [ungrouped].
+	ungroupedSection bool
 }
 
 func newBuilder(path string) *builder {

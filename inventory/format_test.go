@@ -217,6 +217,22 @@ web-02 198.18.0.22 [all frontend web] deploy@:22 become jump=bastion key=id kh=k
 @frontend [] children=[web]
 `,
 	}, {
+		name:  "ini: a host before any section that a group lists is not ungrouped",
+		inv:   "hosts",
+		files: map[string]string{"hosts": "web-01\nsolo\n[web]\nweb-01 ansible_host=198.18.0.21\n"},
+		want: `web-01 198.18.0.21 [all web] @:22
+solo solo [all ungrouped] @:22
+@ungrouped [] children=[]
+@web [] children=[]
+`,
+	}, {
+		name:  "ini: ungrouped disappears when it ends up empty",
+		inv:   "hosts",
+		files: map[string]string{"hosts": "web-01\n[web]\nweb-01 ansible_host=198.18.0.21\n"},
+		want: `web-01 198.18.0.21 [all web] @:22
+@web [] children=[]
+`,
+	}, {
 		name: "ini with site file: roles, serial, order from plays",
 		inv:  "hosts.ini",
 		files: map[string]string{

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -93,6 +94,37 @@ func parseINI(b *builder, data []byte) {
 	if err := sc.Err(); err != nil {
 		b.add(b.file, lineNo+1, "cannot read: %v", err)
 	}
+	b.pruneUngrouped()
+}
+
+// pruneUngrouped keeps in "ungrouped" only hosts no other group lists, as
+// Ansible does, and drops the group when that leaves it empty and it has no
+// section of its own.
+func (b *builder) pruneUngrouped() {
+	ug := b.groups["ungrouped"]
+	if ug == nil {
+		return
+	}
+	grouped := map[string]bool{}
+	for _, name := range b.groupSeq {
+		if name != "ungrouped" && name != "all" {
+			for _, h := range b.groups[name].g.Hosts {
+				grouped[h] = true
+			}
+		}
+	}
+	kept := ug.g.Hosts[:0]
+	for _, h := range ug.g.Hosts {
+		if !grouped[h] {
+			kept = append(kept, h)
+		}
+	}
+	ug.g.Hosts = kept
+	if len(kept) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.g.Vars) == 0 {
+		delete(b.groups, "ungrouped")
+		delete(b.inv.Groups, "ungrouped")
+		b.groupSeq = slices.DeleteFunc(b.groupSeq, func(n string) bool { return n == "ungrouped" })
+	}
 }
 
 // iniSection reads "[name]", "[name:vars]" or "[name:children]". It returns
@@ -118,6 +150,9 @@ func (b *builder) iniSection(line string, at ref) (*groupDecl, int) {
 	}
 	if !b.checkName("group", name, at.file, at.line) {
 		return nil, -1
+	}
+	if name == "ungrouped" {
+		b.ungroupedSection = true
 	}
 	return b.group(name, at.file, at.line), kind
 }
