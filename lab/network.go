@@ -82,12 +82,23 @@ func removeHostNet(ctx context.Context, host string) error {
 			errs = append(errs, err)
 		}
 	}
-	if veth := vethName(host); linkExists(veth) {
-		if err := run(ctx, "ip", "link", "delete", veth); err != nil {
-			errs = append(errs, err)
-		}
+	if err := deleteLink(ctx, vethName(host)); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// deleteLink deletes an interface if it exists. A veth whose peer's
+// namespace was just deleted disappears asynchronously, so one that
+// vanishes between the check and the delete is not an error.
+func deleteLink(ctx context.Context, name string) error {
+	if !linkExists(name) {
+		return nil
+	}
+	if err := run(ctx, "ip", "link", "delete", name); err != nil && linkExists(name) {
+		return err
+	}
+	return nil
 }
 
 // bridgePorts lists the interfaces enslaved to the lab bridge: the veths of
@@ -106,15 +117,13 @@ func removeBridge(ctx context.Context) error {
 	var errs []error
 	for _, port := range bridgePorts() {
 		if strings.HasPrefix(port, "vf-") {
-			if err := run(ctx, "ip", "link", "delete", port); err != nil {
+			if err := deleteLink(ctx, port); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if linkExists(BridgeName) {
-		if err := run(ctx, "ip", "link", "delete", BridgeName); err != nil {
-			errs = append(errs, fmt.Errorf("remove bridge: %w", err))
-		}
+	if err := deleteLink(ctx, BridgeName); err != nil {
+		errs = append(errs, fmt.Errorf("remove bridge: %w", err))
 	}
 	return errors.Join(errs...)
 }
