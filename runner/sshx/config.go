@@ -6,6 +6,7 @@ package sshx
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,3 +135,16 @@ func expandHome(p string) string {
 	}
 	return p
 }
+
+// String shows the Config without its secret, for logs and %v.
+func (cfg Config) String() string {
+	pw := ""
+	if cfg.SudoPassword != "" {
+		pw = "<redacted>"
+	}
+	return fmt.Sprintf("sshx.Config{Host:%q Address:%q Port:%d User:%q PrivateKeys:%q KnownHostsFile:%q Jump:%+v SudoPassword:%s}",
+		cfg.Host, cfg.Address, cfg.Port, cfg.User, cfg.PrivateKeys, cfg.KnownHostsFile, cfg.Jump, pw)
+}
+
+// GoString keeps %#v from printing the sudo password.
+func (cfg Config) GoString() string { return cfg.String() }
