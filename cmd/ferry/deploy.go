@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -78,8 +77,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if err != nil {
 		return badInput(err)
 	}
-	invDir := filepath.Dir(inv.Path)
-	plays, err := runner.BuildPlays(inv, newRoleLoader(invDir, f.rolesPath), f.limit)
+	plays, err := runner.BuildPlays(inv, newRoleLoader(inv.Path, f.rolesPath), f.limit)
 	if err != nil {
 		return badInput(err)
 	}
@@ -91,7 +89,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		Tags: f.tags, SkipTags: f.skipTags,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
-		Render:  newRenderer(inv),
+		Render:  newRenderer(inv, extra),
 		Report:  rep,
 	})
 	recap, err := eng.Run(cmd.Context(), plays)

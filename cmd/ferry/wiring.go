@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/local"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/templates"
+)
+
+// connFlags are the connection options shared by commands that reach hosts.
+type connFlags struct {
+	acceptNew bool
+	timeout   time.Duration
+}
+
+func (c *connFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&c.acceptNew, "accept-new-host-keys", false, "trust and record the host key of hosts seen for the first time (a changed key is always refused)")
+	fl.DurationVar(&c.timeout, "timeout", sshx.DefaultConnectTimeout, "connect timeout per host")
+}
+
+// connector opens one connection per host: SSH, or the controller itself
+// for a host whose address is "localhost".
+func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *inventory.Host) (executor.Executor, error) {
+	base := filepath.Dir(inv.Path)
+	return func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
+		if h.Address == "localhost" {
+			return local.New(local.Options{SudoPassword: inv.Secrets[h.Conn.BecomePasswordVar]}), nil
+		}
+		cfg := sshx.ConfigFor(h, inv.Secrets, base)
+		cfg.AcceptNewHostKeys = c.acceptNew
+		if c.timeout > 0 {
+			cfg.ConnectTimeout = c.timeout
+		}
+		return sshx.Dial(ctx, cfg)
+	}
+}
+
+func gatherFacts(ctx context.Context, x executor.Executor) (map[string]any, error) {
+	return facts.Gather(ctx, x)
+}
+
+// newRoleLoader searches --roles-path folders, then roles/ beside the
+// inventory, then the built-in roles.
+func newRoleLoader(inventoryPath string, rolesPath []string) *roles.Loader {
+	return &roles.Loader{Paths: roles.SearchPath(rolesPath, inventoryPath), Builtin: true}
+}
+
+// newRenderer builds the template engine for a deploy: helpers read the
+// inventory, readFile starts at the inventory's folder, and the lab CA lives
+// in its .ferry/pki.
+func newRenderer(inv *inventory.Inventory, extra map[string]any) *templates.Engine {
+	dir := filepath.Dir(inv.Path)
+	return templates.New(templates.Options{
+		Inventory: &inventoryView{inv: inv, extra: extra},
+		BaseDir:   dir,
+		PKIDir:    filepath.Join(dir, ".ferry", "pki"),
+	})
+}
+
+// inventoryView adapts the inventory to what template helpers read. Each
+// host's merged vars are computed once: templates call hosts "web" for every
+// host they render, and merging is a deep copy.
+type inventoryView struct {
+	inv   *inventory.Inventory
+	extra map[string]any
+	mu    sync.Mutex
+	vars  map[string]map[string]any
+}
+
+func (v *inventoryView) hostVars(h *inventory.Host) map[string]any {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.vars == nil {
+		v.vars = map[string]map[string]any{}
+	}
+	vars, ok := v.vars[h.Name]
+	if !ok {
+		vars = v.inv.VarsFor(h, nil, v.extra)
+		v.vars[h.Name] = vars
+	}
+	return vars
+}
+
+func (v *inventoryView) HostsOf(group string) ([]templates.HostView, bool) {
+	if _, ok := v.inv.Groups[group]; !ok {
+		return nil, false
+	}
+	hs := v.inv.HostsOf(group)
+	out := make([]templates.HostView, len(hs))
+	for i, h := range hs {
+		out[i] = templates.HostView{Name: h.Name, Address: h.Address, Vars: v.hostVars(h)}
+	}
+	return out, true
+}
+
+func (v *inventoryView) HostVars(host string) (map[string]any, bool) {
+	h := v.inv.Host(host)
+	if h == nil {
+		return nil, false
+	}
+	return v.hostVars(h), true
+}
