@@ -117,7 +117,7 @@ func TestLoadGoodRole(t *testing.T) {
 			{Name: "packages", Module: "testmod_package", Args: map[string]any{"names": "{{ .web_packages }}"}, Tags: []string{"web"}, Line: 7},
 			{
 				Name: "site configuration", Module: "testmod_template", Line: 10,
-				Args: map[string]any{"src": "site.conf.tmpl", "dest": "/etc/nginx/sites-available/default", "mode": "0644", "validate": "nginx -t -c %s"},
+				Args:   map[string]any{"src": "site.conf.tmpl", "dest": "/etc/nginx/sites-available/default", "mode": "0644", "validate": "nginx -t -c %s"},
 				Notify: []string{"reload nginx"}, When: "eq .web_port 80", Tags: []string{"web", "config"},
 				Become: &yes, Register: "site", NoLog: true, ChangedWhen: &no,
 			},
