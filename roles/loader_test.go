@@ -58,7 +58,8 @@ func TestLoadBrokenRoles(t *testing.T) {
 		{"become_not_bool", f("become_not_bool") + `:4: become must be true or false, got "yes"`},
 		{"changed_when_template", f("changed_when_template") + `:4: changed_when must be true or false, got "{{ .x }}"`},
 		{"loop_mapping", f("loop_mapping") + `:4: loop must be a list or the name of a list variable, got a mapping`},
-		{"loop_template", f("loop_template") + `:4: loop must be a list or the name of a list variable (web_hosts, not "{{ .packages }}")`},
+		{"loop_template", f("loop_template") + `:4: loop must be a list, the name of a list variable, or one {{ action }} giving a list; got "all {{ .packages }}"`},
+		{"loop_syntax", f("loop_syntax") + `:4: loop: template syntax: unexpected right paren`},
 		{"tags_mapping", f("tags_mapping") + `:4: tags must be a string or a list of strings, got a mapping`},
 		{"handlers_mapping", f("handlers_mapping") + `:5: handlers must be a list of tasks, got a mapping (write each handler as a task with a name: "- name: reload nginx")`},
 		{"duplicate_handler", f("duplicate_handler") + `:4: handler "reload" is declared twice (first on line 2)`},
@@ -126,10 +127,11 @@ func TestLoadGoodRole(t *testing.T) {
 				LoopItems: []any{"a", "{{ .web_port }}"}, Notify: []string{"reload nginx", "restart nginx"},
 			},
 			{Name: "one per package", Module: "testmod_package", Line: 28, Args: map[string]any{"names": []any{"{{ .item }}"}}, LoopVar: "web_packages", Become: &no},
+			{Name: "one per web host", Module: "testmod_package", Line: 32, Args: map[string]any{"names": []any{"{{ .item.Name }}"}}, LoopExpr: `{{ hosts "web" }}`},
 		},
 		Handlers: []*Task{
-			{Name: "reload nginx", Module: "testmod_service", Line: 33, Args: map[string]any{"name": "nginx", "state": "reloaded"}},
-			{Name: "restart nginx", Module: "testmod_service", Line: 35, Args: map[string]any{"name": "nginx", "state": "restarted"}, Notify: []string{"reload nginx"}},
+			{Name: "reload nginx", Module: "testmod_service", Line: 36, Args: map[string]any{"name": "nginx", "state": "reloaded"}},
+			{Name: "restart nginx", Module: "testmod_service", Line: 38, Args: map[string]any{"name": "nginx", "state": "restarted"}, Notify: []string{"reload nginx"}},
 		},
 	}
 	opts := []cmp.Option{

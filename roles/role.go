@@ -42,11 +42,14 @@ type Task struct {
 	// When is a template expression ("eq .mysql_role \"primary\"") that must
 	// render to true or false; empty means always.
 	When string
-	// Loop, when set, runs the task once per item with .item set. Either
-	// LoopItems (a YAML list, each item rendered) or LoopVar (the name of a
-	// list variable) is set.
+	// Loop, when set, runs the task once per item with .item set. One of
+	// LoopItems (a YAML list, each item rendered), LoopVar (the name of a
+	// list variable) or LoopExpr (a template that is one action giving a
+	// list, such as "{{ hosts \"web\" }}"; render it with
+	// templates.RenderValue, which keeps the list's type) is set.
 	LoopItems []any
 	LoopVar   string
+	LoopExpr  string
 	Notify    []string
 	Tags      []string
 	// Become overrides the connection's become setting when not nil.

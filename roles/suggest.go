@@ -10,7 +10,7 @@ func closest(s string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
 		if c == s {
-			continue
+			return "" // s exists: nothing to suggest
 		}
 		d := distance(strings.ToLower(s), strings.ToLower(c))
 		limit := max(len(s), len(c)) / 3

@@ -206,8 +206,12 @@ func (p *parser) loop(t *Task, v *yaml.Node) error {
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!str" && identRE.MatchString(v.Value):
 		t.LoopVar = v.Value
 		return nil
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!str" && isOneAction(v.Value):
+		// A list computed per host: loop: '{{ hosts "web" }}'.
+		t.LoopExpr = v.Value
+		return p.checkTemplate("loop", v, v.Value)
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
-		return errorf(p.file, v.Line, "loop must be a list or the name of a list variable (web_hosts, not %q)", v.Value)
+		return errorf(p.file, v.Line, "loop must be a list, the name of a list variable, or one {{ action }} giving a list; got %q", v.Value)
 	}
 	return errorf(p.file, v.Line, "loop must be a list or the name of a list variable, got %s", kindName(v))
 }
@@ -280,4 +284,11 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// isOneAction reports whether s is a single {{ action }} and nothing else,
+// the only template form whose value can be a list (see
+// templates.Engine.RenderValue).
+func isOneAction(s string) bool {
+	return strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1
 }

@@ -178,7 +178,8 @@ func (e *Engine) Eval(name, expr string, data map[string]any) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, &Error{Name: name, Line: 1, Msg: fmt.Sprintf("condition %q gave %q, want true or false", expr, clip(out))}
+	// The rendered value stays out of the message: it may be a secret.
+	return false, &Error{Name: name, Line: 1, Msg: fmt.Sprintf("condition %q must give true or false", expr)}
 }
 
 // WrapExpr turns a condition into a template: "eq .a 1" becomes
@@ -188,13 +189,4 @@ func WrapExpr(expr string) string {
 		return expr
 	}
 	return "{{ " + expr + " }}"
-}
-
-// clip shortens a value quoted in an error message.
-func clip(s string) string {
-	const max = 60
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

@@ -172,7 +172,7 @@ func TestEval(t *testing.T) {
 		{expr: `eq .nginx_port 80`, want: true},
 		{expr: `eq .facts.os_family "redhat"`, want: false},
 		{expr: `{{ and (eq .nginx_port 80) (has "alice" .users) }}`, want: true},
-		{expr: `.nginx_port`, wantErr: `tasks.when:1: condition ".nginx_port" gave "80", want true or false`},
+		{expr: `.nginx_port`, wantErr: `tasks.when:1: condition ".nginx_port" must give true or false`},
 		{expr: `eq .mysql_role "primary"`, wantErr: `tasks.when:1: no variable "mysql_role"`},
 		{expr: `eq .x (`, wantErr: `tasks.when:1: syntax: unclosed left paren`},
 	}
