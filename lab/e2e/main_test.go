@@ -1,0 +1,331 @@
+//go:build e2e
+
+// Package e2e runs ferry against the real lab: six Debian hosts booted by
+// `ferry lab up`. TestMain owns the lab's life: it boots the lab, runs the
+// tests in a child process, and always takes the lab down again, then fails
+// the run if anything of the lab is left. Test files of this package use the
+// helpers below: runFerry, runOnHost, mustOnHost, labHosts, hostAddress and
+// repoRoot.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/lab"
+)
+
+// childEnv marks the child process that runs the tests; hostsEnv passes it
+// the lab's hosts as name=address pairs.
+const (
+	childEnv = "FERRY_E2E_CHILD"
+	hostsEnv = "FERRY_E2E_HOSTS"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(m.Run())
+	}
+	os.Exit(supervise())
+}
+
+// supervise is the parent: lab up, tests in a child, lab down, leak check.
+// The tests run in a child so that a panic or a -timeout in a test, which
+// end the process at once, still leave this process to take the lab down.
+func supervise() int {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		fmt.Println("e2e: skipped: the lab needs root on Linux")
+		return 0
+	}
+	if _, err := os.Stat(ferryBin()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v: run `make build` first\n", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	code := 1
+	defer func() {
+		// Panics in this process must not skip the teardown either.
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "e2e: panic: %v\n", r)
+			code = 1
+		}
+	}()
+	code = upAndTest(sigs)
+	if err := teardown(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// upAndTest boots the lab and runs the tests; any failure gives 1.
+func upAndTest(sigs <-chan os.Signal) int {
+	start := time.Now()
+	up := exec.Command(ferryBin(), "lab", "up")
+	up.Dir, up.Stdout, up.Stderr = repoRoot, os.Stderr, os.Stderr
+	if err := runForwarding(up, sigs); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: ferry lab up: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: lab up in %s\n", time.Since(start).Round(100*time.Millisecond))
+	hosts, err := statusHosts()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	var pairs []string
+	for _, h := range hosts {
+		pairs = append(pairs, h.Name+"="+h.Address)
+	}
+	child := exec.Command(os.Args[0], os.Args[1:]...)
+	child.Env = append(os.Environ(), childEnv+"=1", hostsEnv+"="+strings.Join(pairs, ","))
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := runForwarding(child, sigs); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(os.Stderr, "e2e: tests: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runForwarding runs cmd and passes SIGINT/SIGTERM on to it, so that the
+// child ends first and this process still gets to take the lab down.
+func runForwarding(cmd *exec.Cmd, sigs <-chan os.Signal) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case s := <-sigs:
+			fmt.Fprintf(os.Stderr, "e2e: %s: stopping, then taking the lab down\n", s)
+			_ = cmd.Process.Signal(s)
+		}
+	}
+}
+
+// teardown runs `ferry lab down` and then looks for anything the lab left.
+func teardown() error {
+	hosts, _ := statusHosts() // best effort: names for the leak check
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	down := exec.CommandContext(ctx, ferryBin(), "lab", "down")
+	down.Dir, down.Stdout, down.Stderr = repoRoot, os.Stderr, os.Stderr
+	// down must not be interrupted half-way by a second Ctrl-C.
+	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	downErr := down.Run()
+	if downErr != nil {
+		downErr = fmt.Errorf("ferry lab down: %w", downErr)
+	}
+	return errors.Join(downErr, leftovers(hosts))
+}
+
+// leftovers lists whatever of the lab still exists after down.
+func leftovers(hosts []labHost) error {
+	var left []string
+	state := filepath.Join(repoRoot, ".lab")
+	names := map[string]bool{"db-01": true, "db-02": true, "web-01": true, "web-02": true, "lb-01": true, "lb-02": true}
+	for _, h := range hosts {
+		names[h.Name] = true
+	}
+	for n := range names {
+		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+			left = append(left, "network namespace "+n)
+		}
+	}
+	links, _ := os.ReadDir("/sys/class/net")
+	for _, l := range links {
+		if l.Name() == lab.BridgeName || strings.HasPrefix(l.Name(), "vf-") {
+			left = append(left, "interface "+l.Name())
+		}
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(mi), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && (strings.HasPrefix(f[4], state) || (strings.HasPrefix(f[4], "/run/netns/") && names[filepath.Base(f[4])])) {
+				left = append(left, "mount "+f[4])
+			}
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || len(cl) == 0 {
+			continue // kernel threads and reaped-later zombies have none
+		}
+		line := string(bytes.ReplaceAll(cl, []byte{0}, []byte{' '}))
+		if strings.Contains(line, "systemd-nspawn") && strings.Contains(line, state) ||
+			strings.Contains(line, "nginx") && strings.Contains(line, filepath.Join(state, "proxy")) {
+			left = append(left, fmt.Sprintf("process %s: %s", p.Name(), line))
+		}
+	}
+	if ents, err := os.ReadDir(state); err == nil && len(ents) > 0 {
+		var files []string
+		for _, e := range ents {
+			files = append(files, e.Name())
+		}
+		left = append(left, fmt.Sprintf("state files in %s: %s", state, strings.Join(files, ", ")))
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("lab down left:\n  %s", strings.Join(left, "\n  "))
+	}
+	return nil
+}
+
+// statusHosts reads the hosts and addresses from `ferry lab status`.
+func statusHosts() ([]labHost, error) {
+	cmd := exec.Command(ferryBin(), "lab", "status")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("ferry lab status: %w", err)
+	}
+	var hosts []labHost
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) == 3 && !strings.HasPrefix(f[0], "(") {
+			hosts = append(hosts, labHost{Name: f[0], Address: f[1]})
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("ferry lab status listed no hosts:\n%s", out)
+	}
+	return hosts, nil
+}
+
+// labHost is one lab host.
+type labHost struct{ Name, Address string }
+
+// labHosts returns the lab's hosts, in inventory order.
+func labHosts() []labHost {
+	var hosts []labHost
+	for _, pair := range strings.Split(os.Getenv(hostsEnv), ",") {
+		if name, addr, ok := strings.Cut(pair, "="); ok {
+			hosts = append(hosts, labHost{Name: name, Address: addr})
+		}
+	}
+	return hosts
+}
+
+// hostAddress returns a lab host's address, failing the test for an unknown
+// host.
+func hostAddress(t testing.TB, name string) string {
+	t.Helper()
+	for _, h := range labHosts() {
+		if h.Name == name {
+			return h.Address
+		}
+	}
+	t.Fatalf("no lab host %q (lab: %v)", name, labHosts())
+	return ""
+}
+
+// repoRoot is the repository's absolute path (the folder of go.mod); go test
+// runs a package's tests in the package's folder.
+var repoRoot = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			panic("e2e: no go.mod above " + dir)
+		}
+	}
+}()
+
+// labInventory is the committed lab inventory.
+func labInventory() string { return filepath.Join(repoRoot, "lab", "inventory.yml") }
+
+func ferryBin() string { return filepath.Join(repoRoot, "bin", "ferry") }
+
+// cmdResult is what a command printed and how it exited.
+type cmdResult struct {
+	Stdout, Stderr string
+	// Code is the exit code; -1 if the command could not run or was killed.
+	Code int
+}
+
+// commandTimeout bounds any single command of a test.
+const commandTimeout = 10 * time.Minute
+
+// runFerry runs bin/ferry with args in the repository root.
+func runFerry(t testing.TB, args ...string) cmdResult {
+	t.Helper()
+	return runCmd(t, repoRoot, ferryBin(), args...)
+}
+
+// runOnHost runs script with /bin/sh as root on a lab host, over ssh with
+// the lab key and the host key checked strictly against the lab's
+// known_hosts. The script goes in on stdin, so it needs no quoting.
+func runOnHost(t testing.TB, host, script string) cmdResult {
+	t.Helper()
+	state := filepath.Join(repoRoot, ".lab")
+	return runCmdInput(t, repoRoot, script, "ssh",
+		"-i", filepath.Join(state, "id_ed25519"),
+		"-o", "IdentitiesOnly=yes",
+		"-o", "BatchMode=yes",
+		"-o", "UserKnownHostsFile="+filepath.Join(state, "known_hosts"),
+		"-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes",
+		"-o", "ConnectTimeout=10",
+		"root@"+hostAddress(t, host), "/bin/sh -s")
+}
+
+// mustOnHost is runOnHost that fails the test unless the script exits 0,
+// and returns its trimmed stdout.
+func mustOnHost(t testing.TB, host, script string) string {
+	t.Helper()
+	r := runOnHost(t, host, script)
+	if r.Code != 0 {
+		t.Fatalf("%s: %q exited %d\nstdout: %s\nstderr: %s", host, script, r.Code, r.Stdout, r.Stderr)
+	}
+	return strings.TrimSpace(r.Stdout)
+}
+
+func runCmd(t testing.TB, dir, name string, args ...string) cmdResult {
+	t.Helper()
+	return runCmdInput(t, dir, "", name, args...)
+}
+
+func runCmdInput(t testing.TB, dir, stdin, name string, args ...string) cmdResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := cmdResult{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Logf("%s %s: %v", name, strings.Join(args, " "), err)
+		r.Code = -1
+	}
+	return r
+}
