@@ -83,6 +83,7 @@ func (p *parser) parse(content []byte) error {
 				return errorf(p.file, h.Line, "handler %q is declared twice (first on line %d)", h.Name, prev)
 			}
 			seen[h.Name] = h.Line
+			h.IsHandler = true
 		}
 		p.role.Handlers = hs
 	}

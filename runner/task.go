@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"time"
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/templates"
 )
 
 // hostVars is the template data of a host for one play: its merged
@@ -61,6 +63,16 @@ func (e *Engine) loopItems(t *roles.Task, data map[string]any) ([]any, bool, err
 		items, isList := v.([]any)
 		if !isList {
 			return nil, true, fmt.Errorf("%s: loop variable %q is %T, not a list", taskName(t), t.LoopVar, v)
+		}
+		return items, true, nil
+	case t.LoopExpr != "":
+		v, err := e.opts.Render.RenderValue(taskName(t), t.LoopExpr, data)
+		if err != nil {
+			return nil, true, err
+		}
+		items, err := listOf(v)
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: loop %s: %w", taskName(t), t.LoopExpr, err)
 		}
 		return items, true, nil
 	case t.LoopItems != nil:
@@ -160,7 +172,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	for _, item := range items {
 		itemLabel := ""
 		if looped {
-			itemLabel = fmt.Sprint(item)
+			itemLabel = itemName(item)
 		}
 		changed, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
 		last = result
@@ -303,4 +315,32 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 			}
 		}
 	}
+}
+
+// listOf turns what a loop expression rendered into loop items. Lists of
+// typed values (the hosts helper's HostView) are accepted as they are.
+func listOf(v any) ([]any, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return nil, fmt.Errorf("gave %T, not a list", v)
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, nil
+}
+
+// itemName labels a loop item in output. A host is shown by its name only:
+// its variables may hold secrets and are too long to read anyway.
+func itemName(item any) string {
+	switch v := item.(type) {
+	case templates.HostView:
+		return v.Name
+	case map[string]any:
+		if n, ok := v["name"].(string); ok {
+			return n
+		}
+	}
+	return fmt.Sprint(item)
 }
