@@ -130,8 +130,8 @@ func TestLoadGoodRole(t *testing.T) {
 			{Name: "one per web host", Module: "testmod_package", Line: 32, Args: map[string]any{"names": []any{"{{ .item.Name }}"}}, LoopExpr: `{{ hosts "web" }}`},
 		},
 		Handlers: []*Task{
-			{Name: "reload nginx", Module: "testmod_service", Line: 36, Args: map[string]any{"name": "nginx", "state": "reloaded"}},
-			{Name: "restart nginx", Module: "testmod_service", Line: 38, Args: map[string]any{"name": "nginx", "state": "restarted"}, Notify: []string{"reload nginx"}},
+			{Name: "reload nginx", Module: "testmod_service", Line: 36, Args: map[string]any{"name": "nginx", "state": "reloaded"}, IsHandler: true},
+			{Name: "restart nginx", Module: "testmod_service", Line: 38, Args: map[string]any{"name": "nginx", "state": "restarted"}, Notify: []string{"reload nginx"}, IsHandler: true},
 		},
 	}
 	opts := []cmp.Option{
