@@ -14,10 +14,17 @@ import (
 // argReader, so that unknown and missing arguments are rejected the same way
 // for every module and Spec.Args can never drift from what the factory reads.
 func register(name string, args, required []string, convergent bool, build func(a *argReader) (Module, error)) {
-	Register(Spec{
+	Register(newSpec(name, args, required, args, required, convergent, build))
+}
+
+// newSpec builds a Spec whose user-facing Args and Required (checked by the
+// role loader) may differ from what the factory accepts (after the engine
+// rewrote the arguments, as it does for template's src).
+func newSpec(name string, args, required, factoryArgs, factoryRequired []string, convergent bool, build func(a *argReader) (Module, error)) Spec {
+	return Spec{
 		Name: name, Args: args, Required: required, Convergent: convergent,
 		New: func(m map[string]any) (Module, error) {
-			a := newArgReader(name, m, args, required)
+			a := newArgReader(name, m, factoryArgs, factoryRequired)
 			if a.err != nil {
 				return nil, a.err
 			}
@@ -30,7 +37,7 @@ func register(name string, args, required []string, convergent bool, build func(
 			}
 			return mod, nil
 		},
-	})
+	}
 }
 
 // argReader reads one task's arguments and keeps the first error, so that a

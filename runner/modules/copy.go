@@ -11,12 +11,16 @@ import (
 )
 
 func init() {
-	args := []string{"dest", "content", "src", "mode", "owner", "group", "validate", "backup", "secret"}
 	// The engine renders template's src (or reads copy's src from the
 	// role's files/) on the controller and hands the module content, so
-	// one implementation serves both names and never reads the controller's disk.
-	register("copy", args, []string{"dest"}, true, newCopy("copy"))
-	register("template", args, []string{"dest"}, true, newCopy("template"))
+	// one implementation serves both names and never reads the controller's
+	// disk. Users may give template only src, so the loader is told so, while
+	// the factory takes the content the engine put in its place.
+	attrs := []string{"dest", "mode", "owner", "group", "validate", "backup", "secret"}
+	copyArgs := append([]string{"content", "src"}, attrs...)
+	register("copy", copyArgs, []string{"dest"}, true, newCopy("copy"))
+	Register(newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
+		copyArgs, []string{"dest"}, true, newCopy("template")))
 }
 
 // copyModule puts content at dest.

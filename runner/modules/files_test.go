@@ -196,3 +196,19 @@ func TestEditLines(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateSpecForTheLoader(t *testing.T) {
+	spec, _ := Lookup("template")
+	if strings.Join(spec.Required, ",") != "src,dest" {
+		t.Errorf("required %v", spec.Required)
+	}
+	for _, a := range spec.Args {
+		if a == "content" {
+			t.Error("template offers content to users")
+		}
+	}
+	// After the engine swapped src for content:
+	if _, err := spec.New(map[string]any{"dest": "/x", "content": "rendered"}); err != nil {
+		t.Error(err)
+	}
+}
