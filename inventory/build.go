@@ -226,6 +226,11 @@ func (b *builder) checkRefs() {
 			missing(r, "order")
 		}
 	}
+	for _, name := range b.groupSeq {
+		if d := b.groups[name].g.Drain; d != nil && d.Through != "" && b.groups[d.Through] == nil {
+			missing(ref{name: d.Through, file: d.File, line: d.Line}, fmt.Sprintf("drain of %q", name))
+		}
+	}
 	for _, h := range b.inv.Hosts {
 		if gd := b.groups[h.Name]; gd != nil {
 			b.add(h.File, h.Line, "host %q has the name of a group (declared at %s:%d)", h.Name, gd.g.File, gd.g.Line)

@@ -58,6 +58,9 @@ type Group struct {
 	Serial string
 	// MaxFailPercentage stops the rollout when more hosts of a batch fail.
 	MaxFailPercentage int
+	// Drain, when set, takes each host of a batch out of a load balancer
+	// before it changes and puts it back once it is healthy again.
+	Drain *Drain
 	// Vars are the group's own vars (inline, then group_vars/ files).
 	Vars map[string]any
 	// File and Line are where the group was declared (line 0 for an implicit
@@ -155,4 +158,20 @@ func (inv *Inventory) GroupOrder() []string {
 		out = append(out, g.Name)
 	}
 	return out
+}
+
+// Drain says how a rolling deploy takes a group's hosts out of HAProxy: on
+// every host of Through, the server named like the host in Backend is set
+// to drain through the runtime API socket, ferry waits until it holds no
+// connection (at most Timeout), changes the host, checks HealthURL on it
+// from the load balancers, and sets the server ready again. Hosts with
+// nothing to change are not drained.
+type Drain struct {
+	Through   string // group of the load balancers
+	Backend   string // HAProxy backend holding the group's servers
+	Socket    string // runtime API socket (default /run/haproxy/admin.sock)
+	HealthURL string // checked from each load balancer; "%s" is the host's address
+	Timeout   time.Duration
+	File      string
+	Line      int
 }

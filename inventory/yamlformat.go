@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -12,7 +13,8 @@ import (
 // the closest of these suggested.
 var (
 	topKeys   = []string{"connection", "vars", "secrets", "order", "groups"}
-	groupKeys = []string{"roles", "vars", "children", "serial", "max_fail_percentage", "connection", "hosts"}
+	groupKeys = []string{"roles", "vars", "children", "serial", "max_fail_percentage", "drain", "connection", "hosts"}
+	drainKeys = []string{"through", "backend", "socket", "health_url", "timeout"}
 	hostKeys  = []string{"address", "port", "user", "vars", "connection"}
 	connKeys  = []string{"user", "port", "private_key", "known_hosts", "proxy_jump", "become", "become_password", "timeout"}
 )
@@ -82,6 +84,8 @@ func (y yamlFile) group(b *builder, name string, k, v *yaml.Node) {
 				}
 				gd.g.MaxFailPercentage = n
 			}
+		case "drain":
+			gd.g.Drain = y.drain(v, name)
 		case "connection":
 			y.conn(&gd.conn, v, " of group "+strconv.Quote(name))
 		case "hosts":
@@ -156,4 +160,37 @@ func parsePercent(s string) (int, error) {
 		return 0, fmt.Errorf("%q is not a percentage 0-100", s)
 	}
 	return n, nil
+}
+
+// drain reads a group's drain: settings, with defaults for what is left out.
+func (y yamlFile) drain(n *yaml.Node, group string) *Drain {
+	d := &Drain{Socket: "/run/haproxy/admin.sock", HealthURL: "http://%s/health", Timeout: 30 * time.Second, File: y.file, Line: n.Line}
+	what := fmt.Sprintf("in drain of group %q", group)
+	y.mapping(n, what, drainKeys, func(key string, k, v *yaml.Node) {
+		s, ok := y.scalar(v, key)
+		if !ok {
+			return
+		}
+		switch key {
+		case "through":
+			d.Through = s
+		case "backend":
+			d.Backend = s
+		case "socket":
+			d.Socket = s
+		case "health_url":
+			d.HealthURL = s
+		case "timeout":
+			t, err := time.ParseDuration(s)
+			if err != nil || t <= 0 {
+				y.p.add(y.file, v.Line, "drain timeout %q: want a duration such as 30s", s)
+				return
+			}
+			d.Timeout = t
+		}
+	})
+	if d.Through == "" || d.Backend == "" {
+		y.p.add(y.file, n.Line, "drain of group %q needs through (the load balancers' group) and backend", group)
+	}
+	return d
 }

@@ -18,6 +18,9 @@ type Play struct {
 	Serial string
 	// MaxFailPercentage stops the rollout when a batch fails more hosts.
 	MaxFailPercentage int
+	// Drain, when set, takes each changing host out of the load balancers
+	// while it changes.
+	Drain *inventory.Drain
 }
 
 // RoleLoader finds roles by name.
@@ -47,7 +50,7 @@ func BuildPlays(inv *inventory.Inventory, loader RoleLoader, limit string) ([]Pl
 		if g == nil || len(g.Roles) == 0 {
 			continue
 		}
-		p := Play{Group: name, Serial: g.Serial, MaxFailPercentage: g.MaxFailPercentage}
+		p := Play{Group: name, Serial: g.Serial, MaxFailPercentage: g.MaxFailPercentage, Drain: g.Drain}
 		for _, h := range inv.HostsOf(name) {
 			if limit == "" || selected[h.Name] {
 				p.Hosts = append(p.Hosts, h)

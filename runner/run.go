@@ -172,7 +172,13 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		for _, h := range batch {
 			hr := e.hosts[h.Name]
 			g.Go(func() error {
-				if !e.runHostPlay(ctx, p, hr, defaults) {
+				run := e.runHostPlay
+				if p.Drain != nil {
+					run = func(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
+						return e.runDrained(ctx, p, p.Drain, hr, defaults)
+					}
+				}
+				if !run(ctx, p, hr, defaults) {
 					mu.Lock()
 					failed++
 					mu.Unlock()

@@ -12,10 +12,12 @@ func init() {
 }
 
 var (
-	dbName        = regexp.MustCompile(`^[A-Za-z0-9_$]+$`)
-	looksSecret   = regexp.MustCompile(`(?i)identified|password`)
-	firstSQLWords = 60
+	dbName      = regexp.MustCompile(`^[A-Za-z0-9_$]+$`)
+	looksSecret = regexp.MustCompile(`(?i)identified|password`)
 )
+
+// sqlSummaryLen bounds how much of a statement a summary quotes.
+const sqlSummaryLen = 60
 
 // mysqlQueryModule runs SQL unless a query says it has already been done.
 type mysqlQueryModule struct {
@@ -52,8 +54,8 @@ func (m *mysqlQueryModule) describe() string {
 		return "run sql (not shown: it mentions a password)"
 	}
 	s := strings.Join(strings.Fields(m.sql), " ")
-	if len(s) > firstSQLWords {
-		s = s[:firstSQLWords] + "..."
+	if len(s) > sqlSummaryLen {
+		s = s[:sqlSummaryLen] + "..."
 	}
 	return "run sql: " + s
 }

@@ -99,6 +99,8 @@ func (h *Human) Event(ev runner.Event) {
 		fmt.Fprintf(&b, "  %s: %s\n", ev.Message, strings.Join(ev.Hosts, ", "))
 	case "host":
 		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, ev.Message)
+	case "drain":
+		fmt.Fprintf(&b, "  %-12s %-11s rollout: %s\n", ev.Host, ev.Status, ev.Message)
 	case "task", "handler":
 		if ev.Status == runner.StatusOK && h.verbose == 0 {
 			return
