@@ -300,3 +300,16 @@ func TestMySQLQuery(t *testing.T) {
 		t.Errorf("summary shows the statement: %s", s)
 	}
 }
+
+func TestMySQLUserUnverifiablePasswordIsNotAChange(t *testing.T) {
+	fake := newFakeMySQL(t)
+	tg, _ := localTarget(t)
+	fake.answer(1, "version\t8.0.36\nexists\tcaching_sha2_password\nnative_match\t0\nneed_login\t0\n", "", 0)
+	c, err := newModule(t, "mysql_user", map[string]any{"name": "app", "host": "198.18.0.%", "password": canary}).Plan(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Changed || len(c.Summary) != 1 || !strings.Contains(c.Summary[0], "not compared") {
+		t.Errorf("change %+v", c)
+	}
+}
