@@ -127,7 +127,7 @@ func Down(ctx context.Context, spec Spec, purge bool) error {
 	if err != nil {
 		return err
 	}
-	if err := CheckPrereqs(); err != nil {
+	if err := checkRoot(); err != nil {
 		return err
 	}
 	unlock, err := s.lock()

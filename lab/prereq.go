@@ -24,11 +24,8 @@ var requiredTools = []struct{ bin, pkg string }{
 // CheckPrereqs reports, in one error, why this machine cannot run the nspawn
 // lab: not Linux, not root, or programs missing (with the line that fixes it).
 func CheckPrereqs() error {
-	if runtime.GOOS != "linux" {
-		return fmt.Errorf("the nspawn lab needs Linux (this is %s); use --provider vagrant", runtime.GOOS)
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("the nspawn lab needs root (namespaces, bridge, mounts): run it with sudo")
+	if err := checkRoot(); err != nil {
+		return err
 	}
 	var missing []string
 	for _, t := range requiredTools {
@@ -38,6 +35,18 @@ func CheckPrereqs() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("the lab needs %s; install with: %s", strings.Join(missing, ", "), AptInstallHint)
+	}
+	return nil
+}
+
+// checkRoot is all that taking a lab down needs: it must work even when a
+// tool was removed since the lab came up.
+func checkRoot() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("the nspawn lab needs Linux (this is %s); use --provider vagrant", runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the nspawn lab needs root (namespaces, bridge, mounts): run it with sudo")
 	}
 	return nil
 }
