@@ -189,3 +189,16 @@ func TestLabHostsReachOnlyTheLab(t *testing.T) {
 		}
 	}
 }
+
+// TestLabClearPrerequisiteErrors: without root, or without the tools, lab up
+// says what is wrong and how to fix it, and changes nothing.
+func TestLabClearPrerequisiteErrors(t *testing.T) {
+	r := runCmd(t, repoRoot, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ferryBin(), "lab", "up")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "needs root") {
+		t.Errorf("lab up as nobody: exit %d, %s", r.Code, r.Stderr)
+	}
+	r = runCmd(t, repoRoot, "env", "PATH=/nonexistent", ferryBin(), "lab", "up")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "apt-get install -y debootstrap systemd-container iproute2 nginx-light openssh-client") {
+		t.Errorf("lab up without tools: exit %d, %s", r.Code, r.Stderr)
+	}
+}
