@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -41,6 +42,15 @@ func newUfw(a *argReader) (Module, error) {
 	}
 	var listed []ufwRule
 	if v, ok := a.m["rules"]; ok && v != nil {
+		// A role that builds its rule list in a template renders it as
+		// text (JSON or YAML); decode it back into the list it spells.
+		if text, isText := v.(string); isText {
+			var decoded any
+			if err := yaml.Unmarshal([]byte(text), &decoded); err != nil {
+				return nil, fmt.Errorf("ufw: argument rules: not a list: %v", err)
+			}
+			v = decoded
+		}
 		items, ok := v.([]any)
 		if !ok {
 			return nil, fmt.Errorf("ufw: argument rules: want a list, got %T", v)
