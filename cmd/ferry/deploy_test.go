@@ -668,3 +668,94 @@ func TestDeployInterrupted(t *testing.T) {
 		t.Errorf("human interrupted run: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// bigRole writes a file whose size -e size=N sets (N lines of 16 bytes).
+const bigRole = `defaults: {size: 1}
+tasks:
+  - name: big file
+    copy: {content: "{{ repeat (int .size) \"0123456789abcde\\n\" }}", dest: "{{ .root }}/big.dat", mode: "0644"}
+`
+
+// TestDeployConnectionDroppedMidUpload cuts the SSH connection while a
+// file is on its way: the host is reported unreachable (exit 2), the
+// target is the old file (never a partial one), no temp file is left, and
+// the next run converges.
+func TestDeployConnectionDroppedMidUpload(t *testing.T) {
+	s := newSite(t, []string{"h01", "h02"}, sshtest.WithDropAfterUploadBytes(256<<10))
+	s.role("app", bigRole, nil)
+	inv := s.inventory("app", "")
+	if r := ferryRun(context.Background(), t, "deploy", "-i", inv); r.code != exitOK {
+		t.Fatalf("small first run: exit %d: %v\n%s", r.code, r.err, r.stdout)
+	}
+	old, _ := os.ReadFile(filepath.Join(s.root("h01"), "big.dat"))
+	// 1 MiB: every server drops the connection after 256 KiB of it.
+	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "-e", "size=65536", "-o", "json")
+	if r.code != exitUnreachable {
+		t.Fatalf("exit %d, want %d (err %v)\n%s", r.code, exitUnreachable, r.err, r.stdout)
+	}
+	rc := recapOf(t, r.stdout)
+	for _, n := range s.names {
+		if rc["hosts"].(map[string]any)[n].(map[string]any)["unreachable"] != true {
+			t.Errorf("%s: not reported unreachable: %v", n, rc)
+		}
+		got, _ := os.ReadFile(filepath.Join(s.root(n), "big.dat"))
+		if !bytes.Equal(got, old) {
+			t.Errorf("%s: target is %d bytes after a cut upload, want the old %d", n, len(got), len(old))
+		}
+	}
+	if left := s.tempLeft(); len(left) > 0 {
+		t.Errorf("temp files left after a cut upload: %v", left)
+	}
+	// The servers drop once; the next run converges.
+	r = ferryRun(context.Background(), t, "deploy", "-i", inv, "-e", "size=65536")
+	if r.code != exitOK {
+		t.Fatalf("re-run: exit %d: %v\n%s", r.code, r.err, r.stdout)
+	}
+	for _, n := range s.names {
+		if info, err := os.Stat(filepath.Join(s.root(n), "big.dat")); err != nil || info.Size() != 65536*16 {
+			t.Errorf("%s: after re-run: %v %v", n, info, err)
+		}
+	}
+}
+
+// TestDeployInterruptedMidUpload cancels the run while a large file is
+// being written: the target is not created (or is complete), no temp file
+// is left, and the recap is printed.
+func TestDeployInterruptedMidUpload(t *testing.T) {
+	s := newSite(t, []string{"h01"})
+	s.role("app", bigRole, nil)
+	inv := s.inventory("app", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sawTemp := make(chan bool, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if len(s.tempLeft()) > 0 {
+				sawTemp <- true
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		sawTemp <- false
+	}()
+	// 32 MiB goes out in 256 KiB chunks, each checking the context.
+	r := ferryRun(ctx, t, "deploy", "-i", inv, "-e", "size=2097152", "-o", "json")
+	cancel()
+	if !<-sawTemp && r.code == exitOK {
+		t.Skipf("the upload finished before the test saw its temp file (exit %d)", r.code)
+	}
+	if r.code == exitOK {
+		t.Errorf("interrupted run exited 0")
+	}
+	rc := recapOf(t, r.stdout)
+	if rc["interrupted"] != true {
+		t.Errorf("recap not marked interrupted: %v", rc)
+	}
+	if info, err := os.Stat(filepath.Join(s.root("h01"), "big.dat")); err == nil && info.Size() != 2097152*16 {
+		t.Errorf("partial target: %d bytes", info.Size())
+	}
+	if left := s.tempLeft(); len(left) > 0 {
+		t.Errorf("temp files left after an interrupted upload: %v", left)
+	}
+}
