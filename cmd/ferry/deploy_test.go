@@ -759,3 +759,79 @@ func TestDeployInterruptedMidUpload(t *testing.T) {
 		t.Errorf("temp files left after an interrupted upload: %v", left)
 	}
 }
+
+// TestDeployHandlerPendingAfterInterrupt: a config changed and notified
+// its handler, then the run was interrupted before handlers ran. The next
+// run finds the config already right, so nothing notifies the handler
+// again: unless the pending notification was kept on the host, the
+// service keeps running the old config. This needs the engine feature
+// "pending handlers persisted on the host" (doc/guarantees.md); until it
+// lands this test fails.
+func TestDeployHandlerPendingAfterInterrupt(t *testing.T) {
+	s := newSite(t, []string{"h01"})
+	s.role("app", `defaults: {version: 1}
+tasks:
+  - name: config
+    copy: {content: "version {{ .version }}\n", dest: "{{ .root }}/app.conf"}
+    notify: reload app
+  - name: long
+    shell: {cmd: "touch {{ .root }}/long; sleep 60"}
+    tags: [long]
+handlers:
+  - name: reload app
+    shell: {cmd: "cp {{ .root }}/app.conf {{ .root }}/loaded"}
+`, nil)
+	inv := s.inventory("app", "")
+	loaded := func() string {
+		b, _ := os.ReadFile(filepath.Join(s.root("h01"), "loaded"))
+		return string(b)
+	}
+	if r := ferryRun(context.Background(), t, "deploy", "-i", inv, "--skip-tags", "long"); r.code != exitOK || loaded() != "version 1\n" {
+		t.Fatalf("first run: exit %d, loaded %q", r.code, loaded())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(filepath.Join(s.root("h01"), "long")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	r := ferryRun(ctx, t, "deploy", "-i", inv, "-e", "version=2")
+	if r.code == exitOK {
+		t.Fatalf("interrupted run exited 0")
+	}
+	if loaded() != "version 1\n" {
+		t.Fatalf("handler ran in the interrupted run: %q", loaded())
+	}
+	// Check mode must show the pending reload as a change, and the run
+	// must do it.
+	chk := ferryRun(context.Background(), t, "deploy", "-i", inv, "-e", "version=2", "--skip-tags", "long", "--check", "--detailed-exitcode")
+	next := ferryRun(context.Background(), t, "deploy", "-i", inv, "-e", "version=2", "--skip-tags", "long")
+	if got := loaded(); got != "version 2\n" {
+		t.Errorf("the handler left pending by the interrupt never ran: loaded %q (check exit %d)\n%s", got, chk.code, next.stdout)
+	} else if chk.code != exitDrift {
+		t.Errorf("check did not report the pending handler: exit %d", chk.code)
+	}
+}
+
+// TestDeployIgnoresFerryBinaryInWorkingDir: running ./ferry from the folder
+// it was built in is the most common way to try it. A file called "ferry"
+// there is not a config file; only ferry.yaml is.
+func TestDeployIgnoresFerryBinaryInWorkingDir(t *testing.T) {
+	s := newSite(t, []string{"h01"})
+	s.role("app", countingRole, nil)
+	inv := s.inventory("app", "vars: {port_setting: 80}\n")
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "ferry"), []byte("\x7fELF\x02\x01\x01\x00binary\x00\x01"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
+	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "--check")
+	if r.code != exitOK {
+		t.Errorf("exit %d with a ferry binary in the working dir: %s", r.code, r.stderr)
+	}
+}

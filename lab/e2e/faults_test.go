@@ -266,8 +266,14 @@ tasks:
 		t.Fatalf("first (small) run: exit %d\n%s", r.res.Code, r.text())
 	}
 	old := mustOnHost(t, "web-01", "sha256sum < /srv/fault-upload/big.dat")
-	// 256 MiB: long enough to be caught mid-transfer.
-	run := s.start(t, "-e", "size=4194304")
+	// 16 MiB through a link shaped to 20 Mbit/s: several seconds on the
+	// wire, long enough to be caught mid-transfer.
+	veth := vethOf("web-01")
+	if out, err := exec.Command("tc", "qdisc", "replace", "dev", veth, "root", "tbf", "rate", "20mbit", "burst", "64kb", "latency", "400ms").CombinedOutput(); err != nil {
+		t.Fatalf("shape %s: %v: %s", veth, err, out)
+	}
+	t.Cleanup(func() { exec.Command("tc", "qdisc", "del", "dev", veth, "root").Run() })
+	run := s.start(t, "-e", "size=262144")
 	waitUntil(t, 2*time.Minute, "the upload's temp file", func() bool {
 		return onHostOK(t, "web-01", "ls -a /srv/fault-upload | grep -q ferry-tmp")
 	})
@@ -280,13 +286,17 @@ tasks:
 	}
 	if got := mustOnHost(t, "web-01", "sha256sum < /srv/fault-upload/big.dat"); got != old {
 		size := mustOnHost(t, "web-01", "stat -c %s /srv/fault-upload/big.dat")
-		if size != strconv.Itoa(4194304*64) {
+		if size != strconv.Itoa(262144*64) {
 			t.Errorf("target is neither old nor new: %s bytes", size)
 		}
 	}
 	// Cleanup reconnects to remove the temp file.
 	if left := runOnHost(t, "web-01", "ls -a /srv/fault-upload | grep ferry-tmp"); left.Code == 0 {
 		t.Errorf("temp files left: %s", left.Stdout)
+	}
+	exec.Command("tc", "qdisc", "del", "dev", veth, "root").Run()
+	if r := s.deploy(t, "-e", "size=262144"); r.res.Code != 0 {
+		t.Errorf("re-run after the cut: exit %d\n%s", r.res.Code, r.text())
 	}
 }
 
