@@ -197,11 +197,11 @@ func mirrors(srcs []AptSource) []AptSource {
 }
 
 // debootstrapMirror picks the mirror that carries the lab's suite itself
-// (not -updates or -security).
-func debootstrapMirror(srcs []AptSource) (string, error) {
+// (not -updates or -security), as served by the proxy.
+func debootstrapMirror(srcs []AptSource, proxy string) (string, error) {
 	for _, s := range srcs {
 		if contains(s.Suites, Suite) {
-			return s.URI.String(), nil
+			return proxy + s.ProxyPath(), nil
 		}
 	}
 	return "", fmt.Errorf("apt sources: no source carries suite %s (the lab hosts are Debian 12)", Suite)

@@ -128,8 +128,8 @@ func TestHostSourcesPointAtProxy(t *testing.T) {
 	if strings.Contains(got, "URIs: http://deb.debian.org") {
 		t.Errorf("host sources name the mirror directly:\n%s", got)
 	}
-	m, err := debootstrapMirror(srcs)
-	if err != nil || m != "http://deb.debian.org/debian" {
+	m, err := debootstrapMirror(srcs, "http://198.18.0.1:3142")
+	if err != nil || m != "http://198.18.0.1:3142/deb.debian.org/debian" {
 		t.Errorf("debootstrap mirror = %q, %v", m, err)
 	}
 }

@@ -45,13 +45,6 @@ func Up(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
-	mirror, err := debootstrapMirror(srcs)
-	if err != nil {
-		return err
-	}
-	if err := ensureBase(ctx, s.BaseDir, mirror, log); err != nil {
-		return err
-	}
 	if err := s.record(); err != nil {
 		return err
 	}
@@ -71,6 +64,15 @@ func Up(ctx context.Context, spec Spec) error {
 	}
 	px := proxy{dir: filepath.Join(s.StateDir, "proxy"), cache: s.CacheDir}
 	if err := px.ensure(ctx, srcs); err != nil {
+		return err
+	}
+	// debootstrap goes through the proxy too, so a rebuilt base comes from
+	// the cache.
+	mirror, err := debootstrapMirror(srcs, px.URL())
+	if err != nil {
+		return err
+	}
+	if err := ensureBase(ctx, s.BaseDir, mirror, log); err != nil {
 		return err
 	}
 	sources := hostSources(srcs, px.URL())
