@@ -85,7 +85,8 @@ var statusUnits = []string{
 }
 
 // statusScript is what one host runs: sections framed by marker lines, each
-// ending with its command's exit status. Read-only; no secret in it.
+// ending with its command's exit status, on a line of its own even when the
+// output has no final newline (Prometheus' JSON). Read-only; no secret in it.
 func statusScript(haproxySocket, prometheusAddr string) string {
 	units := make([]string, len(statusUnits))
 	for i, u := range statusUnits {
@@ -93,7 +94,7 @@ func statusScript(haproxySocket, prometheusAddr string) string {
 	}
 	return `LC_ALL=C; export LC_ALL
 sec() { echo "@@ferry-status $1"; }
-end() { echo "@@ferry-status-end $?"; }
+end() { printf '\n@@ferry-status-end %s\n' $?; }
 sec services; systemctl show -p Id -p LoadState -p ActiveState ` + strings.Join(units, " ") + ` 2>&1; end
 sec addr; ip -o addr show 2>&1; end
 if command -v haproxy >/dev/null 2>&1; then
@@ -214,7 +215,8 @@ func parseStatusSections(out string) map[string]statusSection {
 		case strings.HasPrefix(trimmed, "@@ferry-status-end "):
 			if name != "" {
 				rc, _ := strconv.Atoi(strings.TrimPrefix(trimmed, "@@ferry-status-end "))
-				secs[name] = statusSection{text: b.String(), rc: rc}
+				// end() printed a newline of its own before the marker.
+				secs[name] = statusSection{text: strings.TrimSuffix(b.String(), "\n"), rc: rc}
 			}
 			name = ""
 			b.Reset()
