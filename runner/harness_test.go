@@ -48,7 +48,7 @@ func newLab(t *testing.T, n int, role string) *lab {
 		name := fmt.Sprintf("h%02d", i)
 		roots[name] = srv.Dir
 		known.WriteString(srv.KnownHostsLine() + "\n")
-		fmt.Fprintf(&hosts, "      %s: {address: %s, port: %d, vars: {root: %q}}\n", name, srv.Host, srv.Port, srv.Dir)
+		fmt.Fprintf(&hosts, "      %s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", name, srv.Host, srv.Port, srv.Dir, srv.Dir+"/.ferry")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(known.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			cfg.ConnectTimeout = 10 * time.Second
 			return sshx.Dial(ctx, cfg)
 		},
-		Gather: facts.Gather,
+		Gather: facts.GatherIn,
 		Render: templates.New(templates.Options{Inventory: invView{l.inv}, BaseDir: l.dir}),
 		Report: rep,
 	})

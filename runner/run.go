@@ -38,8 +38,9 @@ type Options struct {
 	Tags, SkipTags []string
 	// Connect opens the one connection a host uses for the whole run.
 	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
-	// Gather reads a host's facts in one round trip.
-	Gather func(ctx context.Context, x executor.Executor) (map[string]any, error)
+	// Gather reads a host's facts, and the handlers a previous run left
+	// pending in stateDir, in one round trip.
+	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error)
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
@@ -68,6 +69,7 @@ type hostRun struct {
 	registered map[string]any
 	stats      HostStats
 	failed     bool // a task failed: later tasks and plays skip this host
+	stateDir   string
 }
 
 // New prepares an engine for inv.
@@ -119,13 +121,16 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}}
+		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir}
+		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
+			hr.stateDir = dir
+		}
 		e.hosts[h.Name] = hr
 		g.Go(func() error {
 			x, err := e.opts.Connect(ctx, h)
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
-				hr.facts, err = e.opts.Gather(ctx, hr.exec)
+				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 			}
 			if err != nil {
 				hr.stats.Unreachable = true
@@ -202,7 +207,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 		return !hr.failed && !hr.stats.Unreachable
 	}
 	vars := e.hostVars(hr, defaults)
-	notified := map[string]bool{}
+	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
 		for _, t := range r.Tasks {
 			if ctx.Err() != nil {
@@ -211,16 +216,16 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 			if !e.selectedByTags(t.Tags) {
 				continue
 			}
-			ok, fatal := e.runTask(ctx, hr, t, vars, notified)
+			ok, fatal := e.runTask(ctx, hr, t, vars, hs)
 			if fatal {
 				hr.failed = true
-				e.flushHandlers(ctx, p, hr, vars, notified)
+				e.flushHandlers(ctx, p, hr, vars, hs)
 				return false
 			}
 			_ = ok
 		}
 	}
-	e.flushHandlers(ctx, p, hr, vars, notified)
+	e.flushHandlers(ctx, p, hr, vars, hs)
 	return !hr.failed && !hr.stats.Unreachable
 }
 

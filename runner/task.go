@@ -142,7 +142,7 @@ func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, da
 // runTask runs one task (all its loop items) on a host. fatal means the host
 // must stop: the task failed and ignore_errors was not set, or the host
 // became unreachable.
-func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars map[string]any, notified map[string]bool) (ok, fatal bool) {
+func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars map[string]any, hs *handlerState) (ok, fatal bool) {
 	kind := "task"
 	if t.IsHandler {
 		kind = "handler"
@@ -193,9 +193,9 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		last["changed"] = anyChanged
 		e.register(hr, t, last)
 	}
-	if anyChanged {
-		for _, n := range t.Notify {
-			notified[n] = true
+	if anyChanged && len(t.Notify) > 0 {
+		if err := e.notify(ctx, hr, hs, t.Notify); err != nil {
+			return e.fail(hr, kind, t, "", err)
 		}
 	}
 	return true, false
@@ -299,22 +299,6 @@ func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err 
 		return false, false
 	}
 	return false, true
-}
-
-// flushHandlers runs the notified handlers of a play's roles, each once, in
-// the order the roles declare them.
-func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars map[string]any, notified map[string]bool) {
-	for _, r := range p.Roles {
-		for _, h := range r.Handlers {
-			if !notified[h.Name] || ctx.Err() != nil || hr.stats.Unreachable {
-				continue
-			}
-			delete(notified, h.Name)
-			if _, fatal := e.runTask(ctx, hr, h, vars, map[string]bool{}); fatal {
-				hr.failed = true
-			}
-		}
-	}
 }
 
 // listOf turns what a loop expression rendered into loop items. Lists of

@@ -75,7 +75,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	verbose, _ := cmd.Flags().GetCount("verbose")
 	rep, err := report.New(f.output, cmd.OutOrStdout(), inv.Redact, verbose)
 	if err != nil {
-		return badInput(err)
+		return badInput(fmt.Errorf("--output: %w", err))
 	}
 	plays, err := runner.BuildPlays(inv, newRoleLoader(inv.Path, f.rolesPath), f.limit)
 	if err != nil {

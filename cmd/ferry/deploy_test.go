@@ -76,7 +76,7 @@ func (s *site) hostLines(indent string) string {
 	var b strings.Builder
 	for _, n := range s.names {
 		srv := s.srv[n]
-		fmt.Fprintf(&b, "%s%s: {address: %s, port: %d, vars: {root: %q}}\n", indent, n, srv.Host, srv.Port, srv.Dir)
+		fmt.Fprintf(&b, "%s%s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", indent, n, srv.Host, srv.Port, srv.Dir, srv.Dir+"/.ferry")
 	}
 	return b.String()
 }

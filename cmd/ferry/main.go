@@ -31,7 +31,12 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 // badInput wraps an error detected before anything ran.
@@ -105,15 +110,13 @@ func loadConfig(cmd *cobra.Command, v *viper.Viper) error {
 		if err := v.ReadInConfig(); err != nil {
 			return badInput(fmt.Errorf("config %s: %w", path, err))
 		}
-	} else {
-		v.SetConfigName("ferry")
-		v.SetConfigType("yaml")
-		v.AddConfigPath(".")
+	} else if path := defaultConfigFile(); path != "" {
+		// Only ferry.yaml/ferry.yml count: viper's own search would also take
+		// a file named plain "ferry" — the binary itself, when run from the
+		// folder it was built in.
+		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
-			var notFound viper.ConfigFileNotFoundError
-			if !errors.As(err, &notFound) {
-				return badInput(fmt.Errorf("config ferry.yaml: %w", err))
-			}
+			return badInput(fmt.Errorf("config %s: %w", path, err))
 		}
 	}
 	var firstErr error
@@ -139,4 +142,14 @@ func loadConfig(cmd *cobra.Command, v *viper.Viper) error {
 	}
 	cmd.Flags().VisitAll(apply)
 	return firstErr
+}
+
+// defaultConfigFile returns ./ferry.yaml or ./ferry.yml when one exists.
+func defaultConfigFile() string {
+	for _, name := range []string{"ferry.yaml", "ferry.yml"} {
+		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
+			return name
+		}
+	}
+	return ""
 }

@@ -45,8 +45,8 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 	}
 }
 
-func gatherFacts(ctx context.Context, x executor.Executor) (map[string]any, error) {
-	return facts.Gather(ctx, x)
+func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+	return facts.GatherIn(ctx, x, stateDir)
 }
 
 // newRoleLoader searches --roles-path folders, then roles/ beside the

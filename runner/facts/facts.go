@@ -36,6 +36,10 @@ else
 fi
 echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
+for f in "${FERRY_STATE_DIR:-/var/lib/ferry}"/pending/*; do
+  [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
+done
+exit 0
 `
 
 // Gather reads the facts of the host behind exec with a single command.
@@ -45,7 +49,19 @@ awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
 // hostname, addresses ([]string: IPv4 and IPv6 without loopback and
 // link-local ones), cpus (int), memory_mb (int).
 func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error) {
-	res, err := exec.Run(ctx, executor.Command{Script: script})
+	return GatherIn(ctx, exec, "")
+}
+
+// GatherIn is Gather for a host whose ferry state lives in stateDir instead
+// of /var/lib/ferry. Handlers that an earlier, interrupted run left pending
+// there come back as the fact pending_handlers ("PLAY/HANDLER" strings), in
+// the same round trip.
+func GatherIn(ctx context.Context, exec executor.Executor, stateDir string) (map[string]any, error) {
+	cmd := executor.Command{Script: script}
+	if stateDir != "" {
+		cmd.Env = map[string]string{"FERRY_STATE_DIR": stateDir}
+	}
+	res, err := exec.Run(ctx, cmd)
 	if err != nil {
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}
@@ -59,10 +75,17 @@ func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error)
 func Parse(out string) (map[string]any, error) {
 	raw := map[string]string{}
 	addrs := []string{}
+	pending := []string{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
+			continue
+		}
+		if k == "pending" {
+			if !slices.Contains(pending, v) {
+				pending = append(pending, v)
+			}
 			continue
 		}
 		if k == "address" {
@@ -89,15 +112,16 @@ func Parse(out string) (map[string]any, error) {
 		pkg = "apt"
 	}
 	return map[string]any{
-		"os_id":      raw["os_id"],
-		"os_version": raw["os_version"],
-		"os_family":  family(raw["os_id"], raw["os_like"]),
-		"pkg_mgr":    pkg,
-		"init":       raw["init"],
-		"hostname":   raw["hostname"],
-		"addresses":  addrs,
-		"cpus":       cpus,
-		"memory_mb":  memKB / 1024,
+		"os_id":            raw["os_id"],
+		"os_version":       raw["os_version"],
+		"os_family":        family(raw["os_id"], raw["os_like"]),
+		"pkg_mgr":          pkg,
+		"init":             raw["init"],
+		"hostname":         raw["hostname"],
+		"addresses":        addrs,
+		"cpus":             cpus,
+		"memory_mb":        memKB / 1024,
+		"pending_handlers": pending,
 	}, nil
 }
 

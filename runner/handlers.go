@@ -1,0 +1,119 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// Handlers notified by a change are recorded on the host before they run,
+// and forgotten only once they ran: a run interrupted in between (Ctrl-C, a
+// lost connection, a later task failing hard) leaves them pending, and the
+// next run — which finds the file already right and so notifies nothing —
+// still reloads the service. The record lives in the host's ferry state
+// folder (host variable ferry_state_dir, default /var/lib/ferry) and comes
+// back with the facts, in the same round trip.
+
+// defaultStateDir holds ferry's state on a host.
+const defaultStateDir = "/var/lib/ferry"
+
+// handlerState is one host's notified handlers during one play.
+type handlerState struct {
+	play     string
+	notified map[string]bool
+	// recorded handlers are on the host's pending list.
+	recorded map[string]bool
+}
+
+func newHandlerState(play string, hr *hostRun) *handlerState {
+	hs := &handlerState{play: play, notified: map[string]bool{}, recorded: map[string]bool{}}
+	pending, _ := hr.facts["pending_handlers"].([]string)
+	for _, p := range pending {
+		if name, ok := strings.CutPrefix(p, play+"/"); ok {
+			hs.notified[name] = true
+			hs.recorded[name] = true
+		}
+	}
+	return hs
+}
+
+func (hr *hostRun) pendingFile(play string) string {
+	return path.Join(hr.stateDir, "pending", play)
+}
+
+// notify marks handlers to run at the end of the play and, outside check
+// mode, records the new ones on the host first.
+func (e *Engine) notify(ctx context.Context, hr *hostRun, hs *handlerState, names []string) error {
+	var fresh []string
+	for _, n := range names {
+		hs.notified[n] = true
+		if !hs.recorded[n] {
+			fresh = append(fresh, n)
+		}
+	}
+	if len(fresh) == 0 || e.opts.Check {
+		return nil
+	}
+	file := hr.pendingFile(hs.play)
+	script := fmt.Sprintf("mkdir -p %s && chmod 0700 %s && printf '%%s\\n' %s >> %s",
+		shq(path.Dir(file)), shq(path.Dir(file)), quoteAll(fresh), shq(file))
+	res, err := hr.exec.Run(ctx, executor.Command{Script: script, Become: hr.host.Conn.Become})
+	if err != nil {
+		return fmt.Errorf("record pending handlers: %w", err)
+	}
+	if !res.OK() {
+		return fmt.Errorf("record pending handlers in %s: %s", file, strings.TrimSpace(string(res.Stderr)))
+	}
+	for _, n := range fresh {
+		hs.recorded[n] = true
+	}
+	return nil
+}
+
+// forget removes the host's pending list once every handler ran.
+func (e *Engine) forget(ctx context.Context, hr *hostRun, hs *handlerState) {
+	if len(hs.recorded) == 0 || e.opts.Check {
+		return
+	}
+	res, err := hr.exec.Run(ctx, executor.Command{Script: "rm -f " + shq(hr.pendingFile(hs.play)), Become: hr.host.Conn.Become})
+	if err == nil && res.OK() {
+		clear(hs.recorded)
+	}
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = shq(s)
+	}
+	return strings.Join(q, " ")
+}
+
+// flushHandlers runs the notified handlers of a play's roles, each once, in
+// the order the roles declare them, and forgets the pending list when all
+// of them succeeded.
+func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars map[string]any, hs *handlerState) {
+	allRan := true
+	for _, r := range p.Roles {
+		for _, h := range r.Handlers {
+			if !hs.notified[h.Name] {
+				continue
+			}
+			if ctx.Err() != nil || hr.stats.Unreachable {
+				allRan = false
+				continue
+			}
+			delete(hs.notified, h.Name)
+			if _, fatal := e.runTask(ctx, hr, h, vars, &handlerState{play: hs.play, notified: map[string]bool{}, recorded: map[string]bool{}}); fatal {
+				hr.failed = true
+				allRan = false
+			}
+		}
+	}
+	if allRan && ctx.Err() == nil {
+		e.forget(ctx, hr, hs)
+	}
+}
