@@ -39,6 +39,7 @@ var privAliases = map[string]string{
 	"ALL":                 "ALL PRIVILEGES",
 	"REPLICATION REPLICA": "REPLICATION SLAVE",
 	"BINLOG MONITOR":      "REPLICATION CLIENT",
+	"REPLICA MONITOR":     "SLAVE MONITOR",
 }
 
 func normPriv(p string) string {

@@ -28,6 +28,8 @@ func (r ufwRule) text() string {
 		if r.proto != "any" {
 			s += "/" + r.proto
 		}
+	case r.port == "" && r.proto == "vrrp":
+		s = r.action + " from " + r.from + " proto vrrp"
 	case r.port == "":
 		s = r.action + " from " + r.from
 	default:
@@ -56,7 +58,7 @@ func parseUfwRule(i int, v any) (ufwRule, error) {
 	a := newArgReader(fmt.Sprintf("ufw: argument rules: item %d", i), m, []string{"port", "proto", "from", "action", "comment"}, nil)
 	r := ufwRule{
 		port:    a.str("port", ""),
-		proto:   a.oneOf("proto", "tcp", "tcp", "udp", "any"),
+		proto:   a.oneOf("proto", "tcp", "tcp", "udp", "any", "vrrp"),
 		from:    a.str("from", "any"),
 		action:  a.oneOf("action", "allow", "allow", "deny", "reject", "limit"),
 		comment: a.str("comment", ""),
@@ -67,7 +69,16 @@ func parseUfwRule(i int, v any) (ufwRule, error) {
 	fail := func(arg, format string, args ...any) (ufwRule, error) {
 		return r, fmt.Errorf("ufw: argument rules: item %d: %s: %s", i, arg, fmt.Sprintf(format, args...))
 	}
-	if r.port != "" {
+	if r.proto == "vrrp" {
+		// VRRP (keepalived) is an IP protocol of its own: no port, and
+		// only from a named peer.
+		if r.port != "" {
+			return fail("port", "vrrp has no ports")
+		}
+		if r.from == "any" {
+			return fail("from", "a vrrp rule needs the peer's address")
+		}
+	} else if r.port != "" {
 		p := ufwPort.FindStringSubmatch(r.port)
 		if p == nil {
 			return fail("port", "%q is not a port or range such as 8000:8010", r.port)

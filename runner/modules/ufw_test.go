@@ -137,3 +137,22 @@ func TestUfwPlanOnThisHost(t *testing.T) {
 		t.Errorf("plan cost %d round trips", n)
 	}
 }
+
+func TestUfwVRRPRule(t *testing.T) {
+	r, err := parseUfwRule(0, map[string]any{"proto": "vrrp", "from": "198.18.0.12", "comment": "vrrp from lb-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The form ufw 0.36 prints in `ufw show added` for `-p vrrp`.
+	if got, want := r.text(), "allow from 198.18.0.12 proto vrrp comment 'vrrp from lb-02'"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	for _, bad := range []map[string]any{
+		{"proto": "vrrp", "from": "any"},
+		{"proto": "vrrp", "from": "198.18.0.12", "port": 112},
+	} {
+		if _, err := parseUfwRule(0, bad); err == nil {
+			t.Errorf("rule %v accepted", bad)
+		}
+	}
+}
