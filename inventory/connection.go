@@ -86,12 +86,17 @@ func (p connPatch) applyTo(c *Connection, dir string) {
 }
 
 // resolvePath keeps absolute and home-relative paths and anchors the rest in
-// the inventory's folder.
+// the inventory's folder, as an absolute path: whoever uses it later need
+// not know where the inventory was, nor which folder ferry ran in.
 func resolvePath(dir, p string) string {
 	if p == "" || filepath.IsAbs(p) || p == "~" || strings.HasPrefix(p, "~/") {
 		return p
 	}
-	return filepath.Join(dir, p)
+	joined := filepath.Join(dir, p)
+	if abs, err := filepath.Abs(joined); err == nil {
+		return abs
+	}
+	return joined
 }
 
 // parsePort accepts 1..65535.

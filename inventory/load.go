@@ -13,7 +13,14 @@ import (
 //
 // Every problem is an *Error naming file and line; when there are several,
 // Load returns them all as an ErrorList. Nothing partial is returned.
-func Load(path string) (*Inventory, error) {
+func Load(path string) (*Inventory, error) { return load(path, true) }
+
+// LoadTopology reads an inventory like Load but leaves its secrets file
+// alone: for commands that need only hosts and connections, such as the
+// lab, which itself writes the secrets file its inventory names.
+func LoadTopology(path string) (*Inventory, error) { return load(path, false) }
+
+func load(path string, withSecrets bool) (*Inventory, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read inventory: " + errText(err), Err: err}
@@ -35,7 +42,7 @@ func Load(path string) (*Inventory, error) {
 		b.loadSite(filepath.Join(b.dir, SiteFile))
 	}
 	b.finish()
-	if b.secrets.name != "" && len(b.list) == 0 {
+	if withSecrets && b.secrets.name != "" && len(b.list) == 0 {
 		b.loadSecrets()
 	}
 	b.checkBecome()

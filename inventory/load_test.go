@@ -218,9 +218,16 @@ func TestSeed(t *testing.T) {
 		t.Errorf("lb roles = %v", got)
 	}
 	conn := inv.Host("web-01").Conn
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
 	wantConn := Connection{User: "root", Port: 22,
-		PrivateKey: filepath.Join(testdataDir, "../.lab/id_ed25519"),
-		KnownHosts: filepath.Join(testdataDir, "../.lab/known_hosts")}
+		PrivateKey: abs(filepath.Join(testdataDir, "../.lab/id_ed25519")),
+		KnownHosts: abs(filepath.Join(testdataDir, "../.lab/known_hosts"))}
 	if conn != wantConn {
 		t.Errorf("web-01 connection = %+v, want %+v", conn, wantConn)
 	}

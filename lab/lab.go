@@ -51,6 +51,9 @@ func Up(ctx context.Context, spec Spec) error {
 	if err := ensureKey(ctx, s.KeyFile, "ferry-lab"); err != nil {
 		return err
 	}
+	if err := s.ensureSecrets(); err != nil {
+		return err
+	}
 	for _, h := range s.Hosts {
 		if err := s.ensureHostKey(ctx, h.Name); err != nil {
 			return err

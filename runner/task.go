@@ -289,7 +289,10 @@ func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err 
 		msg = fmt.Sprintf("candidate rejected by %q, the live file is unchanged:\n%s", ve.Command, ve.Output)
 	}
 	if t.NoLog {
-		msg = "task failed (details hidden: no_log)"
+		// The error is still shown: a failure must be explained, and every
+		// secret value is masked by the reporter anyway. no_log hides what
+		// a task writes, not why it failed.
+		msg = "(no_log task) " + msg
 	}
 	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg})
 	r := skippedResult()

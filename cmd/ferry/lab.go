@@ -174,7 +174,7 @@ func labSpec(cmd *cobra.Command) (lab.Spec, string, error) {
 	if path == "" {
 		path = defaultLabInventory
 	}
-	inv, err := inventory.Load(path)
+	inv, err := inventory.LoadTopology(path)
 	if err != nil {
 		return lab.Spec{}, "", badInput(err)
 	}

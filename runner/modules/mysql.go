@@ -46,7 +46,7 @@ func mysqlRows(out string) [][]string {
 // error is redacted of the secrets, since the client quotes rejected SQL.
 func mysqlRun(ctx context.Context, t *Target, what, opts, sql string, env map[string]string, secrets ...string) (executor.Result, error) {
 	res, err := run(ctx, t, what, executor.Command{
-		Script: strings.TrimSpace(mysqlClient + " " + opts),
+		Script: strings.TrimSpace(clientFor(opts) + " " + opts),
 		Stdin:  strings.NewReader(sql),
 		Env:    env,
 		Become: true,
@@ -55,6 +55,16 @@ func mysqlRun(ctx context.Context, t *Target, what, opts, sql string, env map[st
 		return res, fmt.Errorf("%s", redact(err.Error(), secrets...))
 	}
 	return res, nil
+}
+
+// clientFor returns the client command line for opts. --vertical output
+// is read by column name, which --skip-column-names would remove (recorded
+// from MariaDB 10.11's client: it prints values alone under the row marker).
+func clientFor(opts string) string {
+	if strings.Contains(opts, "--vertical") {
+		return strings.Replace(mysqlClient, " --skip-column-names", "", 1)
+	}
+	return mysqlClient
 }
 
 // mysqlOK is mysqlRun where any error from the server is a failure.

@@ -204,6 +204,8 @@ func TestParseReplicaStatus(t *testing.T) {
 		"mysql8_replica_running.txt":   "198.18.0.31:3306 repl Yes/Yes lag=2 gtid=true",
 		"mariadb_replica_io_error.txt": "198.18.0.31:3306 repl Connecting/Yes lag=nil gtid=true",
 		"replica_none.txt":             ":0  / lag=nil gtid=false",
+		// Recorded from MariaDB 10.11 in the lab (ferry lab ssh db-02).
+		"mariadb_10.11_recorded_lab.txt": "198.18.0.31:3306 repl Yes/Yes lag=0 gtid=true",
 	} {
 		b, err := os.ReadFile("testdata/mysql/" + file)
 		if err != nil {
