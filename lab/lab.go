@@ -167,7 +167,7 @@ func Down(ctx context.Context, spec Spec, purge bool) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, f := range []string{s.KeyFile, s.KeyFile + ".pub", s.KnownHostsFile, filepath.Join(s.StateDir, recordFile), filepath.Join(s.StateDir, vagrantFile), filepath.Join(s.StateDir, vagrantSSHConfig)} {
+	for _, f := range []string{s.KeyFile, s.KeyFile + ".pub", s.KnownHostsFile, filepath.Join(s.StateDir, recordFile), filepath.Join(s.StateDir, vagrantFile), filepath.Join(s.StateDir, vagrantSSHConfig), s.SecretsFile(), s.SecretsFile() + ".tmp"} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", f, err))
 		}
