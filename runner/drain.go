@@ -10,31 +10,11 @@ import (
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
-// Rolling changes behind HAProxy: a host with changes pending is set to
-// drain on every load balancer, ferry waits for its connections to finish,
-// changes it, checks its health URL from each load balancer, and only then
-// sets it ready again. A host that fails stays out of rotation.
-
-// pendingChanges plans a host's play in check mode, without reporting, and
-// says whether anything would change. It costs one plan pass per host of a
-// rolling group, which is what lets an unchanged host skip the drain.
-func (e *Engine) pendingChanges(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
-	opts := e.opts
-	opts.Check = true
-	opts.Report = discard{}
-	probe := &Engine{inv: e.inv, opts: opts, hosts: e.hosts}
-	shadow := &hostRun{host: hr.host, exec: hr.exec, facts: hr.facts, registered: map[string]any{}}
-	for k, v := range hr.registered {
-		shadow.registered[k] = v
-	}
-	probe.runHostPlay(ctx, p, shadow, defaults)
-	return shadow.stats.Changed > 0 || shadow.stats.Failed > 0
-}
-
-type discard struct{}
-
-func (discard) Event(Event) {}
-func (discard) Recap(Recap) {}
+// Rolling changes behind HAProxy: before a host's first change it is set to
+// drain on every load balancer and ferry waits for its connections to
+// finish; once changed it is checked through its health URL from each load
+// balancer, and only then set ready again. A host that fails stays out of
+// rotation.
 
 // balancers returns a connection to every host of the drain's Through group,
 // opening (once) those that are not part of this run's plays.
@@ -68,7 +48,10 @@ func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun,
 // (one round trip from ferry), ten times a second, up to the timeout.
 func drainScript(d *inventory.Drain, server string) string {
 	return fmt.Sprintf(`sock=%s; srv=%s/%s; deadline=$(( $(date +%%s) + %d ))
-echo "set server $srv state drain" | socat stdio "$sock" | grep . >&2 && exit 1
+# A balancer not serving yet (first deploy) has nothing to drain.
+[ -S "$sock" ] || exit 0
+out=$(echo "set server $srv state drain" | socat stdio "$sock")
+case $out in "") ;; *"No such server"*|*"No such backend"*) exit 0;; *) echo "$out" >&2; exit 1;; esac
 while :; do
   scur=$(echo "show stat" | socat stdio "$sock" | awk -F, -v b=%s -v s=%s '$1==b && $2==s {print $5}')
   [ "${scur:-0}" = 0 ] && exit 0
@@ -81,12 +64,14 @@ done`, shq(d.Socket), shq(d.Backend), shq(server), int(d.Timeout.Seconds()), shq
 // answers (up to the timeout), then puts the server back in rotation.
 func readyScript(d *inventory.Drain, server, url string) string {
 	return fmt.Sprintf(`deadline=$(( $(date +%%s) + %d ))
+[ -S %s ] || exit 0
 until curl -fsS -o /dev/null --max-time 2 %s; do
   [ "$(date +%%s)" -ge "$deadline" ] && { echo "%s is not healthy: %s" >&2; exit 1; }
   sleep 0.2
 done
-echo "set server %s/%s state ready" | socat stdio %s | grep . >&2 && exit 1
-exit 0`, int(d.Timeout.Seconds()), shq(url), server, url, d.Backend, server, shq(d.Socket))
+out=$(echo "set server %s/%s state ready" | socat stdio %s)
+case $out in "") ;; *"No such server"*|*"No such backend"*) ;; *) echo "$out" >&2; exit 1;; esac
+exit 0`, int(d.Timeout.Seconds()), shq(d.Socket), shq(url), server, url, d.Backend, server, shq(d.Socket))
 }
 
 func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -105,46 +90,74 @@ func (e *Engine) onBalancers(ctx context.Context, lbs []*hostRun, script string)
 	return nil
 }
 
-// runDrained runs a host's play between a drain and a ready on the load
-// balancers, when the host has changes pending; otherwise it just runs it.
+// drainState is one host's drain during one play.
+type drainState struct {
+	play    string
+	d       *inventory.Drain
+	lbs     []*hostRun
+	drained bool
+}
+
+// runDrained runs a host's play with the drain armed: the first task that
+// is about to change something takes the host out of the load balancers
+// (beforeChange), so a host with nothing to change costs nothing extra.
+// Once the play and its handlers are through, the host's health URL is
+// checked from each balancer and it goes back into rotation; a host that
+// failed stays out.
 func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr *hostRun, defaults map[string]any) bool {
-	if e.opts.Check || hr.exec == nil || !e.pendingChanges(ctx, p, hr, defaults) {
+	if e.opts.Check || hr.exec == nil {
 		return e.runHostPlay(ctx, p, hr, defaults)
 	}
-	report := func(status Status, msg string) {
-		e.opts.Report.Event(Event{Kind: "drain", Play: p.Group, Host: hr.host.Name, Status: status, Message: msg})
+	hr.drain = &drainState{play: p.Group, d: d}
+	defer func() { hr.drain = nil }()
+	ok := e.runHostPlay(ctx, p, hr, defaults)
+	ds := hr.drain
+	if !ds.drained {
+		return ok
 	}
-	lbs, err := e.balancers(ctx, d)
-	if err != nil {
-		report(StatusFailed, err.Error())
-		hr.failed = true
-		hr.stats.Failed++
-		return false
-	}
-	start := time.Now()
-	if err := e.onBalancers(ctx, lbs, drainScript(d, hr.host.Name)); err != nil {
-		report(StatusFailed, "drain: "+err.Error())
-		hr.failed = true
-		hr.stats.Failed++
-		return false
-	}
-	report(StatusOK, fmt.Sprintf("drained from %s/%s on %s in %s", d.Backend, hr.host.Name, hostNamesOf(lbs), time.Since(start).Round(time.Millisecond)))
-	if !e.runHostPlay(ctx, p, hr, defaults) {
-		report(StatusFailed, "left out of rotation: the host failed")
+	if !ok {
+		e.drainEvent(hr, StatusFailed, "left out of rotation: the host failed")
 		return false
 	}
 	url := d.HealthURL
 	if strings.Contains(url, "%s") {
 		url = fmt.Sprintf(url, hr.host.Address)
 	}
-	if err := e.onBalancers(ctx, lbs, readyScript(d, hr.host.Name, url)); err != nil {
-		report(StatusFailed, "back in rotation failed: "+err.Error())
+	if err := e.onBalancers(ctx, ds.lbs, readyScript(d, hr.host.Name, url)); err != nil {
+		e.drainEvent(hr, StatusFailed, "back in rotation failed: "+err.Error())
 		hr.failed = true
 		hr.stats.Failed++
 		return false
 	}
-	report(StatusOK, "healthy and back in rotation")
+	e.drainEvent(hr, StatusOK, "healthy and back in rotation")
 	return true
+}
+
+// beforeChange drains the host, once per play, before its first change.
+func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
+	ds := hr.drain
+	if ds == nil || ds.drained {
+		return nil
+	}
+	lbs, err := e.balancers(ctx, ds.d)
+	if err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	start := time.Now()
+	if err := e.onBalancers(ctx, lbs, drainScript(ds.d, hr.host.Name)); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	ds.lbs, ds.drained = lbs, true
+	e.drainEvent(hr, StatusOK, fmt.Sprintf("drained from %s/%s on %s in %s", ds.d.Backend, hr.host.Name, hostNamesOf(lbs), time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
+func (e *Engine) drainEvent(hr *hostRun, status Status, msg string) {
+	play := ""
+	if hr.drain != nil {
+		play = hr.drain.play
+	}
+	e.opts.Report.Event(Event{Kind: "drain", Play: play, Host: hr.host.Name, Status: status, Message: msg})
 }
 
 func hostNamesOf(hs []*hostRun) string {

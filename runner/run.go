@@ -70,6 +70,7 @@ type hostRun struct {
 	stats      HostStats
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
+	drain      *drainState // armed during a play with drain:
 }
 
 // New prepares an engine for inv.

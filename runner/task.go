@@ -218,6 +218,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		return false, nil, err
 	}
 	if ch.Changed && !e.opts.Check {
+		if err := e.beforeChange(ctx, hr); err != nil {
+			return false, nil, err
+		}
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
 		if err != nil {
