@@ -2,7 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,8 +113,21 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 	}
 	hr.drain = &drainState{play: p.Group, d: d}
 	defer func() { hr.drain = nil }()
-	ok := e.runHostPlay(ctx, p, hr, defaults)
 	ds := hr.drain
+	if left, _ := hr.facts["drained_plays"].([]string); slices.Contains(left, p.Group) {
+		// An earlier run drained this host and never put it back (it
+		// failed): this run puts it back once the host is healthy.
+		lbs, err := e.balancers(ctx, d)
+		if err != nil {
+			e.drainEvent(hr, StatusFailed, err.Error())
+			hr.failed = true
+			hr.stats.Failed++
+			return false
+		}
+		ds.lbs, ds.drained = lbs, true
+		e.drainEvent(hr, StatusOK, "out of rotation since an earlier run")
+	}
+	ok := e.runHostPlay(ctx, p, hr, defaults)
 	if !ds.drained {
 		return ok
 	}
@@ -130,6 +146,10 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 		return false
 	}
 	e.drainEvent(hr, StatusOK, "healthy and back in rotation")
+	if err := e.markDrained(ctx, hr, p.Group, false); err != nil {
+		e.drainEvent(hr, StatusFailed, err.Error())
+		return false
+	}
 	return true
 }
 
@@ -148,7 +168,28 @@ func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
 		return fmt.Errorf("drain: %w", err)
 	}
 	ds.lbs, ds.drained = lbs, true
+	if err := e.markDrained(ctx, hr, ds.play, true); err != nil {
+		return err
+	}
 	e.drainEvent(hr, StatusOK, fmt.Sprintf("drained from %s/%s on %s in %s", ds.d.Backend, hr.host.Name, hostNamesOf(lbs), time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
+// markDrained records on the host that it is out of rotation (or no longer
+// is), so that a run after a failed one knows to put it back.
+func (e *Engine) markDrained(ctx context.Context, hr *hostRun, play string, drained bool) error {
+	file := path.Join(hr.stateDir, "drained", play)
+	script := "rm -f " + shq(file)
+	if drained {
+		script = fmt.Sprintf("mkdir -p %s && : > %s", shq(path.Dir(file)), shq(file))
+	}
+	res, err := hr.exec.Run(ctx, executor.Command{Script: script, Become: hr.host.Conn.Become})
+	if err == nil && !res.OK() {
+		err = errors.New(strings.TrimSpace(string(res.Stderr)))
+	}
+	if err != nil {
+		return fmt.Errorf("record drain state in %s: %w", file, err)
+	}
 	return nil
 }
 

@@ -39,6 +39,9 @@ awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
 for f in "${FERRY_STATE_DIR:-/var/lib/ferry}"/pending/*; do
   [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
 done
+for f in "${FERRY_STATE_DIR:-/var/lib/ferry}"/drained/*; do
+  [ -f "$f" ] && echo "drained=${f##*/}"
+done
 exit 0
 `
 
@@ -76,10 +79,15 @@ func Parse(out string) (map[string]any, error) {
 	raw := map[string]string{}
 	addrs := []string{}
 	pending := []string{}
+	drained := []string{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
+			continue
+		}
+		if k == "drained" {
+			drained = append(drained, v)
 			continue
 		}
 		if k == "pending" {
@@ -122,6 +130,7 @@ func Parse(out string) (map[string]any, error) {
 		"cpus":             cpus,
 		"memory_mb":        memKB / 1024,
 		"pending_handlers": pending,
+		"drained_plays":    drained,
 	}, nil
 }
 

@@ -17,12 +17,12 @@ func TestParseRecorded(t *testing.T) {
 		{"testdata/debian12.txt", map[string]any{
 			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
 			"init": "sysvinit", "hostname": "vm", "addresses": []string{"192.0.2.2", "fd00::2"},
-			"cpus": 2, "memory_mb": 24105, "pending_handlers": []string{},
+			"cpus": 2, "memory_mb": 24105, "pending_handlers": []string{}, "drained_plays": []string{},
 		}},
 		{"testdata/rocky9.txt", map[string]any{
 			"os_id": "rocky", "os_version": "9.4", "os_family": "redhat", "pkg_mgr": "dnf",
 			"init": "systemd", "hostname": "db-02.ferry.test", "addresses": []string{"198.18.0.32", "2001:db8::32"},
-			"cpus": 4, "memory_mb": 3789, "pending_handlers": []string{"web/reload nginx"},
+			"cpus": 4, "memory_mb": 3789, "pending_handlers": []string{"web/reload nginx"}, "drained_plays": []string{"web"},
 		}},
 	}
 	for _, tt := range tests {
