@@ -112,7 +112,19 @@ func (r faultRun) host(name string) map[string]any {
 }
 
 // text is everything the run printed, for message checks.
-func (r faultRun) text() string { return r.res.Stdout + r.res.Stderr }
+// text is the raw output followed by every event's decoded message, so
+// that messages can be searched as the user reads them (JSON escapes the
+// quotes nginx puts around a bad value).
+func (r faultRun) text() string {
+	var b strings.Builder
+	b.WriteString(r.res.Stdout + r.res.Stderr)
+	for _, ev := range r.events {
+		if msg, ok := ev["msg"].(string); ok {
+			b.WriteString("\n" + msg)
+		}
+	}
+	return b.String()
+}
 
 func (s *faultSite) deploy(t *testing.T, args ...string) faultRun {
 	t.Helper()

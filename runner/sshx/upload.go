@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -104,14 +105,31 @@ func (c *Client) writeTemp(ctx context.Context, tmp string, content []byte) erro
 		n := min(len(content), uploadChunk)
 		if _, err := f.Write(content[:n]); err != nil {
 			f.Close()
-			return c.sftpFailed("write "+tmp, err)
+			return c.writeFailed(ctx, tmp, c.sftpFailed("write "+tmp, err))
 		}
 		content = content[n:]
 	}
 	if err := f.Close(); err != nil {
-		return c.sftpFailed("write "+tmp, err)
+		return c.writeFailed(ctx, tmp, c.sftpFailed("write "+tmp, err))
 	}
 	return nil
+}
+
+// writeFailed explains a failed write where SFTP cannot: its protocol has
+// no "disk full" status, so a full file system arrives as a bare
+// SSH_FX_FAILURE. One df on the target's file system tells the user.
+func (c *Client) writeFailed(ctx context.Context, tmp string, err error) error {
+	if errors.Is(err, executor.ErrUnreachable) {
+		return err
+	}
+	res, rerr := c.Run(ctx, executor.Command{Script: "df -Pk " + quote(path.Dir(tmp)) + " | awk 'NR==2 {print $4}'"})
+	if rerr != nil || !res.OK() {
+		return err
+	}
+	if free := strings.TrimSpace(string(res.Stdout)); free == "0" {
+		return fmt.Errorf("%w: no space left on device (0 KiB free in %s)", err, path.Dir(tmp))
+	}
+	return err
 }
 
 // cleanup removes what a failed upload left. The step's context may be
