@@ -49,14 +49,14 @@ func TestLabSecondUpIsNoop(t *testing.T) {
 	}
 }
 
-func TestLabStatusListsSixRunningHosts(t *testing.T) {
+func TestLabStatusListsEveryHostRunning(t *testing.T) {
 	r := runFerry(t, "lab", "status")
 	if r.Code != 0 {
 		t.Fatalf("lab status exited %d: %s", r.Code, r.Stderr)
 	}
 	want := map[string]string{
 		"db-01": "198.18.0.31", "db-02": "198.18.0.32", "web-01": "198.18.0.21",
-		"web-02": "198.18.0.22", "lb-01": "198.18.0.11", "lb-02": "198.18.0.12",
+		"web-02": "198.18.0.22", "lb-01": "198.18.0.11", "lb-02": "198.18.0.12", "monitor-01": "198.18.0.41",
 	}
 	got := map[string]string{}
 	for _, line := range strings.Split(r.Stdout, "\n") {

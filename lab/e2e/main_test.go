@@ -1,6 +1,6 @@
 //go:build e2e
 
-// Package e2e runs ferry against the real lab: six Debian hosts booted by
+// Package e2e runs ferry against the real lab: the Debian hosts of lab/inventory.yml booted by
 // `ferry lab up`. TestMain owns the lab's life: it boots the lab, runs the
 // tests in a child process, and always takes the lab down again, then fails
 // the run if anything of the lab is left. Test files of this package use the
@@ -144,7 +144,7 @@ func teardown() error {
 func leftovers(hosts []labHost) error {
 	var left []string
 	state := filepath.Join(repoRoot, ".lab")
-	names := map[string]bool{"db-01": true, "db-02": true, "web-01": true, "web-02": true, "lb-01": true, "lb-02": true}
+	names := map[string]bool{"db-01": true, "db-02": true, "web-01": true, "web-02": true, "lb-01": true, "lb-02": true, "monitor-01": true}
 	for _, h := range hosts {
 		names[h.Name] = true
 	}
