@@ -1,0 +1,27 @@
+# Helpers shared by bench/run.sh and bench/scale/run.sh.
+
+# stats FILE: "median min max" of the numbers in FILE (one per line).
+stats() {
+	sort -g "$1" | awk '{v[NR]=$1} END {
+		if (NR == 0) { print "- - -"; exit }
+		m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
+		printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }'
+}
+
+# now: seconds since the epoch, nanosecond resolution.
+now() { date +%s.%N; }
+
+# elapsed START: seconds since START (from now), two decimals... kept at 3.
+elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", e - s }'; }
+
+# recap_rt FILE: "round_trips tasks changed failed unreachable" summed over
+# the hosts of ferry's JSON recap (the last line of FILE).
+recap_rt() {
+	tail -n 1 "$1" | jq -r '[.hosts[] | .round_trips] as $r | [.hosts[] | .tasks] as $t |
+		"\($r | add) \($t | add) \(.changed) \(.failed) \(.unreachable)"'
+}
+
+# need_pkg CMD PKG: install PKG with apt-get unless CMD is found.
+need_pkg() {
+	command -v "$1" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
+}
