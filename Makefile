@@ -4,7 +4,7 @@ BIN      := bin/ferry
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build test unit e2e lint demo bench fuzz clean
+.PHONY: build test unit e2e lint demo lab-prereqs bench fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -40,10 +40,29 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
 
-demo: build
+# The lab's prerequisites, installed only when one is missing.
+LAB_PACKAGES := debootstrap systemd-container iproute2 nginx-light openssh-client curl
+lab-prereqs:
+	@missing=""; for p in $(LAB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Lab up, the whole stack deployed, its health shown, and one request
+# through the floating address with the lab CA.
+demo: build lab-prereqs
 	$(BIN) lab up
 	$(BIN) deploy -i lab/inventory.yml
-	$(BIN) lab check
+	$(BIN) status -i lab/inventory.yml
+	@curl -fsS --cacert lab/.ferry/pki/ca.crt --resolve www.ferry.test:443:198.18.0.10 \
+		-o /dev/null -w 'https://www.ferry.test/ answered %{http_code}, served by ' https://www.ferry.test/ && \
+		curl -fsS --cacert lab/.ferry/pki/ca.crt --resolve www.ferry.test:443:198.18.0.10 -D - -o /dev/null https://www.ferry.test/ | grep -i '^x-served-by' | cut -d' ' -f2
+	@echo
+	@echo "The site: https://www.ferry.test/ on 198.18.0.10 (the floating address held by lb-01 or lb-02)."
+	@echo "  curl --cacert lab/.ferry/pki/ca.crt --resolve www.ferry.test:443:198.18.0.10 https://www.ferry.test/"
+	@echo "Prometheus: ferry lab ssh monitor-01 -- curl -s localhost:9090/api/v1/alerts"
+	@echo "Try: bin/ferry deploy -i lab/inventory.yml --check --diff    Done: bin/ferry lab down"
 
 bench: build
 	./bench/run.sh
