@@ -25,3 +25,9 @@ recap_rt() {
 need_pkg() {
 	command -v "$1" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
 }
+
+# cpu_busy: seconds of CPU the whole machine has spent busy so far (user,
+# nice, system, irq, softirq of every core), from /proc/stat.
+cpu_busy() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}

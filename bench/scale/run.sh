@@ -35,19 +35,23 @@ forks=()
 run_ferry() {
 	local kind=$1 round=$2; shift 2
 	local log="$work/$n-$kind-$round.json" tf="$work/time"
-	local t0; t0=$(now)
+	local c0 t0; c0=$(cpu_busy); t0=$(now)
 	if ! ip netns exec "$SCALE_NS" /usr/bin/time -f '%U %S %M' -o "$tf" \
 		"$FERRY" deploy -i "$SCALE_DIR/inventory.yml" --roles-path "$here/roles" \
 		--output json "${forks[@]}" "$@" >"$log" 2>"$work/stderr"; then
 		echo "scale: ferry failed (N=$n $kind $round):" >&2; tail -5 "$work/stderr" "$log" >&2; exit 1
 	fi
 	local wall; wall=$(elapsed "$t0")
+	local c1; c1=$(cpu_busy)
 	read -r u s m <"$tf"
+	# Everything else the machine did meanwhile: mostly the hosts' side
+	# (sshd sessions and their shells, which share this machine's cores).
+	local other; other=$(awk -v a="$c0" -v b="$c1" -v u="$u" -v s="$s" 'BEGIN{v=b-a-u-s; if (v<0) v=0; printf "%.2f", v}')
 	read -r rt tasks changed failed unreach < <(recap_rt "$log")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$round" "$wall" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$round" "$wall" \
 		"$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')" "$(awk -v m="$m" 'BEGIN{printf "%.1f", m/1024}')" \
-		"$rt" "$tasks" "$changed" >>"$work/raw.tsv"
-	echo "  N=$n $kind #$round: ${wall}s cpu $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')s rss $((m/1024))MB rt/task $(awk -v a="$rt" -v b="$tasks" 'BEGIN{printf "%.2f", a/b}') changed $changed" >&2
+		"$rt" "$tasks" "$changed" "$other" >>"$work/raw.tsv"
+	echo "  N=$n $kind #$round: ${wall}s cpu $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')s rss $((m/1024))MB rt/task $(awk -v a="$rt" -v b="$tasks" 'BEGIN{printf "%.2f", a/b}') changed $changed hosts-cpu ${other}s" >&2
 }
 
 : >"$work/raw.tsv"
@@ -65,14 +69,14 @@ done
 # Summary: per N and kind, median (min-max) of wall, CPU, RSS; rt/task.
 summ="$out/scale-$stamp.tsv"
 {
-	printf 'n\tkind\twall_med\twall_min\twall_max\tcpu_med\trss_med_mb\trss_max_mb\trt_per_task\tchanged_med\n'
+	printf 'n\tkind\twall_med\twall_min\twall_max\tcpu_med\trss_med_mb\trss_max_mb\trt_per_task\tchanged_med\thosts_cpu_med\n'
 	for n in $SIZES; do
 		for kind in noop change; do
 			col() { awk -F'\t' -v n="$n" -v k="$kind" -v c="$1" '$1==n && $2==k {print $c}' "$work/raw.tsv" >"$work/col"; stats "$work/col"; }
 			read -r wm wl wh < <(col 4); read -r cm _ _ < <(col 5); read -r rm _ rh < <(col 6)
-			read -r chm _ _ < <(col 9)
+			read -r chm _ _ < <(col 9); read -r om _ _ < <(col 10)
 			rpt=$(awk -F'\t' -v n="$n" -v k="$kind" '$1==n && $2==k {a+=$7; b+=$8} END {printf "%.2f", a/b}' "$work/raw.tsv")
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$wm" "$wl" "$wh" "$cm" "$rm" "$rh" "$rpt" "$chm"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$wm" "$wl" "$wh" "$cm" "$rm" "$rh" "$rpt" "$chm" "$om"
 		done
 	done
 } >"$summ"
@@ -82,10 +86,10 @@ md="$out/scale-$stamp.md"
 {
 	echo "### Scale: ferry, N hosts x 20 tasks ($ROUNDS rounds, forks ${FORKS:-50 (default)}, $(git -C "$repo" rev-parse --short HEAD))"
 	echo
-	echo "| N | run | wall median (min–max) s | ferry CPU user+sys s | peak RSS MB (max) | SSH round trips / task | changed |"
-	echo "| ---: | --- | --- | ---: | --- | ---: | ---: |"
-	tail -n +2 "$summ" | while IFS=$'\t' read -r n kind wm wl wh cm rm rh rpt chm; do
-		echo "| $n | $kind | $wm ($wl–$wh) | $cm | $rm ($rh) | $rpt | $chm |"
+	echo "| N | run | wall median (min–max) s | ferry CPU user+sys s | peak RSS MB median (max) | SSH round trips / task | changed | hosts' side CPU s (sshd+shells, same machine) |"
+	echo "| ---: | --- | --- | ---: | --- | ---: | ---: | ---: |"
+	tail -n +2 "$summ" | while IFS=$'\t' read -r n kind wm wl wh cm rm rh rpt chm om; do
+		echo "| $n | $kind | $wm ($wl–$wh) | $cm | $rm ($rh) | $rpt | $chm | $om |"
 	done
 } | tee "$md"
 
