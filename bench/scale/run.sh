@@ -55,6 +55,7 @@ run_ferry() {
 }
 
 : >"$work/raw.tsv"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in $SIZES; do
 	echo "scale: N=$n" >&2
 	"$here/up.sh" "$n"
@@ -85,6 +86,8 @@ cp "$work/raw.tsv" "$out/scale-$stamp.raw.tsv"
 md="$out/scale-$stamp.md"
 {
 	echo "### Scale: ferry, N hosts x 20 tasks ($ROUNDS rounds, forks ${FORKS:-50 (default)}, $(git -C "$repo" rev-parse --short HEAD))"
+	echo
+	echo "Machine load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared with the hosts' sshd)."
 	echo
 	echo "| N | run | wall median (min–max) s | ferry CPU user+sys s | peak RSS MB median (max) | SSH round trips / task | changed | hosts' side CPU s (sshd+shells, same machine) |"
 	echo "| ---: | --- | --- | ---: | --- | ---: | ---: | ---: |"
