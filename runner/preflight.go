@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
 // maxPreflightErrors bounds how many problems one run reports: enough to fix
@@ -65,6 +66,9 @@ func (e *Engine) preflight(plays []Play) error {
 
 // checkTask renders one task for one host as runTask would.
 func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
+	if t.Module == modules.FlushHandlers {
+		return nil
+	}
 	data := taskData(vars, stub, nil, false)
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)

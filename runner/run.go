@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
 // Renderer renders the templates in task arguments on the controller.
@@ -215,6 +216,13 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 				return false
 			}
 			if !e.selectedByTags(t.Tags) {
+				continue
+			}
+			if t.Module == modules.FlushHandlers {
+				e.flushHandlers(ctx, p, hr, vars, hs)
+				if hr.failed {
+					return false
+				}
 				continue
 			}
 			ok, fatal := e.runTask(ctx, hr, t, vars, hs)
