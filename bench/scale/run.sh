@@ -98,8 +98,8 @@ md="$out/scale-$stamp.md"
 
 if command -v gnuplot >/dev/null; then
 	png="$out/scale-$stamp.png"
-	awk -F'\t' 'NR>1 && $2=="noop" {print $1, $3, $6, $7}' "$summ" >"$work/noop.dat"
-	awk -F'\t' 'NR>1 && $2=="change" {print $1, $3, $6, $7}' "$summ" >"$work/change.dat"
+	awk -F'\t' 'NR>1 && $2=="noop" {print $1, $3, $6, $7, $11}' "$summ" >"$work/noop.dat"
+	awk -F'\t' 'NR>1 && $2=="change" {print $1, $3, $6, $7, $11}' "$summ" >"$work/change.dat"
 	gnuplot <<GP
 set terminal pngcairo size 1000,420 font ",10"
 set output "$png"
@@ -108,7 +108,8 @@ set xlabel "hosts"; set grid
 set ylabel "seconds"
 set key top left
 plot "$work/noop.dat" u 1:2 w lp t "no-op wall", "$work/change.dat" u 1:2 w lp t "one change/host wall", \
-     "$work/noop.dat" u 1:3 w lp t "no-op CPU (user+sys)", "$work/change.dat" u 1:3 w lp t "change CPU"
+     "$work/noop.dat" u 1:3 w lp t "no-op ferry CPU (user+sys)", "$work/change.dat" u 1:3 w lp t "change ferry CPU", \
+     "$work/noop.dat" u 1:5 w lp dt 2 t "no-op hosts' sshd+shell CPU", "$work/change.dat" u 1:5 w lp dt 2 t "change hosts' CPU"
 set ylabel "MB"
 plot "$work/noop.dat" u 1:4 w lp t "no-op peak RSS", "$work/change.dat" u 1:4 w lp t "change peak RSS"
 unset multiplot
