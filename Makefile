@@ -9,13 +9,13 @@ LDFLAGS  := -X main.version=$(VERSION)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
 
-# Unit tests with the race detector, then (as root on Linux) the lab's
-# end-to-end tests; without root the e2e suite says it was skipped.
-test: build
-	$(GO) vet ./...
+# Lint (gofmt, vet, staticcheck), unit tests with the race detector, a few
+# seconds of each fuzz target, then (as root on Linux) the lab's end-to-end
+# tests; without root the e2e suite says it was skipped.
+test: build lint unit fuzz e2e
+
+unit:
 	$(GO) test -race -count=1 ./...
-	$(MAKE) fuzz
-	$(MAKE) e2e
 
 e2e: build
 	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
@@ -35,10 +35,13 @@ fuzz:
 		done; \
 	done
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) vet -tags e2e ./lab/e2e/
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags e2e ./lab/e2e/
 
 # The lab's prerequisites, installed only when one is missing.
 LAB_PACKAGES := debootstrap systemd-container iproute2 nginx-light openssh-client curl

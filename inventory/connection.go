@@ -26,35 +26,6 @@ type connPatch struct {
 	becomeAt ref
 }
 
-// override copies every field o sets into p.
-func (p *connPatch) override(o connPatch) {
-	if o.User != nil {
-		p.User = o.User
-	}
-	if o.Port != nil {
-		p.Port = o.Port
-	}
-	if o.PrivateKey != nil {
-		p.PrivateKey = o.PrivateKey
-	}
-	if o.KnownHosts != nil {
-		p.KnownHosts = o.KnownHosts
-	}
-	if o.ProxyJump != nil {
-		p.ProxyJump = o.ProxyJump
-	}
-	if o.Become != nil {
-		p.Become = o.Become
-	}
-	if o.BecomePassword != nil {
-		p.BecomePassword = o.BecomePassword
-		p.becomeAt = o.becomeAt
-	}
-	if o.Timeout != nil {
-		p.Timeout = o.Timeout
-	}
-}
-
 // applyTo writes the patch onto c. Key paths are resolved against dir, the
 // inventory's folder, so that the runner never depends on the working
 // directory.

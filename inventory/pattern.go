@@ -117,8 +117,5 @@ func (inv *Inventory) names() []string {
 	for _, h := range inv.Hosts {
 		out = append(out, h.Name)
 	}
-	for _, g := range inv.GroupOrder() {
-		out = append(out, g)
-	}
-	return out
+	return append(out, inv.GroupOrder()...)
 }

@@ -47,16 +47,15 @@ type Server struct {
 }
 
 type options struct {
-	authorized    []ssh.PublicKey
-	passwords     map[string]string
-	hostKey       *Key
-	hang          bool
-	dropUpload    int64 // 0: never
-	dropSession   int   // 0: never
-	jump          bool
-	pathPrefix    []string
-	env           []string
-	allowNonLocal bool
+	authorized  []ssh.PublicKey
+	passwords   map[string]string
+	hostKey     *Key
+	hang        bool
+	dropUpload  int64 // 0: never
+	dropSession int   // 0: never
+	jump        bool
+	pathPrefix  []string
+	env         []string
 }
 
 // Option configures a Server.
