@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	typo "github.com/ferry-deploy/ferry/internal/suggest"
 	"sort"
 	"strings"
 )
@@ -88,7 +89,7 @@ func suggest(word string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		lw, lc := strings.ToLower(word), strings.ToLower(c)
-		d := editDistance(lw, lc)
+		d := typo.Distance(lw, lc)
 		// A cut-short word ("child" for "children") is a typo too.
 		if len(lw) >= 3 && (strings.HasPrefix(lc, lw) || strings.HasPrefix(lw, lc)) {
 			d = min(d, 1)
@@ -104,31 +105,4 @@ func suggest(word string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// editDistance is the optimal-string-alignment distance between a and b, in
-// bytes: Levenshtein plus swapped neighbours ("wbe" for "web") as one edit,
-// the most common typo.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

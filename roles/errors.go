@@ -2,6 +2,7 @@ package roles
 
 import (
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/suggest"
 	"strconv"
 )
 
@@ -42,7 +43,7 @@ func errorf(file string, line int, format string, args ...any) *Error {
 // didYouMean returns ` (did you mean "x"?)` for the candidate nearest to s,
 // or "" when none is near.
 func didYouMean(s string, candidates []string) string {
-	if c := closest(s, candidates); c != "" {
+	if c := suggest.Closest(s, candidates); c != "" {
 		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
 	return ""

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/suggest"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/modules"
@@ -94,13 +95,13 @@ func (p *parser) moduleKey(kv, prev *keyValue, all []keyValue) error {
 	if _, ok := modules.Lookup(k); !ok {
 		// A near miss of a task key ("nofity") is more likely than an
 		// unknown module when the task has its module already.
-		if s := closest(k, taskKeys); s != "" && hasModule(all) {
+		if s := suggest.Closest(k, taskKeys); s != "" && hasModule(all) {
 			return errorf(p.file, kv.key.Line, "unknown task key %q (did you mean %q?)", k, s)
 		}
-		if s := closest(k, modules.Names()); s != "" {
+		if s := suggest.Closest(k, modules.Names()); s != "" {
 			return errorf(p.file, kv.key.Line, "unknown module %q (did you mean %q?)", k, s)
 		}
-		if s := closest(k, taskKeys); s != "" {
+		if s := suggest.Closest(k, taskKeys); s != "" {
 			return errorf(p.file, kv.key.Line, "unknown task key %q (did you mean %q?)", k, s)
 		}
 		return errorf(p.file, kv.key.Line, "unknown module or task key %q", k)

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/suggest"
 	"regexp"
 	"sort"
 	"strconv"
@@ -137,7 +138,7 @@ func missingKey(node, key string, data map[string]any) string {
 		return fmt.Sprintf("no key %q in %s", key, strings.TrimSuffix(node, "."+strings.Join(chain[i:], ".")))
 	}
 	msg := fmt.Sprintf("no variable %q", strings.Join(chain[:i+1], "."))
-	if s := closest(key, keysOf(parent)); s != "" {
+	if s := suggest.Closest(key, keysOf(parent)); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(append(append([]string(nil), chain[:i]...), s), "."))
 	}
 	return msg

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/suggest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func (e *Engine) hostvar(host, name string) (any, error) {
 	v, ok := vars[name]
 	if !ok {
 		msg := fmt.Sprintf("host %q has no variable %q", host, name)
-		if s := closest(name, keysOf(vars)); s != "" {
+		if s := suggest.Closest(name, keysOf(vars)); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return nil, errors.New(msg)

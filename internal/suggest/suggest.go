@@ -1,20 +1,21 @@
-package roles
+// Package suggest finds the word a user most likely meant, for "did you
+// mean" hints in inventory, role and template errors.
+package suggest
 
 import "strings"
 
-// closest returns the candidate nearest to s by edit distance, or "" when
-// none is near enough to be a plausible typo (at most a third of the
-// longer word, and never more than 3 edits). Package templates has the same
-// few lines: a shared package for them would be heavier than the copy.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to word by edit distance (case
+// ignored), or "" when word is itself a candidate or none is near enough to
+// be a plausible typo: at most a third of the longer word, between 1 and 3
+// edits.
+func Closest(word string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
-		if c == s {
-			return "" // s exists: nothing to suggest
+		if c == word {
+			return ""
 		}
-		d := distance(strings.ToLower(s), strings.ToLower(c))
-		limit := max(len(s), len(c)) / 3
-		limit = min(max(limit, 1), 3)
+		d := Distance(strings.ToLower(word), strings.ToLower(c))
+		limit := min(max(max(len(word), len(c))/3, 1), 3)
 		if d > limit {
 			continue
 		}
@@ -25,10 +26,10 @@ func closest(s string, candidates []string) string {
 	return best
 }
 
-// distance is the optimal string alignment distance between a and b, in
+// Distance is the optimal string alignment distance between a and b, in
 // bytes: Levenshtein plus the swap of two neighbours ("ngnix" is one edit
 // from "nginx"), the commonest typo.
-func distance(a, b string) int {
+func Distance(a, b string) int {
 	d := make([][]int, len(a)+1)
 	for i := range d {
 		d[i] = make([]int, len(b)+1)

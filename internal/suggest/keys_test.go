@@ -1,8 +1,9 @@
-package templates
+package suggest
 
 import "testing"
 
-func TestClosest(t *testing.T) {
+// Cases from template keys (moved here with the function).
+func TestClosestTemplateKeys(t *testing.T) {
 	keys := []string{"nginx_port", "nginx_root", "site_name", "os_id", "facts"}
 	tests := []struct{ in, want string }{
 		{"nginx_prot", "nginx_port"}, // swapped neighbours are one edit
@@ -14,8 +15,8 @@ func TestClosest(t *testing.T) {
 		{"nginx_port", ""}, // the key exists: nothing to suggest
 	}
 	for _, tt := range tests {
-		if got := closest(tt.in, keys); got != tt.want {
-			t.Errorf("closest(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Closest(tt.in, keys); got != tt.want {
+			t.Errorf("Closest(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
