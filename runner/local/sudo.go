@@ -65,7 +65,7 @@ func parseStat(out string) (executor.FileInfo, error) {
 	size, _ := strconv.ParseInt(f[4], 10, 64)
 	info := executor.FileInfo{
 		Exists: true, IsDir: f[0] == "dir", IsLink: f[0] == "link",
-		Mode: unixMode(uint32(mode)), Owner: f[2], Group: f[3], Size: size,
+		Mode: executor.ModeFromBits(uint32(mode)), Owner: f[2], Group: f[3], Size: size,
 	}
 	if f[0] == "file" {
 		if _, err := hex.DecodeString(f[5]); err != nil {
@@ -77,36 +77,6 @@ func parseStat(out string) (executor.FileInfo, error) {
 		info.LinkTo = strings.TrimSuffix(lines[1], "\n")
 	}
 	return info, nil
-}
-
-// unixMode converts octal permission bits (04755) to an fs.FileMode.
-func unixMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
-
-// octal converts an fs.FileMode back to octal permission bits.
-func octal(m fs.FileMode) uint32 {
-	o := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		o |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		o |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		o |= 0o1000
-	}
-	return o
 }
 
 func (e *Executor) sudoReadFile(ctx context.Context, path string) ([]byte, error) {
@@ -167,7 +137,7 @@ func (e *Executor) sudoUpload(ctx context.Context, path string, content []byte, 
 	// The validator sees the candidate as "$1" of its own shell, so the temp
 	// name is never re-parsed as shell text.
 	v := strings.ReplaceAll(opts.Validate, "%s", `"$1"`)
-	args := []string{path, fmt.Sprintf("%04o", octal(mode)), opts.Owner, opts.Group, v, b}
+	args := []string{path, fmt.Sprintf("%04o", executor.ModeBits(mode)), opts.Owner, opts.Group, v, b}
 	for i := range args {
 		args[i] = shellQuote(args[i])
 	}

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"fmt"
+	"github.com/ferry-deploy/ferry/runner/executor"
 	"io/fs"
 	"math"
 	"slices"
@@ -218,37 +219,7 @@ func (a *argReader) mode(name string) (fs.FileMode, bool) {
 		a.fail(name, "%q is not an octal mode such as \"0644\"", s)
 		return 0, false
 	}
-	return unixMode(uint32(n)), true
+	return executor.ModeFromBits(uint32(n)), true
 }
 
-// unixMode converts octal permission bits (04755) to an fs.FileMode.
-func unixMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
-
-// octal converts an fs.FileMode back to the bits chmod takes.
-func octal(m fs.FileMode) uint32 {
-	o := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		o |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		o |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		o |= 0o1000
-	}
-	return o
-}
-
-func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", octal(m)) }
+func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", executor.ModeBits(m)) }

@@ -29,7 +29,7 @@ func readAttrs(a *argReader, withOwner bool) attrs {
 // fixes lists what differs on an existing path, as summary lines.
 func (at attrs) fixes(path string, fi executor.FileInfo) []string {
 	var out []string
-	if at.hasMode && !fi.IsLink && octal(fi.Mode) != octal(at.mode) {
+	if at.hasMode && !fi.IsLink && executor.ModeBits(fi.Mode) != executor.ModeBits(at.mode) {
 		out = append(out, "chmod "+modeString(at.mode)+" "+path+" (was "+modeString(fi.Mode)+")")
 	}
 	if own := at.ownerSpec(fi); own != "" {
@@ -65,7 +65,7 @@ func (at attrs) fixScript(path string, fi executor.FileInfo) string {
 		b.WriteString("chown " + flag + "-- " + quote(own) + " " + quote(path) + "\n")
 	}
 	// chmod after chown: chown clears setuid and setgid bits.
-	if at.hasMode && !fi.IsLink && (octal(fi.Mode) != octal(at.mode) || b.Len() > 0) {
+	if at.hasMode && !fi.IsLink && (executor.ModeBits(fi.Mode) != executor.ModeBits(at.mode) || b.Len() > 0) {
 		b.WriteString("chmod " + modeString(at.mode) + " " + quote(path) + "\n")
 	}
 	return b.String()

@@ -115,7 +115,7 @@ func parseLineRead(out string) (executor.FileInfo, string, error) {
 		if _, err := fmt.Sscanf(f[1], "%o", &mode); err != nil {
 			return executor.FileInfo{}, "", fmt.Errorf("unexpected mode %q", f[1])
 		}
-		return executor.FileInfo{Exists: true, Mode: unixMode(mode), Owner: f[2], Group: f[3]}, content, nil
+		return executor.FileInfo{Exists: true, Mode: executor.ModeFromBits(mode), Owner: f[2], Group: f[3]}, content, nil
 	}
 	return executor.FileInfo{}, "", fmt.Errorf("unexpected output %q", head)
 }

@@ -71,7 +71,7 @@ func parseStat(out string) (executor.FileInfo, error) {
 		Exists: true,
 		IsDir:  lines[0] == "dir",
 		IsLink: lines[0] == "link",
-		Mode:   fileMode(bits),
+		Mode:   executor.ModeFromBits(uint32(bits)),
 		Owner:  f[1],
 		Group:  f[2],
 		Size:   size,
@@ -81,36 +81,6 @@ func parseStat(out string) (executor.FileInfo, error) {
 		fi.LinkTo = strings.TrimSuffix(lines[3], "\n")
 	}
 	return fi, nil
-}
-
-// fileMode converts octal permission bits as stat prints them.
-func fileMode(bits uint64) fs.FileMode {
-	m := fs.FileMode(bits & 0o777)
-	if bits&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if bits&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if bits&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m
-}
-
-// unixMode is fileMode's inverse, for chmod.
-func unixMode(m fs.FileMode) string {
-	bits := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		bits |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		bits |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		bits |= 0o1000
-	}
-	return fmt.Sprintf("%04o", bits)
 }
 
 // exitMissing is the exit status ReadFile's script uses for "no such file".

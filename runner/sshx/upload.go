@@ -185,7 +185,7 @@ func (in install) script() string {
 		// so the rename below stays atomic.
 		w(`mv -f "$d"/` + quote(path.Base(in.target)) + ` "$t" || fail`)
 	}
-	w("chmod " + unixMode(mode) + ` "$t" || fail`)
+	w("chmod " + fmt.Sprintf("%04o", executor.ModeBits(mode)) + ` "$t" || fail`)
 	owner := in.opts.Owner
 	if in.opts.Group != "" {
 		owner += ":" + in.opts.Group
