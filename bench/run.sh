@@ -49,7 +49,9 @@ if [ "$SEED" = 1 ]; then
 	for r in $(seq 1 "$ROUNDS"); do
 		for tool in ferry ansible; do
 			echo "bench: round $r, $tool (waiting for the lab lock)" >&2
-			flock "$LOCK" "$here/lab-round.sh" "$tool" "$r" "$raw"
+			# -o: the lab's daemons (nspawn, the apt proxy) must not inherit
+			# the lock's descriptor, or the lock outlives this hold.
+			flock -o "$LOCK" "$here/lab-round.sh" "$tool" "$r" "$raw"
 		done
 	done
 
