@@ -17,17 +17,19 @@ const (
 // Event is one thing that happened during a run, streamed to a Reporter as it
 // happens. Only the fields that matter for its Kind are set.
 type Event struct {
-	Kind       string        `json:"event"` // "play", "batch", "task", "handler", "host", "recap"
-	Play       string        `json:"play,omitempty"`
-	Host       string        `json:"host,omitempty"`
-	Role       string        `json:"role,omitempty"`
-	Task       string        `json:"task,omitempty"`
-	Item       string        `json:"item,omitempty"`
-	Status     Status        `json:"status,omitempty"`
-	Summary    []string      `json:"summary,omitempty"`
-	Diff       string        `json:"diff,omitempty"`
-	Message    string        `json:"msg,omitempty"`
-	Hosts      []string      `json:"hosts,omitempty"` // play and batch members
+	Kind    string   `json:"event"` // "play", "batch", "task", "handler", "host", "recap"
+	Play    string   `json:"play,omitempty"`
+	Host    string   `json:"host,omitempty"`
+	Role    string   `json:"role,omitempty"`
+	Task    string   `json:"task,omitempty"`
+	Item    string   `json:"item,omitempty"`
+	Status  Status   `json:"status,omitempty"`
+	Summary []string `json:"summary,omitempty"`
+	Diff    string   `json:"diff,omitempty"`
+	Message string   `json:"msg,omitempty"`
+	Hosts   []string `json:"hosts,omitempty"` // play and batch members
+	// RoundTrips counts the executor calls the task cost on its host.
+	RoundTrips int           `json:"round_trips,omitempty"`
 	Duration   time.Duration `json:"-"`
 	DurationMS int64         `json:"duration_ms,omitempty"`
 }

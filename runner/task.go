@@ -203,7 +203,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 
 // runItem plans, and unless in check mode applies and verifies, one item.
 func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
-	start := time.Now()
+	start, calls := time.Now(), hr.exec.calls.Load()
 	hr.stats.Tasks++
 	m, spec, err := e.buildModule(t, data)
 	if err != nil {
@@ -218,8 +218,12 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		return false, nil, err
 	}
 	if ch.Changed && !e.opts.Check {
-		if err := e.beforeChange(ctx, hr); err != nil {
-			return false, nil, err
+		// A task declared changed_when: false (a check) changes nothing by
+		// contract, so it does not take the host out of rotation.
+		if t.ChangedWhen == nil || *t.ChangedWhen {
+			if err := e.beforeChange(ctx, hr); err != nil {
+				return false, nil, err
+			}
 		}
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
@@ -254,7 +258,8 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	} else {
 		hr.stats.OK++
 	}
-	ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: status, Duration: time.Since(start)}
+	ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: status,
+		Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}
 	if changed {
 		ev.Summary = ch.Summary
 		if e.opts.Diff {
