@@ -94,10 +94,12 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 				return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
 			}
 		}
+		c.Summary = append(c.Summary, m.attrs.fixes(m.dest, fi)...)
 	} else {
+		// A new file gets its mode and owner as it is created: the create
+		// line says so, there is nothing to fix afterwards.
 		c.Summary = []string{"create " + m.dest + " (" + modeString(m.uploadOptions().Mode) + ")"}
 	}
-	c.Summary = append(c.Summary, m.attrs.fixes(m.dest, fi)...)
 	c.Diff = fileDiff(m.dest, old, m.content, m.secret)
 	return c, nil
 }
