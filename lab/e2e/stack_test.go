@@ -545,8 +545,18 @@ func stackInvalidConfig(t *testing.T) {
 	if r := runOnHost(t, "web-01", "systemctl is-active nginx && ls -a /etc/nginx | grep -c nginx.conf"); strings.TrimSpace(r.Stdout) != "active\n1" {
 		t.Errorf("nginx state or leftover candidates on web-01: %q", r.Stdout)
 	}
+	// The site keeps answering: web-01 failed its rollout, so the rolling
+	// deploy left it out of rotation, and web-02 serves every request.
 	seq, err := servedBy(t, siteClient(t), 10)
-	if err != nil || !alternates(seq) {
+	if err != nil || len(seq) != 10 {
 		t.Errorf("site after the refused config: %v %v", seq, err)
+	}
+	// The next good deploy puts web-01 back: strict alternation again.
+	if fix := deploy(t); fix.res.Code != 0 {
+		t.Fatalf("deploy after the refused config: %v", fix)
+	}
+	seq, err = servedBy(t, siteClient(t), 10)
+	if err != nil || !alternates(seq) {
+		t.Errorf("site after the repair: %v %v", seq, err)
 	}
 }
