@@ -126,16 +126,22 @@ func (c *Client) keepalive(interval time.Duration) {
 // transport wraps a failure of the connection itself.
 func (c *Client) transport(op string, err error) error {
 	reason := ""
+	// lost is tested on its own first: once keepalives closed the
+	// connection both channels are closed, and a select between them would
+	// pick either.
 	select {
 	case <-c.lost:
 		reason = ReasonTimeout
-	case <-c.done:
-		reason = ReasonConnectionLost
 	default:
-		if r := classify(err); r == ReasonUnknown {
-			// Whatever broke a session or SFTP exchange broke the
-			// connection's usefulness for this step.
+		select {
+		case <-c.done:
 			reason = ReasonConnectionLost
+		default:
+			if r := classify(err); r == ReasonUnknown {
+				// Whatever broke a session or SFTP exchange broke the
+				// connection's usefulness for this step.
+				reason = ReasonConnectionLost
+			}
 		}
 	}
 	return unreachable(reason, op+" on "+c.target.name, err)
