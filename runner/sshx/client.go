@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -18,7 +19,8 @@ import (
 const maxSessions = 8
 
 // Client is one SSH connection to one host. It is safe for concurrent use:
-// every Run opens its own session on the shared connection.
+// a Run goes through the connection's persistent shell when that is idle,
+// else through a session of its own on the shared connection.
 type Client struct {
 	cfg    Config // as given to Dial, for reconnecting to clean up
 	target hop
@@ -36,6 +38,12 @@ type Client struct {
 
 	sudoMu   sync.Mutex
 	sudoKind sudoKind
+
+	// Persistent shells (shell.go): the login user's, and root's through
+	// sudo -n. shellMu is only ever tried, never waited for.
+	shellMu  sync.Mutex
+	shells   [2]*shell
+	shellOff [2]atomic.Bool // this kind of shell failed to start here
 }
 
 var _ executor.Executor = (*Client)(nil)

@@ -62,6 +62,13 @@ type Config struct {
 	ConnectRetries int
 	// Jump lists bastions to pass through, outermost first (ssh -J).
 	Jump []JumpHost
+	// NoPersistentShell runs every command in a session of its own, as
+	// ssh does, instead of reusing one long-lived remote shell per
+	// connection for commands without stdin. Set it where one long-lived
+	// process is unwelcome: a ForceCommand or session-recording setup that
+	// expects one command per session, per-command sudo logging (the root
+	// shell runs sudo once), or to rule the shell out while debugging.
+	NoPersistentShell bool
 	// SudoPassword answers sudo's prompt for Become. It is a secret: sent
 	// on stdin only, never on a command line, in an error or a log.
 	SudoPassword string

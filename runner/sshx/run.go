@@ -39,40 +39,52 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Result.ExitCode; errors are transport failures (matching
 // executor.ErrUnreachable), bad input, or ctx's error, in which case the
 // remote process is sent SIGTERM and its session closed.
+//
+// A command without stdin goes through the connection's persistent shell
+// (shell.go) when it is idle and Become needs no password; any other
+// command, or one the shell cannot take, gets a session of its own.
 func (c *Client) Run(ctx context.Context, cmd executor.Command) (executor.Result, error) {
+	pre, err := preamble(cmd.Env, cmd.Script)
+	if err != nil {
+		return executor.Result{}, fmt.Errorf("run on %s: %w", c.target.name, err)
+	}
+	kind := sudoNone
+	if cmd.Become {
+		if kind, err = c.sudo(ctx); err != nil {
+			return executor.Result{}, err
+		}
+	}
+	if cmd.Stdin == nil && kind != sudoPassword {
+		res, ok, err := c.runShell(ctx, kind == sudoNoPasswd, pre)
+		if ok {
+			return res, err
+		}
+	}
 	var stdout, stderr bytes.Buffer
-	code, err := c.exec(ctx, cmd, &stdout, &stderr)
+	code, err := c.exec(ctx, kind, pre, cmd.Stdin, &stdout, &stderr)
 	if err != nil {
 		return executor.Result{}, err
 	}
 	return executor.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
 }
 
-func (c *Client) exec(ctx context.Context, cmd executor.Command, stdout, stderr io.Writer) (int, error) {
-	pre, err := preamble(cmd.Env, cmd.Script)
-	if err != nil {
-		return 0, fmt.Errorf("run on %s: %w", c.target.name, err)
-	}
+// exec runs the preamble in a session of its own, through sudo as kind
+// says.
+func (c *Client) exec(ctx context.Context, kind sudoKind, pre string, in io.Reader, stdout, stderr io.Writer) (int, error) {
 	line := fmt.Sprintf(bootstrap, len(pre))
 	var password string
-	if cmd.Become {
-		kind, err := c.sudo(ctx)
-		if err != nil {
-			return 0, err
-		}
-		switch kind {
-		case sudoNoPasswd:
-			line = "sudo -n -- " + line
-		case sudoPassword:
-			// -k: ignore cached credentials, so that sudo always reads the
-			// password line instead of leaving it for the shell to run.
-			line = "sudo -k -S -p '' -- " + line
-			password = c.cfg.SudoPassword + "\n"
-		}
+	switch kind {
+	case sudoNoPasswd:
+		line = "sudo -n -- " + line
+	case sudoPassword:
+		// -k: ignore cached credentials, so that sudo always reads the
+		// password line instead of leaving it for the shell to run.
+		line = "sudo -k -S -p '' -- " + line
+		password = c.cfg.SudoPassword + "\n"
 	}
 	var stdin io.Reader = strings.NewReader(password + pre)
-	if cmd.Stdin != nil {
-		stdin = io.MultiReader(stdin, cmd.Stdin)
+	if in != nil {
+		stdin = io.MultiReader(stdin, in)
 	}
 	return c.session(ctx, line, stdin, stdout, stderr)
 }

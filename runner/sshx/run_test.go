@@ -94,7 +94,9 @@ func TestRunCancelSignalsRemote(t *testing.T) {
 
 func TestConnectionLostIsUnreachable(t *testing.T) {
 	f := newFixture(t, sshtest.WithDropOnSession(2))
-	c := dial(t, f.config())
+	cfg := f.config()
+	cfg.NoPersistentShell = true // a session per Run, so the second one drops
+	c := dial(t, cfg)
 	run(t, c, executor.Command{Script: "true"})
 	_, err := c.Run(context.Background(), executor.Command{Script: "true"})
 	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {

@@ -1,0 +1,357 @@
+package sshx
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"golang.org/x/crypto/ssh"
+)
+
+// A persistent shell serves Runs without a new session each: on a real
+// host every session costs an sshd fork, a login shell, /bin/sh and dd
+// before the step's own command starts, which dominates a no-op deploy.
+//
+// The shell is started like any Run (the fixed bootstrap, with `sudo -n`
+// for the root shell), and the program it evaluates is shellLoop. Each
+// request is the usual preamble (exports, then the script) followed by a
+// line holding the connection's token; the loop reads it with the `read`
+// builtin, runs it in a background subshell with stdin from /dev/null and
+// waits for it, so a request costs one fork on the target. Output is not
+// captured but streamed: on each stream the loop writes TOKEN "B\n" before
+// the script runs, and TOKEN "E" after it (with the exit status and a
+// newline on stdout). The output is exactly the bytes between the markers,
+// binary and trailing newlines included, with no temp file, size limit or
+// extra fork. The token is random, never on a command line, and hidden
+// from the script; a script containing it is sent through a fresh session
+// instead.
+const shellLoop = `__ferry_t=%s
+trap 'kill -TERM "$__ferry_p" 2>/dev/null; exit 143' TERM
+while :; do
+  __ferry_s=
+  while IFS= read -r __ferry_l || exit 0; do
+    [ "$__ferry_l" = "$__ferry_t" ] && break
+    __ferry_s="$__ferry_s$__ferry_l
+"
+  done
+  printf '%%sB\n' "$__ferry_t"
+  printf '%%sB\n' "$__ferry_t" >&2
+  (unset __ferry_t __ferry_l __ferry_p; eval "unset __ferry_s;${__ferry_s%%?}") </dev/null &
+  __ferry_p=$!
+  wait "$__ferry_p"
+  printf '%%sE%%d\n' "$__ferry_t" "$?"
+  printf '%%sE\n' "$__ferry_t" >&2
+done
+`
+
+// maxShellRequest bounds what goes through the shell: the loop gathers a
+// script line by line in a shell variable, which is quadratic in dash.
+const maxShellRequest = 64 << 10
+
+// errShellBroken marks a shell that stopped before the script started, so
+// the request may safely go through a fresh session instead.
+var errShellBroken = errors.New("persistent shell broken")
+
+// shell is one long-lived remote /bin/sh on the connection. It serves one
+// request at a time; mu is held for the request.
+type shell struct {
+	mu     sync.Mutex
+	sess   *ssh.Session
+	stdin  io.Writer
+	stdout stream
+	stderr stream
+	token  string
+	start  []byte        // the loop program, sent with the first request
+	served int           // requests completed
+	ended  chan struct{} // closed when the session is over
+
+	deadMu sync.Mutex
+	dead   bool
+}
+
+// alive reports whether the shell may take another request.
+func (sh *shell) alive() bool {
+	sh.deadMu.Lock()
+	defer sh.deadMu.Unlock()
+	return !sh.dead
+}
+
+// kill ends the shell: SIGTERM (which the loop passes on to the running
+// script), then the session is closed. It is asynchronous because closing
+// may block on a connection that stopped answering.
+func (sh *shell) kill() {
+	sh.deadMu.Lock()
+	sh.dead = true
+	sh.deadMu.Unlock()
+	go func() {
+		_ = sh.sess.Signal(ssh.SIGTERM)
+		sh.sess.Close()
+	}()
+}
+
+// shellIndex is the slot of the login user's shell and of the root shell.
+func shellIndex(root bool) int {
+	if root {
+		return 1
+	}
+	return 0
+}
+
+// claimShell returns a shell locked for one request, starting one if
+// needed, or nil if the request should take a fresh session: the shell is
+// busy or being started (parallel steps never queue behind a slow
+// command), the connection has no free session slot, or this kind of
+// shell does not work on this host.
+func (c *Client) claimShell(root bool) *shell {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if !c.shellMu.TryLock() {
+		return nil
+	}
+	defer c.shellMu.Unlock()
+	i := shellIndex(root)
+	if c.shellOff[i].Load() {
+		return nil
+	}
+	if sh := c.shells[i]; sh != nil && sh.alive() {
+		if sh.mu.TryLock() {
+			return sh
+		}
+		return nil
+	}
+	c.shells[i] = nil
+	// A shell holds a session slot for its whole life; never wait for one.
+	select {
+	case c.sem <- struct{}{}:
+	default:
+		return nil
+	}
+	sh, err := c.startShell(root)
+	if err != nil {
+		c.release()
+		return nil // the fresh session reports the failure, if it persists
+	}
+	c.shells[i] = sh
+	sh.mu.Lock()
+	return sh
+}
+
+// startShell opens the shell's session; its session slot is taken, and is
+// given back when the session ends.
+func (c *Client) startShell(root bool) (*shell, error) {
+	tok := make([]byte, 16)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, err
+	}
+	sess, err := c.ssh.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	sh := &shell{sess: sess, token: "__ferry_" + hex.EncodeToString(tok), ended: make(chan struct{})}
+	sh.start = []byte(fmt.Sprintf(shellLoop, sh.token))
+	in, err1 := sess.StdinPipe()
+	out, err2 := sess.StdoutPipe()
+	errOut, err3 := sess.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	sh.stdin, sh.stdout.r, sh.stderr.r = in, out, errOut
+	line := fmt.Sprintf(bootstrap, len(sh.start))
+	if root {
+		line = "sudo -n -- " + line
+	}
+	if err := sess.Start(line); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	go func() {
+		_ = sess.Wait()
+		sess.Close()
+		sh.deadMu.Lock()
+		sh.dead = true
+		sh.deadMu.Unlock()
+		c.release()
+		close(sh.ended)
+	}()
+	return sh, nil
+}
+
+// runShell runs pre through a persistent shell. ok is false when the
+// request must go through a fresh session instead (not eligible, shell
+// busy, or the shell broke before the script started).
+func (c *Client) runShell(ctx context.Context, root bool, pre string) (res executor.Result, ok bool, err error) {
+	if c.cfg.NoPersistentShell || len(pre) > maxShellRequest || strings.ContainsRune(pre, 0) {
+		return res, false, nil
+	}
+	sh := c.claimShell(root)
+	if sh == nil {
+		return res, false, nil
+	}
+	defer sh.mu.Unlock()
+	if strings.Contains(pre, sh.token) {
+		return res, false, nil
+	}
+	res, err = sh.run(ctx, pre)
+	switch {
+	case err == nil:
+		sh.served++
+		return res, true, nil
+	case errors.Is(err, errShellBroken):
+		sh.kill()
+		if sh.served == 0 {
+			// It never worked here (sudo -n refused, say): stop trying.
+			c.shellOff[shellIndex(root)].Store(true)
+		}
+		return res, false, nil
+	case ctx.Err() != nil:
+		sh.kill()
+		return res, true, fmt.Errorf("run on %s: %w", c.target.name, ctx.Err())
+	default:
+		sh.kill()
+		if c.connGone(ctx) {
+			return res, true, c.transport("run", err)
+		}
+		return res, true, fmt.Errorf("run on %s: %w", c.target.name, err)
+	}
+}
+
+// connGone tells, after a shell broke mid-command, whether the connection
+// itself is gone: the shell's streams may report the end before the
+// client notices, so ask the server.
+func (c *Client) connGone(ctx context.Context) bool {
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	select {
+	case err := <-reply:
+		return err != nil
+	case <-c.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// run sends one request and reads its response. Failures before the
+// script can have started wrap errShellBroken.
+func (sh *shell) run(ctx context.Context, pre string) (executor.Result, error) {
+	// Command substitution in the session bootstrap drops trailing
+	// newlines; the loop drops the one it adds per line.
+	req := append(sh.start, strings.TrimRight(pre, "\n")...)
+	req = append(req, "\n"+sh.token+"\n"...)
+	sh.start = nil
+	type result struct {
+		b    []byte
+		code int
+		err  error
+	}
+	outc, errc := make(chan result, 1), make(chan result, 1)
+	go func() {
+		if _, err := sh.stdin.Write(req); err != nil {
+			// The loop runs nothing before it has the token line.
+			outc <- result{err: fmt.Errorf("%w: send: %v", errShellBroken, err)}
+			return
+		}
+		b, code, err := sh.stdout.response(sh.token, true)
+		outc <- result{b, code, err}
+	}()
+	go func() {
+		b, _, err := sh.stderr.response(sh.token, false)
+		errc <- result{b: b, err: err}
+	}()
+	var out, errOut result
+	select {
+	case out = <-outc:
+	case <-ctx.Done():
+		return executor.Result{}, ctx.Err()
+	}
+	if out.err != nil {
+		return executor.Result{}, out.err
+	}
+	// The script is over; stderr's end marker follows at once.
+	select {
+	case errOut = <-errc:
+	case <-ctx.Done():
+		return executor.Result{}, ctx.Err()
+	}
+	if errOut.err != nil {
+		return executor.Result{}, errOut.err
+	}
+	return executor.Result{Stdout: out.b, Stderr: errOut.b, ExitCode: out.code}, nil
+}
+
+// stream is one of the shell's output streams.
+type stream struct {
+	r   io.Reader
+	buf []byte // read but not yet consumed
+}
+
+// response reads one request's output: anything before the begin marker
+// (output of a background job of an earlier script) is dropped. An end of
+// stream before the begin marker means the script never started. With
+// status, the end marker carries the exit code.
+func (s *stream) response(token string, status bool) ([]byte, int, error) {
+	if _, err := s.until(token + "B\n"); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errShellBroken, err)
+	}
+	out, err := s.until(token + "E")
+	if err != nil {
+		return nil, 0, fmt.Errorf("persistent shell ended during the command: %w", err)
+	}
+	if !status {
+		if _, err := s.until("\n"); err != nil {
+			return nil, 0, fmt.Errorf("persistent shell ended during the command: %w", err)
+		}
+		return out, 0, nil
+	}
+	line, err := s.until("\n")
+	if err != nil {
+		return nil, 0, fmt.Errorf("persistent shell ended during the command: %w", err)
+	}
+	code, err := strconv.Atoi(string(line))
+	if err != nil || code < 0 {
+		return nil, 0, fmt.Errorf("persistent shell: bad exit status %q", line)
+	}
+	return out, code, nil
+}
+
+// until reads up to the first occurrence of marker and returns what came
+// before it; the marker is consumed. The returned slice is the caller's.
+func (s *stream) until(marker string) ([]byte, error) {
+	m := []byte(marker)
+	from := 0
+	for {
+		if i := bytes.Index(s.buf[from:], m); i >= 0 {
+			i += from
+			out := s.buf[:i:i]
+			s.buf = append([]byte(nil), s.buf[i+len(m):]...)
+			return out, nil
+		}
+		from = max(0, len(s.buf)-len(m)+1)
+		if cap(s.buf)-len(s.buf) < 16<<10 {
+			s.buf = append(s.buf, make([]byte, 32<<10)...)[:len(s.buf)]
+		}
+		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err != nil && n == 0 {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
