@@ -1,6 +1,7 @@
 // Package sshx is ferry's SSH transport: one connection per host carries
-// every command (many sessions over one connection) and one lazily opened
-// SFTP client, with host keys verified against known_hosts by default.
+// every command (a persistent remote shell, plus sessions for commands it
+// cannot take or that run in parallel) and one lazily opened SFTP client,
+// with host keys verified against known_hosts by default.
 // *Client implements executor.Executor.
 package sshx
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"golang.org/x/crypto/ssh"
@@ -192,7 +193,7 @@ func (c *Client) startShell(root bool) (*shell, error) {
 // request must go through a fresh session instead (not eligible, shell
 // busy, or the shell broke before the script started).
 func (c *Client) runShell(ctx context.Context, root bool, pre string) (res executor.Result, ok bool, err error) {
-	if c.cfg.NoPersistentShell || len(pre) > maxShellRequest || strings.ContainsRune(pre, 0) {
+	if c.cfg.NoPersistentShell || len(pre) > maxShellRequest || strings.ContainsRune(pre, 0) || ctx.Err() != nil {
 		return res, false, nil
 	}
 	sh := c.claimShell(root)
@@ -229,17 +230,26 @@ func (c *Client) runShell(ctx context.Context, root bool, pre string) (res execu
 
 // connGone tells, after a shell broke mid-command, whether the connection
 // itself is gone: the shell's streams may report the end before the
-// client notices, so ask the server.
+// client notices, so ask the server. No answer within the connect timeout
+// counts as gone.
 func (c *Client) connGone(ctx context.Context) bool {
 	reply := make(chan error, 1)
 	go func() {
 		_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
 		reply <- err
 	}()
+	timeout := c.cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	select {
 	case err := <-reply:
 		return err != nil
 	case <-c.done:
+		return true
+	case <-t.C:
 		return true
 	case <-ctx.Done():
 		return false
