@@ -42,7 +42,7 @@ func indexOf(lines []string, host, text string) int {
 // no request may fail, and the output shows web-01 drained, changed and
 // back before web-02 is touched.
 func TestRolloutZeroDowntime(t *testing.T) {
-	haDeploy(t)
+	converged(t)
 	t.Cleanup(func() { deploy(t) })
 	loop := startClientLoop(t, 3*time.Minute)
 	start := time.Now()
@@ -84,7 +84,7 @@ func TestRolloutZeroDowntime(t *testing.T) {
 // first web server fails its validation and the rollout stops there, the
 // second web server is not touched, and the site keeps serving.
 func TestRolloutStopsOnFailure(t *testing.T) {
-	haDeploy(t)
+	converged(t)
 	const conf = "/etc/nginx/nginx.conf"
 	before := mustOnHost(t, "web-02", "sha256sum "+conf+"; stat -c %Y "+conf)
 	loop := startClientLoop(t, 3*time.Minute)
@@ -146,4 +146,13 @@ func serversNotReady(t *testing.T) string {
 		}
 	}
 	return strings.Join(bad, ", ")
+}
+
+// converged deploys the lab's inventory and requires it to succeed, so a
+// rollout starts from the full stack whatever earlier tests did to the hosts.
+func converged(t *testing.T) {
+	t.Helper()
+	if r := deploy(t); r.res.Code != 0 {
+		t.Fatalf("converging deploy: %v\n%s", r, r.res.Stdout)
+	}
 }
