@@ -21,11 +21,20 @@ logs=${LOGS:-$(dirname "$raw")/logs}
 mkdir -p "$logs"
 cd "$repo"
 
-lab_down() { "$FERRY" lab down -i "$inv" >>"$logs/lab.log" 2>&1; }
+# lab down, retried while another ferry lab command holds the lab's state
+# lock (a command run without the session lock); loud when it fails.
+lab_down() {
+	for _ in $(seq 1 30); do
+		"$FERRY" lab down -i "$inv" >>"$logs/lab.log" 2>&1 && return 0
+		sleep 2
+	done
+	echo "  lab down failed; see $logs/lab.log" >&2; tail -3 "$logs/lab.log" >&2
+	return 1
+}
 trap 'lab_down' EXIT
 lab_down
 t0=$(now)
-"$FERRY" lab up -i "$inv" >>"$logs/lab.log" 2>&1
+"$FERRY" lab up -i "$inv" >>"$logs/lab.log" 2>&1 || { echo "  lab up failed; see $logs/lab.log" >&2; tail -5 "$logs/lab.log" >&2; exit 1; }
 echo "  lab up in $(elapsed "$t0")s" >&2
 
 # Untimed pre-step: Ansible's interpreter and its apt module's binding.

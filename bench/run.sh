@@ -51,7 +51,8 @@ if [ "$SEED" = 1 ]; then
 			echo "bench: round $r, $tool (waiting for the lab lock)" >&2
 			# -o: the lab's daemons (nspawn, the apt proxy) must not inherit
 			# the lock's descriptor, or the lock outlives this hold.
-			flock -o "$LOCK" "$here/lab-round.sh" "$tool" "$r" "$raw"
+			flock -o "$LOCK" "$here/lab-round.sh" "$tool" "$r" "$raw" ||
+				{ echo "bench: round $r of $tool failed (logs in $LOGS)" >&2; exit 1; }
 		done
 	done
 
