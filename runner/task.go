@@ -201,11 +201,12 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	return true, false
 }
 
-// runItem plans, and unless in check mode applies and verifies, one item.
+// runItem plans, and unless in check mode applies, one item. Verifying is
+// the module's part of Apply (see modules.Module): it knows what to read back.
 func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
 	start, calls := time.Now(), hr.exec.calls.Load()
 	hr.stats.Tasks++
-	m, spec, err := e.buildModule(t, data)
+	m, _, err := e.buildModule(t, data)
 	if err != nil {
 		return false, nil, err
 	}
@@ -236,15 +237,6 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		}
 		if ch.Diff == "" {
 			ch.Diff = planned.Diff
-		}
-		if spec.Convergent {
-			again, err := m.Plan(ctx, target)
-			if err != nil {
-				return false, nil, fmt.Errorf("verify: %w", err)
-			}
-			if again.Changed {
-				return false, nil, fmt.Errorf("verify: still differs after apply: %v", again.Summary)
-			}
 		}
 	}
 	changed := ch.Changed

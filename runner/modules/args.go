@@ -14,16 +14,16 @@ import (
 // register adds a module whose factory gets its arguments through an
 // argReader, so that unknown and missing arguments are rejected the same way
 // for every module and Spec.Args can never drift from what the factory reads.
-func register(name string, args, required []string, convergent bool, build func(a *argReader) (Module, error)) {
-	Register(newSpec(name, args, required, args, required, convergent, build))
+func register(name string, args, required []string, build func(a *argReader) (Module, error)) {
+	Register(newSpec(name, args, required, args, required, build))
 }
 
 // newSpec builds a Spec whose user-facing Args and Required (checked by the
 // role loader) may differ from what the factory accepts (after the engine
 // rewrote the arguments, as it does for template's src).
-func newSpec(name string, args, required, factoryArgs, factoryRequired []string, convergent bool, build func(a *argReader) (Module, error)) Spec {
+func newSpec(name string, args, required, factoryArgs, factoryRequired []string, build func(a *argReader) (Module, error)) Spec {
 	return Spec{
-		Name: name, Args: args, Required: required, Convergent: convergent,
+		Name: name, Args: args, Required: required,
 		New: func(m map[string]any) (Module, error) {
 			a := newArgReader(name, m, factoryArgs, factoryRequired)
 			if a.err != nil {

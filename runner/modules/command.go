@@ -10,8 +10,8 @@ import (
 
 func init() {
 	args := []string{"cmd", "creates", "removes", "unless", "onlyif", "chdir", "stdin"}
-	register("command", args, []string{"cmd"}, false, newCommand("command"))
-	register("shell", args, []string{"cmd"}, false, newCommand("shell"))
+	register("command", args, []string{"cmd"}, newCommand("command"))
+	register("shell", args, []string{"cmd"}, newCommand("shell"))
 }
 
 // commandModule runs a command unless its guards say it has done its work.

@@ -18,9 +18,9 @@ func init() {
 	// the factory takes the content the engine put in its place.
 	attrs := []string{"dest", "mode", "owner", "group", "validate", "backup", "secret"}
 	copyArgs := append([]string{"content", "src"}, attrs...)
-	register("copy", copyArgs, []string{"dest"}, true, newCopy("copy"))
+	register("copy", copyArgs, []string{"dest"}, newCopy("copy"))
 	Register(newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
-		copyArgs, []string{"dest"}, true, newCopy("template")))
+		copyArgs, []string{"dest"}, newCopy("template")))
 }
 
 // copyModule puts content at dest.

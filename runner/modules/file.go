@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register("file", []string{"path", "state", "src", "mode", "owner", "group"}, []string{"path"}, true, newFile)
+	register("file", []string{"path", "state", "src", "mode", "owner", "group"}, []string{"path"}, newFile)
 }
 
 // fileModule makes a path a file, directory, link or nothing.

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("group", []string{"name", "state", "gid", "system"}, []string{"name"}, true, newGroup)
+	register("group", []string{"name", "state", "gid", "system"}, []string{"name"}, newGroup)
 }
 
 // groupModule manages a local group.

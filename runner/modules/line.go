@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("line", []string{"path", "line", "regexp", "state", "create", "mode"}, []string{"path"}, true, newLine)
+	register("line", []string{"path", "line", "regexp", "state", "create", "mode"}, []string{"path"}, newLine)
 }
 
 // lineModule keeps one line of a text file present or absent.

@@ -56,9 +56,6 @@ type Spec struct {
 	// Required lists the arguments that must be present.
 	Required []string
 	New      Factory
-	// Convergent modules are re-planned after Apply and must then report no
-	// change; commands and service reloads are not convergent.
-	Convergent bool
 }
 
 var (

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register("mysql_query", []string{"sql", "unless", "database"}, []string{"sql"}, false, newMySQLQuery)
+	register("mysql_query", []string{"sql", "unless", "database"}, []string{"sql"}, newMySQLQuery)
 }
 
 var (

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	register("mysql_replica", []string{"primary_host", "primary_port", "user", "password", "gtid", "max_lag"},
-		[]string{"primary_host", "user", "password"}, true, newMySQLReplica)
+		[]string{"primary_host", "user", "password"}, newMySQLReplica)
 }
 
 // replicaWait bounds how long Apply waits for both threads to run and the

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("mysql_user", []string{"name", "host", "password", "privileges", "state"}, []string{"name"}, true, newMySQLUser)
+	register("mysql_user", []string{"name", "host", "password", "privileges", "state"}, []string{"name"}, newMySQLUser)
 }
 
 // mysqlUserModule manages an account, its password and its privileges.

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register("package", []string{"names", "state", "cache_valid_time"}, []string{"names"}, true, newPackage)
+	register("package", []string{"names", "state", "cache_valid_time"}, []string{"names"}, newPackage)
 }
 
 var packageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]*$`)

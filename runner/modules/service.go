@@ -11,7 +11,7 @@ import (
 
 func init() {
 	// Not convergent: restarted and reloaded change every time.
-	register("service", []string{"name", "state", "enabled"}, []string{"name"}, false, newService)
+	register("service", []string{"name", "state", "enabled"}, []string{"name"}, newService)
 }
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9@._:\\-]+$`)

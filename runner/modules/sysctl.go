@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("sysctl", []string{"name", "value", "file"}, []string{"name", "value"}, true, newSysctl)
+	register("sysctl", []string{"name", "value", "file"}, []string{"name", "value"}, newSysctl)
 }
 
 var sysctlName = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_*-]+)+$`)

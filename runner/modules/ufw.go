@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("ufw", []string{"state", "default_incoming", "default_outgoing", "rules", "purge", "ssh_port", "ssh_from"}, nil, true, newUfw)
+	register("ufw", []string{"state", "default_incoming", "default_outgoing", "rules", "purge", "ssh_port", "ssh_from"}, nil, newUfw)
 }
 
 // ufwModule makes the firewall's defaults and rule set what the task lists.

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register("user", []string{"name", "state", "uid", "group", "groups", "shell", "home", "system", "authorized_keys"}, []string{"name"}, true, newUser)
+	register("user", []string{"name", "state", "uid", "group", "groups", "shell", "home", "system", "authorized_keys"}, []string{"name"}, newUser)
 }
 
 var accountName = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
