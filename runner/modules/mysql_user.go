@@ -2,6 +2,8 @@ package modules
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -228,7 +230,7 @@ func (m *mysqlUserModule) plan(st mysqlUserState) {
 	case !st.exists:
 		stmt := "CREATE USER " + acct
 		if m.password != nil {
-			stmt += " IDENTIFIED BY " + sqlString(*m.password)
+			stmt += m.identifiedBy(st)
 		}
 		add("create mysql user "+m.display(), stmt)
 		st.grants = map[string][]string{}
@@ -237,7 +239,7 @@ func (m *mysqlUserModule) plan(st mysqlUserState) {
 		// password is set at creation and left alone, and the user is told.
 		m.summary = append(m.summary, "password of "+m.display()+" not compared: MySQL 8 caching_sha2 hash for a host that excludes localhost")
 	case m.password != nil && !m.passwordMatches(st):
-		add("set password of mysql user "+m.display(), "ALTER USER "+acct+" IDENTIFIED BY "+sqlString(*m.password))
+		add("set password of mysql user "+m.display(), "ALTER USER "+acct+m.identifiedBy(st))
 	}
 	if m.privs == nil {
 		return
@@ -317,4 +319,24 @@ func (m *mysqlUserModule) Apply(ctx context.Context, t *Target, c Change) (Chang
 		return c, fmt.Errorf("mysql_user %s: verify: still needs %v", m.display(), m.summary)
 	}
 	return c, nil
+}
+
+// identifiedBy is the password clause. MariaDB writes CREATE/ALTER USER to
+// its binary log as sent, so it gets the mysql_native_password hash,
+// computed here, and the password itself never reaches the server's logs.
+// MySQL 8's default caching_sha2_password hashes with a salt of the
+// server's choosing, so it gets the password (MySQL rewrites it in its logs).
+func (m *mysqlUserModule) identifiedBy(st mysqlUserState) string {
+	if isMariaDB(st.version) {
+		return " IDENTIFIED BY PASSWORD " + sqlString(nativePasswordHash(*m.password))
+	}
+	return " IDENTIFIED BY " + sqlString(*m.password)
+}
+
+// nativePasswordHash is mysql_native_password's stored form:
+// "*" and the upper-case hex of SHA1(SHA1(password)).
+func nativePasswordHash(pw string) string {
+	first := sha1.Sum([]byte(pw))
+	second := sha1.Sum(first[:])
+	return "*" + strings.ToUpper(hex.EncodeToString(second[:]))
 }
