@@ -34,6 +34,12 @@ type session struct {
 	env  []string
 
 	exited chan struct{} // closed when the program (if any) is over
+	// replied is closed once the exec request was answered: like sshd, the
+	// answer goes out before the exit status and the channel's close, or a
+	// quick program could close the channel under a client still waiting
+	// for it (which then reads EOF).
+	replied     chan struct{}
+	repliedOnce sync.Once
 
 	mu      sync.Mutex
 	started bool
@@ -43,13 +49,17 @@ type session struct {
 }
 
 func (s *Server) serveSession(conn net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	ss := &session{s: s, conn: conn, ch: ch, exited: make(chan struct{})}
+	ss := &session{s: s, conn: conn, ch: ch, exited: make(chan struct{}), replied: make(chan struct{})}
 	for req := range reqs {
 		ok := ss.handle(req)
 		if req.WantReply {
 			req.Reply(ok, nil)
 		}
+		if req.Type == "exec" {
+			ss.repliedOnce.Do(func() { close(ss.replied) })
+		}
 	}
+	ss.repliedOnce.Do(func() { close(ss.replied) })
 	// The channel is gone (closed by both sides or the connection dropped).
 	// Like sshd, give the program a moment to act on a signal it was sent
 	// (a trap, say), but let nothing outlive the test.
@@ -174,6 +184,7 @@ func (ss *session) exec(line string) bool {
 		ss.mu.Lock()
 		ss.proc = nil
 		ss.mu.Unlock()
+		<-ss.replied
 		ss.exit(err)
 		close(ss.exited)
 	}()
