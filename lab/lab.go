@@ -35,6 +35,7 @@ func Up(ctx context.Context, spec Spec) error {
 	if err := CheckPrereqs(); err != nil {
 		return err
 	}
+	closeInheritedOnExec()
 	unlock, err := s.lock()
 	if err != nil {
 		return err
