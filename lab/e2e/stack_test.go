@@ -555,8 +555,19 @@ func stackInvalidConfig(t *testing.T) {
 	if fix := deploy(t); fix.res.Code != 0 {
 		t.Fatalf("deploy after the refused config: %v", fix)
 	}
-	seq, err = servedBy(t, siteClient(t), 10)
-	if err != nil || !alternates(seq) {
-		t.Errorf("site after the repair: %v %v", seq, err)
+	// HAProxy's round robin may hand a server that just came back a few
+	// requests in a row while it evens out: wait, bounded, for strict
+	// alternation.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seq, err = servedBy(t, siteClient(t), 10)
+		if err == nil && alternates(seq) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("site after the repair: %v %v", seq, err)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
