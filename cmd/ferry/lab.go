@@ -43,9 +43,10 @@ in the folder of the inventory's connection private_key. Needs root.`,
 func newLabUpCmd() *cobra.Command {
 	var provider string
 	cmd := &cobra.Command{
-		Use:   "up",
-		Short: "Boot every lab host that is not running (a no-op when all are)",
-		Args:  cobra.NoArgs,
+		Use:     "up",
+		Example: "  sudo ferry lab up\n  sudo ferry lab up --provider vagrant",
+		Short:   "Boot every lab host that is not running (a no-op when all are)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, invPath, err := labSpec(cmd)
 			if err != nil {
@@ -68,8 +69,9 @@ func newLabDownCmd() *cobra.Command {
 	var provider string
 	var purge bool
 	cmd := &cobra.Command{
-		Use:   "down",
-		Short: "Remove every host, namespace, bridge, proxy and state file of the lab",
+		Use:     "down",
+		Example: "  sudo ferry lab down\n  sudo ferry lab down --purge   # also the cached base system and apt cache",
+		Short:   "Remove every host, namespace, bridge, proxy and state file of the lab",
 		Long: `down removes what the lab made, working from what exists (processes,
 namespaces, bridge ports, the state folder), so it also cleans up after a
 crash. The cached base system and apt cache stay unless --purge is given.`,
@@ -95,9 +97,10 @@ crash. The cached base system and apt cache stay unless --purge is given.`,
 
 func newLabStatusCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Show each lab host's state and address",
-		Args:  cobra.NoArgs,
+		Use:     "status",
+		Example: "  sudo ferry lab status",
+		Short:   "Show each lab host's state and address",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, _, err := labSpec(cmd)
 			if err != nil {
@@ -124,9 +127,10 @@ func newLabStatusCmd() *cobra.Command {
 
 func newLabSSHCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "ssh HOST [-- COMMAND...]",
-		Short: "Log in to a lab host (or run a command) with the lab key, host key verified",
-		Args:  cobra.MinimumNArgs(1),
+		Use:     "ssh HOST [-- COMMAND...]",
+		Example: "  sudo ferry lab ssh web-01\n  sudo ferry lab ssh db-02 -- mysql -e 'SHOW SLAVE STATUS\\G'",
+		Short:   "Log in to a lab host (or run a command) with the lab key, host key verified",
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, _, err := labSpec(cmd)
 			if err != nil {
