@@ -185,12 +185,5 @@ func (m *lineModule) Apply(ctx context.Context, t *Target, c Change) (Change, er
 			return c, err
 		}
 	}
-	again, err := m.Plan(ctx, t)
-	if err != nil {
-		return c, fmt.Errorf("line %s: verify: %w", m.path, err)
-	}
-	if again.Changed {
-		return c, fmt.Errorf("line %s: verify: still needs %v", m.path, again.Summary)
-	}
-	return c, nil
+	return c, verifyByPlan(ctx, m, t, "line "+m.path)
 }

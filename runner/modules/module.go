@@ -92,3 +92,16 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// verifyByPlan is the read-back of modules whose Plan is all the
+// verification they need: planned again after Apply, nothing may be left.
+func verifyByPlan(ctx context.Context, m Module, t *Target, what string) error {
+	again, err := m.Plan(ctx, t)
+	if err != nil {
+		return fmt.Errorf("%s: verify: %w", what, err)
+	}
+	if again.Changed {
+		return fmt.Errorf("%s: verify: still needs %v", what, again.Summary)
+	}
+	return nil
+}

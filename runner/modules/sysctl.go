@@ -118,12 +118,5 @@ func (m *sysctlModule) Apply(ctx context.Context, t *Target, c Change) (Change, 
 			return c, err
 		}
 	}
-	again, err := m.Plan(ctx, t)
-	if err != nil {
-		return c, fmt.Errorf("sysctl %s: verify: %w", m.name, err)
-	}
-	if again.Changed {
-		return c, fmt.Errorf("sysctl %s: verify: still needs %v", m.name, again.Summary)
-	}
-	return c, nil
+	return c, verifyByPlan(ctx, m, t, "sysctl "+m.name)
 }
