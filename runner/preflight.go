@@ -87,7 +87,7 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 		items = []any{nil}
 	}
 	for _, item := range items {
-		if _, _, err := e.buildModule(t, taskData(vars, stub, item, looped)); err != nil {
+		if _, err := e.buildModule(t, taskData(vars, stub, item, looped)); err != nil {
 			return err
 		}
 	}

@@ -92,14 +92,14 @@ func (e *Engine) loopItems(t *roles.Task, data map[string]any) ([]any, bool, err
 // buildModule renders a task's arguments for one host (and item) and builds
 // its module. Template and copy sources are read and rendered here, on the
 // controller, so modules only ever see content.
-func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module, modules.Spec, error) {
+func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module, error) {
 	spec, ok := modules.Lookup(t.Module)
 	if !ok {
-		return nil, spec, fmt.Errorf("%s: unknown module %q", taskName(t), t.Module)
+		return nil, fmt.Errorf("%s: unknown module %q", taskName(t), t.Module)
 	}
 	rendered, err := e.opts.Render.RenderValue(taskName(t), t.Args, data)
 	if err != nil {
-		return nil, spec, err
+		return nil, err
 	}
 	args, _ := rendered.(map[string]any)
 	if args == nil {
@@ -107,14 +107,14 @@ func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module
 	}
 	if src, ok := args["src"].(string); ok && (t.Module == "template" || t.Module == "copy") {
 		if err := e.inlineSource(t, args, src, data); err != nil {
-			return nil, spec, err
+			return nil, err
 		}
 	}
 	m, err := spec.New(args)
 	if err != nil {
-		return nil, spec, fmt.Errorf("%s: %s: %w", taskName(t), t.Module, err)
+		return nil, fmt.Errorf("%s: %s: %w", taskName(t), t.Module, err)
 	}
-	return m, spec, nil
+	return m, nil
 }
 
 func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, data map[string]any) error {
@@ -206,7 +206,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
 	start, calls := time.Now(), hr.exec.calls.Load()
 	hr.stats.Tasks++
-	m, _, err := e.buildModule(t, data)
+	m, err := e.buildModule(t, data)
 	if err != nil {
 		return false, nil, err
 	}

@@ -64,6 +64,9 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if f.forks < 1 {
 		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
 	}
+	if err := f.conn.check(); err != nil {
+		return err
+	}
 	inv, err := loadInventory(cmd)
 	if err != nil {
 		return err

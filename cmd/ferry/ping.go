@@ -2,28 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
 // pingFlags are the options of `ferry ping`.
 type pingFlags struct {
-	limit     string
-	forks     int
-	acceptNew bool
-	timeout   time.Duration
+	limit string
+	forks int
+	conn  connFlags
 }
 
 func init() {
@@ -46,8 +41,7 @@ It prints one line per host and exits 2 when any host is unreachable.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts are contacted at once")
-	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record the host key of hosts seen for the first time (a changed key is always refused)")
-	fl.DurationVar(&f.timeout, "timeout", sshx.DefaultConnectTimeout, "connect timeout per host (overrides the inventory's when given)")
+	f.conn.register(fl)
 	return cmd
 }
 
@@ -63,16 +57,12 @@ func runPing(cmd *cobra.Command, f pingFlags) error {
 	if f.forks < 1 {
 		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
 	}
-	if f.timeout <= 0 {
-		return badInput(fmt.Errorf("--timeout %s: must be positive", f.timeout))
+	if err := f.conn.check(); err != nil {
+		return err
 	}
-	path, _ := cmd.Flags().GetString("inventory")
-	if path == "" {
-		return badInput(errors.New("no inventory: give one with -i"))
-	}
-	inv, err := inventory.Load(path)
+	inv, err := loadInventory(cmd)
 	if err != nil {
-		return badInput(err)
+		return err
 	}
 	hosts := inv.Hosts
 	if f.limit != "" {
@@ -83,16 +73,11 @@ func runPing(cmd *cobra.Command, f pingFlags) error {
 	if len(hosts) == 0 {
 		return badInput(fmt.Errorf("%s: no host selected (limit %q)", inv.Path, f.limit))
 	}
-	timeoutSet := cmd.Flags().Changed("timeout")
 	results := make([]pingResult, len(hosts))
 	var g errgroup.Group
 	g.SetLimit(f.forks)
 	for i, h := range hosts {
-		cfg := sshx.ConfigFor(h, inv.Secrets, filepath.Dir(inv.Path))
-		cfg.AcceptNewHostKeys = f.acceptNew
-		if timeoutSet || cfg.ConnectTimeout <= 0 {
-			cfg.ConnectTimeout = f.timeout
-		}
+		cfg := f.conn.sshConfig(inv, h)
 		g.Go(func() error {
 			results[i] = pingHost(cmd.Context(), h.Name, cfg)
 			return nil

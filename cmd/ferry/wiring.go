@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
@@ -20,28 +21,44 @@ import (
 // connFlags are the connection options shared by commands that reach hosts.
 type connFlags struct {
 	acceptNew bool
-	timeout   time.Duration
+	timeout   time.Duration // 0: the inventory's, else sshx's default
 }
 
 func (c *connFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&c.acceptNew, "accept-new-host-keys", false, "trust and record the host key of hosts seen for the first time (a changed key is always refused)")
-	fl.DurationVar(&c.timeout, "timeout", sshx.DefaultConnectTimeout, "connect timeout per host")
+	fl.DurationVar(&c.timeout, "timeout", 0, "connect timeout per host (default: the inventory's timeout, else 10s)")
+}
+
+// check rejects flag values no connection could use.
+func (c *connFlags) check() error {
+	if c.timeout < 0 {
+		return badInput(fmt.Errorf("--timeout %s: must be positive", c.timeout))
+	}
+	return nil
+}
+
+// sshConfig is a host's SSH settings: the inventory's, with --timeout
+// overriding its timeout only when given, and the host-key policy.
+func (c *connFlags) sshConfig(inv *inventory.Inventory, h *inventory.Host) sshx.Config {
+	cfg := sshx.ConfigFor(h, inv.Secrets, filepath.Dir(inv.Path))
+	cfg.AcceptNewHostKeys = c.acceptNew
+	if c.timeout > 0 {
+		cfg.ConnectTimeout = c.timeout
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = sshx.DefaultConnectTimeout
+	}
+	return cfg
 }
 
 // connector opens one connection per host: SSH, or the controller itself
 // for a host whose address is "localhost".
 func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *inventory.Host) (executor.Executor, error) {
-	base := filepath.Dir(inv.Path)
 	return func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
 		if h.Address == "localhost" {
 			return local.New(local.Options{SudoPassword: inv.Secrets[h.Conn.BecomePasswordVar]}), nil
 		}
-		cfg := sshx.ConfigFor(h, inv.Secrets, base)
-		cfg.AcceptNewHostKeys = c.acceptNew
-		if c.timeout > 0 {
-			cfg.ConnectTimeout = c.timeout
-		}
-		return sshx.Dial(ctx, cfg)
+		return sshx.Dial(ctx, c.sshConfig(inv, h))
 	}
 }
 
