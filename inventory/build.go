@@ -2,9 +2,11 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -28,12 +30,19 @@ type groupDecl struct {
 	g        *Group
 	conn     connPatch
 	children []ref
+	// inline holds the variables written in the inventory itself, files
+	// those of group_vars/: two precedence tiers.
+	inline, files map[string]varEntry
+	// priority is ansible_group_priority (default 1): among groups of the
+	// same depth, the higher one wins.
+	priority int
 }
 
 // hostDecl is a host while loading.
 type hostDecl struct {
-	h    *Host
-	conn connPatch
+	h             *Host
+	conn          connPatch
+	inline, files map[string]varEntry
 	// addrAt is where the address was given; line 0 while none was.
 	addrAt ref
 }
@@ -56,6 +65,13 @@ type builder struct {
 	addressFromName bool
 	// ungroupedSection is set when an INI file has its own [ungrouped].
 	ungroupedSection bool
+	// ansible is set for Ansible's formats (INI, YAML, JSON, scripts):
+	// names as Ansible takes them, an inventory may be empty, and vars
+	// files for groups it does not have are ignored, as Ansible does.
+	ansible bool
+	// becomeRefs are become passwords set through Ansible variables, for
+	// checkBecome.
+	becomeRefs []connPatch
 }
 
 func newBuilder(path string) *builder {
@@ -74,7 +90,17 @@ func newBuilder(path string) *builder {
 // the characters host patterns give a meaning (",:!&*?[]").
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
+// checkName applies ferry's rule for names to its own format; Ansible's
+// formats take any name without blanks, as Ansible does (IPv6 addresses,
+// "web+db", non-ASCII).
 func (b *builder) checkName(kind, name, file string, line int) bool {
+	if b.ansible {
+		if name == "" || strings.ContainsAny(name, " \t\n\r") {
+			b.add(file, line, "invalid %s name %q", kind, name)
+			return false
+		}
+		return true
+	}
 	if !nameRe.MatchString(name) {
 		b.add(file, line, "invalid %s name %q: use letters, digits, '_', '-' and '.'", kind, name)
 		return false
@@ -88,7 +114,8 @@ func (b *builder) group(name, file string, line int) *groupDecl {
 	if gd, ok := b.groups[name]; ok {
 		return gd
 	}
-	gd := &groupDecl{g: &Group{Name: name, Vars: map[string]any{}, File: file, Line: line}}
+	gd := &groupDecl{g: &Group{Name: name, Vars: map[string]any{}, File: file, Line: line},
+		inline: map[string]varEntry{}, files: map[string]varEntry{}, priority: 1}
 	b.groups[name] = gd
 	b.groupSeq = append(b.groupSeq, name)
 	b.inv.Groups[name] = gd.g
@@ -100,7 +127,8 @@ func (b *builder) group(name, file string, line int) *groupDecl {
 func (b *builder) addHost(gd *groupDecl, name string, at ref) *hostDecl {
 	hd, ok := b.hosts[name]
 	if !ok {
-		hd = &hostDecl{h: &Host{Name: name, Vars: map[string]any{}, File: at.file, Line: at.line}}
+		hd = &hostDecl{h: &Host{Name: name, Vars: map[string]any{}, File: at.file, Line: at.line},
+			inline: map[string]varEntry{}, files: map[string]varEntry{}}
 		b.hosts[name] = hd
 		b.inv.Hosts = append(b.inv.Hosts, hd.h)
 	}
@@ -127,28 +155,91 @@ func (b *builder) setAddress(hd *hostDecl, addr string, at ref) {
 	hd.addrAt = at
 }
 
-// setVars stores variables into vars, taking Ansible's connection variables
-// out into conn (and the address into hd when the vars are a host's).
-func (b *builder) setVars(vars map[string]any, conn *connPatch, hd *hostDecl, entries []varEntry) {
+// scope is where a list of variables goes: a group's or a host's, written
+// in the inventory itself (inline) or in a group_vars/host_vars file. The
+// two tiers stay apart because Ansible ranks every inline group variable
+// below every group_vars file (see resolve).
+type scope struct {
+	public map[string]any      // Group.Vars or Host.Vars
+	tier   map[string]varEntry // the tier the variables belong to
+	gd     *groupDecl
+	hd     *hostDecl
+	inline bool
+}
+
+func (gd *groupDecl) scope(inline bool) scope {
+	t := gd.files
+	if inline {
+		t = gd.inline
+	}
+	return scope{public: gd.g.Vars, tier: t, gd: gd, inline: inline}
+}
+
+func (hd *hostDecl) scope(inline bool) scope {
+	t := hd.files
+	if inline {
+		t = hd.inline
+	}
+	return scope{public: hd.h.Vars, tier: t, hd: hd, inline: inline}
+}
+
+// setVars stores variables into s. Ansible's connection variables are kept
+// out of the public vars (they are settings, not template data) but ranked
+// like any variable, and checked here so that a bad value is reported once,
+// where it is written. ansible_group_priority written in the inventory
+// itself ranks the group among its siblings, as in Ansible.
+func (b *builder) setVars(s scope, entries []varEntry) {
 	for _, e := range entries {
-		if !validVarName(e.key) {
+		if !b.varNameOK(e.key) {
 			b.add(e.at.file, e.at.line, "invalid variable name %q: use letters, digits and '_', not starting with a digit", e.key)
+			continue
+		}
+		if e.key == "ansible_group_priority" && s.gd != nil && s.inline {
+			n, err := strconv.Atoi(strings.TrimSpace(scalarString(e.value)))
+			if err != nil {
+				b.add(e.at.file, e.at.line, "ansible_group_priority: %q is not a whole number", scalarString(e.value))
+				continue
+			}
+			s.gd.priority = n
 			continue
 		}
 		setting, isConn := ansibleConnVars[e.key]
 		switch {
 		case !isConn:
-			vars[e.key] = e.value
-		case setting == "address" && hd == nil:
-			b.add(e.at.file, e.at.line, "%s is only valid for a host", e.key)
+			s.public[e.key] = e.value
 		case setting == "address":
-			b.setAddress(hd, scalarString(e.value), e.at)
+			addr := strings.TrimSpace(scalarString(e.value))
+			if addr == "" || strings.ContainsAny(addr, " \t/") {
+				b.add(e.at.file, e.at.line, "%s: invalid address %q", e.key, addr)
+				continue
+			}
+			// Two different addresses for one host in the inventory itself
+			// is refused on purpose: Ansible takes the last one silently.
+			if prev, ok := s.tier[e.key]; ok && s.hd != nil && s.inline && scalarString(prev.value) != addr {
+				b.add(e.at.file, e.at.line, "host %q: address %s conflicts with %s given at %s:%d",
+					s.hd.h.Name, addr, scalarString(prev.value), prev.at.file, prev.at.line)
+				continue
+			}
 		default:
-			if err := setConn(conn, setting, e.value, e.at); err != nil {
+			var p connPatch
+			if err := setConn(&p, setting, e.value, e.at); err != nil {
 				b.add(e.at.file, e.at.line, "%s: %v", e.key, err)
+				continue
+			}
+			if p.BecomePassword != nil {
+				b.becomeRefs = append(b.becomeRefs, p)
 			}
 		}
+		s.tier[e.key] = e
 	}
+}
+
+func (b *builder) varNameOK(name string) bool {
+	if b.ansible {
+		// Ansible takes any name; templates reach odd ones with index.
+		return name != "" && !strings.ContainsAny(name, " \t\n")
+	}
+	return validVarName(name)
 }
 
 // finish checks references, cycles and addresses, then computes each host's
@@ -171,8 +262,14 @@ func (b *builder) finish() {
 			direct[h] = append(direct[h], name)
 		}
 	}
+	priority := map[string]int{}
+	for name, gd := range b.groups {
+		priority[name] = gd.priority
+	}
 	for _, hd := range b.hostsInOrder() {
 		h := hd.h
+		h.Groups = groupsOf(direct[h.Name], parents, depth, priority)
+		b.resolve(hd)
 		if h.Address == "" {
 			if b.addressFromName {
 				h.Address = h.Name
@@ -180,19 +277,18 @@ func (b *builder) finish() {
 				b.add(h.File, h.Line, "host %q has no address", h.Name)
 			}
 		}
-		h.Groups = groupsOf(direct[h.Name], parents, depth)
-		h.Conn = Connection{Port: 22}
-		for _, g := range h.Groups {
-			b.groups[g].conn.applyTo(&h.Conn, b.dir)
-		}
-		hd.conn.applyTo(&h.Conn, b.dir)
 	}
 	b.inv.Connection = Connection{Port: 22}
-	b.groups["all"].conn.applyTo(&b.inv.Connection, b.dir)
+	all := b.groups["all"]
+	all.conn.applyTo(&b.inv.Connection, b.dir)
+	allVars := map[string]varEntry{}
+	maps.Copy(allVars, all.inline)
+	maps.Copy(allVars, all.files)
+	applyAnsibleConn(&b.inv.Connection, allVars, b.dir)
 	for _, r := range b.order {
 		b.inv.Order = append(b.inv.Order, r.name)
 	}
-	if len(b.inv.Hosts) == 0 {
+	if len(b.inv.Hosts) == 0 && !b.ansible {
 		b.add(b.file, 0, "the inventory has no hosts")
 	}
 }
@@ -321,8 +417,9 @@ func (b *builder) depths(parents map[string][]string) map[string]int {
 }
 
 // groupsOf lists every group holding a host, directly or through children,
-// in precedence order: by depth, then by name (Ansible's rule for siblings).
-func groupsOf(direct []string, parents map[string][]string, depth map[string]int) []string {
+// in precedence order: by depth, then ansible_group_priority, then by name
+// (Ansible's sort_groups).
+func groupsOf(direct []string, parents map[string][]string, depth, priority map[string]int) []string {
 	member := map[string]bool{"all": true}
 	var up func(g string)
 	up = func(g string) {
@@ -344,6 +441,9 @@ func groupsOf(direct []string, parents map[string][]string, depth map[string]int
 	sort.Slice(out, func(i, j int) bool {
 		if depth[out[i]] != depth[out[j]] {
 			return depth[out[i]] < depth[out[j]]
+		}
+		if priority[out[i]] != priority[out[j]] {
+			return priority[out[i]] < priority[out[j]]
 		}
 		return out[i] < out[j]
 	})

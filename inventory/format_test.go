@@ -172,7 +172,7 @@ groups:
 @web [] children=[]
 `,
 	}, {
-		name: "group_vars and host_vars override the inventory, files in order",
+		name: "group_vars and host_vars override the inventory; the first of NAME/, NAME.yml, NAME.yaml wins",
 		inv:  "inv.yml",
 		files: map[string]string{
 			"inv.yml": `
@@ -186,14 +186,14 @@ groups:
 			"group_vars/web.yml":         "b: web.yml\nd: web.yml\ne: web.yml\n",
 			"group_vars/web.yaml":        "d: web.yaml\ne: web.yaml\n",
 			"group_vars/web/10-more.yml": "e: web/10-more.yml\n",
-			"group_vars/web/README":      "not yaml: [\n",
+			"group_vars/web/README.md":   "not yaml: [\n",
 			"host_vars/web-01/main.yaml": "c: host_vars\nansible_port: 2222\nansible_host: 198.18.0.99\n",
 		},
-		want: `web-01 198.18.0.99 [all web] deploy@:2222 jump=bastion a="all.yml" ansible_like=1 b="web.yml" c="host_vars" d="web.yaml" e="web/10-more.yml"
+		want: `web-01 198.18.0.99 [all web] deploy@:2222 jump=bastion a="all.yml" ansible_like=1 b="inline" c="host_vars" e="web/10-more.yml"
 @web [] children=[]
 `,
 	}, {
-		name: "ini: ungrouped, address from name, host:port, typed and quoted values",
+		name: "ini: ungrouped, address from name, host:port, values typed as Python literals",
 		inv:  "hosts",
 		files: map[string]string{"hosts": `
 ; comment
@@ -210,8 +210,8 @@ web
 ansible_ssh_private_key_file=id
 `},
 		want: `bastion bastion [all ungrouped] @:2200 key=id
-web-01 198.18.0.21 [all frontend web] @:22 key=id http_port=80 n=8080 on=true path="/srv/www" quoted="x # y" ratio=0.5 s="8080" t="a b"
-web-02 198.18.0.22 [all frontend web] deploy@:22 become jump=bastion key=id kh=kh http_port=80 quoted="x # y"
+web-01 198.18.0.21 [all frontend web] @:22 key=id http_port="80 ; comment" n=8080 on="true" path="/srv/www" quoted="x # y" ratio=0.5 s=8080 t="a b"
+web-02 198.18.0.22 [all frontend web] deploy@:22 become jump=bastion key=id kh=kh http_port="80 ; comment" quoted="x # y"
 @ungrouped [] children=[]
 @web [] children=[]
 @frontend [] children=[web]

@@ -4,40 +4,36 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // iniSecretsVar, in [all:vars], names the secrets file of an INI inventory
 // (the YAML format's `secrets:`).
 const iniSecretsVar = "ferry_secrets"
 
-// parseINI reads an Ansible INI inventory into b:
+// parseINI reads an Ansible INI inventory into b, as ansible-core 2.14's
+// INI plugin does:
 //
 //	web-01 ansible_host=198.18.0.21      # before any section: group "ungrouped"
 //	[web]
-//	web-02 ansible_host=198.18.0.22 http_port=8080
+//	web-[02:09] http_port=8080           # ranges: [01:09], [a:f], [0:10:2]
 //	[web:vars]
 //	site_name=www.ferry.test
 //	[frontend:children]
 //	web
 //
-// [all:vars] may set ferry_secrets=FILE, the secrets file (see Load).
-// Values are typed like YAML scalars (8080 is a number, true a boolean)
-// unless quoted, which keeps them strings.
+// Values are typed like Python literals (Ansible runs ast.literal_eval on
+// them): 5 and "5" on a host line are the int 5, [1, 2] a list, True a
+// boolean, while true, yes and 0777 stay strings. [all:vars] may set
+// ferry_secrets=FILE, the secrets file (see Load).
 func parseINI(b *builder, data []byte) {
 	b.addressFromName = true
-	const (
-		hosts = iota
-		vars
-		children
-	)
-	kind := hosts
-	var gd *groupDecl
+	b.ansible = true
+	p := iniParser{b: b, pendingVars: map[string]int{}, defined: map[string]bool{"all": true, "ungrouped": true}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
@@ -48,117 +44,132 @@ func parseINI(b *builder, data []byte) {
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
-		at := ref{file: b.file, line: lineNo}
-		if line[0] == '[' {
-			gd, kind = b.iniSection(line, at)
-			continue
-		}
-		if gd == nil && kind == hosts {
-			// A host before any section is in no group: Ansible's "ungrouped".
-			gd = b.group("ungrouped", b.file, lineNo)
-		}
-		if gd == nil {
-			continue // the section header was invalid and already reported
-		}
-		switch kind {
-		case hosts:
-			b.iniHost(gd, line, at)
-		case vars:
-			key, val, ok := strings.Cut(line, "=")
-			key = strings.TrimSpace(key)
-			if !ok || key == "" {
-				b.add(b.file, lineNo, "expected key=value in [%s:vars], found %q", gd.g.Name, line)
-				continue
-			}
-			value, err := iniValue(strings.TrimSpace(val))
-			if err != nil {
-				b.add(b.file, lineNo, "%s: %v", key, err)
-				continue
-			}
-			if key == iniSecretsVar {
-				if gd.g.Name != "all" {
-					b.add(b.file, lineNo, "%s belongs in [all:vars]", key)
-				} else {
-					b.secrets = ref{name: scalarString(value), file: b.file, line: lineNo}
-				}
-				continue
-			}
-			b.setVars(gd.g.Vars, &gd.conn, nil, []varEntry{{key: key, value: value, at: at}})
-		case children:
-			name := strings.TrimSpace(stripComment(line))
-			if b.checkName("group", name, b.file, lineNo) && !containsRef(gd.children, name) {
-				gd.children = append(gd.children, ref{name: name, file: b.file, line: lineNo})
-			}
-		}
+		p.line(line, ref{file: b.file, line: lineNo})
 	}
 	if err := sc.Err(); err != nil {
 		b.add(b.file, lineNo+1, "cannot read: %v", err)
 	}
-	b.pruneUngrouped()
+	p.end()
 }
 
-// pruneUngrouped keeps in "ungrouped" only hosts no other group lists, as
-// Ansible does, and drops the group when that leaves it empty and it has no
-// section of its own.
-func (b *builder) pruneUngrouped() {
-	ug := b.groups["ungrouped"]
-	if ug == nil {
+const (
+	iniHosts = iota
+	iniVars
+	iniChildren
+)
+
+// iniParser is the state of one INI file being read.
+type iniParser struct {
+	b    *builder
+	kind int
+	gd   *groupDecl // nil after an invalid section header: its lines are skipped
+	// name of the current section's group ("ungrouped" before any).
+	name string
+	// pendingVars are [g:vars] sections of groups not (yet) defined, by line:
+	// Ansible refuses vars for a group no [g] or [g:children] defines.
+	pendingVars map[string]int
+	// defined groups have a [g] or [g:children] section.
+	defined map[string]bool
+}
+
+var (
+	iniSectionRe   = regexp.MustCompile(`^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$`)
+	iniGroupNameRe = regexp.MustCompile(`^([^:\]\s]+)\s*(?:#.*)?$`)
+)
+
+func (p *iniParser) line(line string, at ref) {
+	b := p.b
+	if m := iniSectionRe.FindStringSubmatch(line); m != nil {
+		p.section(m[1], m[2], line, at)
 		return
 	}
-	grouped := map[string]bool{}
-	for _, name := range b.groupSeq {
-		if name != "ungrouped" && name != "all" {
-			for _, h := range b.groups[name].g.Hosts {
-				grouped[h] = true
+	if line[0] == '[' && (p.kind != iniHosts || strings.HasSuffix(line, "]") || !validBracketHost(line)) {
+		b.add(at.file, at.line, "invalid section header %q", line)
+		p.gd = nil
+		return
+	}
+	if p.gd == nil {
+		if p.name != "" {
+			return // the section header was invalid and already reported
+		}
+		p.name, p.gd = "ungrouped", b.group("ungrouped", b.file, at.line)
+	}
+	switch p.kind {
+	case iniHosts:
+		p.host(line, at)
+	case iniVars:
+		key, val, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if !ok {
+			b.add(at.file, at.line, "expected key=value in [%s:vars], found %q", p.gd.g.Name, line)
+			return
+		}
+		value := pyLiteral(strings.TrimSpace(val))
+		if key == iniSecretsVar {
+			if p.gd.g.Name != "all" {
+				b.add(at.file, at.line, "%s belongs in [all:vars]", key)
+			} else {
+				b.secrets = ref{name: scalarString(value), file: at.file, line: at.line}
 			}
+			return
 		}
-	}
-	kept := ug.g.Hosts[:0]
-	for _, h := range ug.g.Hosts {
-		if !grouped[h] {
-			kept = append(kept, h)
+		b.setVars(p.gd.scope(true), []varEntry{{key: key, value: value, at: at}})
+	case iniChildren:
+		m := iniGroupNameRe.FindStringSubmatch(line)
+		if m == nil {
+			b.add(at.file, at.line, "expected a group name in [%s:children], found %q", p.gd.g.Name, line)
+			return
 		}
-	}
-	ug.g.Hosts = kept
-	if len(kept) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.g.Vars) == 0 {
-		delete(b.groups, "ungrouped")
-		delete(b.inv.Groups, "ungrouped")
-		b.groupSeq = slices.DeleteFunc(b.groupSeq, func(n string) bool { return n == "ungrouped" })
+		if !containsRef(p.gd.children, m[1]) {
+			p.gd.children = append(p.gd.children, ref{name: m[1], file: at.file, line: at.line})
+		}
 	}
 }
 
-// iniSection reads "[name]", "[name:vars]" or "[name:children]". It returns
-// a nil group after reporting an invalid header, so that the section's lines
-// are skipped rather than misread.
-func (b *builder) iniSection(line string, at ref) (*groupDecl, int) {
-	end := strings.IndexByte(line, ']')
-	if end < 0 || strings.TrimSpace(stripComment(line[end+1:])) != "" {
-		b.add(at.file, at.line, "invalid section header %q", line)
-		return nil, -1
-	}
-	name, suffix, _ := strings.Cut(strings.TrimSpace(line[1:end]), ":")
-	kind := 0
+// validBracketHost tells a host line starting with '[' ("[2001:db8::3]:22",
+// "[1:3].example.com") from a broken section header.
+func validBracketHost(line string) bool {
+	_, _, err := expandHostPattern(strings.Fields(line)[0])
+	return err == nil
+}
+
+// section starts [name], [name:vars] or [name:children].
+func (p *iniParser) section(name, suffix, line string, at ref) {
+	b := p.b
+	p.name, p.gd = name, nil
 	switch suffix {
-	case "":
+	case "", "hosts":
+		p.kind = iniHosts
 	case "vars":
-		kind = 1
+		p.kind = iniVars
 	case "children":
-		kind = 2
+		p.kind = iniChildren
 	default:
 		b.add(at.file, at.line, "unknown section type %q in %q%s", suffix, line, suggest(suffix, []string{"vars", "children"}))
-		return nil, -1
+		return
 	}
 	if !b.checkName("group", name, at.file, at.line) {
-		return nil, -1
+		return
 	}
 	if name == "ungrouped" {
 		b.ungroupedSection = true
 	}
-	return b.group(name, at.file, at.line), kind
+	if p.kind == iniVars {
+		if _, pending := p.pendingVars[name]; !pending && !p.defined[name] {
+			p.pendingVars[name] = at.line
+		}
+	} else {
+		p.defined[name] = true
+		delete(p.pendingVars, name)
+	}
+	p.gd = b.group(name, at.file, at.line)
 }
 
-// iniHost reads "name [host:port] key=value ...".
-func (b *builder) iniHost(gd *groupDecl, line string, at ref) {
+// host reads "pattern [key=value ...]": a host name, an address with an
+// optional :port, or a pattern with ranges; each name it expands to joins
+// the section's group with the line's variables.
+func (p *iniParser) host(line string, at ref) {
+	b := p.b
 	fields, err := splitShell(line)
 	if err != nil {
 		b.add(at.file, at.line, "%v", err)
@@ -167,55 +178,82 @@ func (b *builder) iniHost(gd *groupDecl, line string, at ref) {
 	if len(fields) == 0 {
 		return
 	}
-	name := fields[0].text
-	var port string
-	if i := strings.LastIndexByte(name, ':'); i > 0 && !strings.Contains(name, "[") {
-		name, port = name[:i], name[i+1:]
-	}
-	if strings.ContainsAny(name, "[]") {
-		b.add(at.file, at.line, "host ranges like %q are not supported; list the hosts", name)
+	names, port, err := expandHostPattern(fields[0])
+	if err != nil {
+		b.add(at.file, at.line, "%v", err)
 		return
-	}
-	if !b.checkName("host", name, at.file, at.line) {
-		return
-	}
-	hd := b.addHost(gd, name, at)
-	if port != "" {
-		if err := setConn(&hd.conn, "port", port, at); err != nil {
-			b.add(at.file, at.line, "host %q: port: %v", name, err)
-		}
 	}
 	var entries []varEntry
 	for _, f := range fields[1:] {
-		key, val, ok := strings.Cut(f.text, "=")
-		if !ok || key == "" {
-			b.add(at.file, at.line, "host %q: expected key=value, found %q", name, f.text)
-			continue
+		key, val, ok := strings.Cut(f, "=")
+		if !ok {
+			b.add(at.file, at.line, "host %q: expected key=value, found %q", fields[0], f)
+			return
 		}
-		var value any = val
-		if !f.quoted {
-			if value, err = iniValue(val); err != nil {
-				b.add(at.file, at.line, "%s: %v", key, err)
-				continue
-			}
-		}
-		entries = append(entries, varEntry{key: key, value: value, at: at})
+		entries = append(entries, varEntry{key: key, value: pyLiteral(val), at: at})
 	}
-	b.setVars(hd.h.Vars, &hd.conn, hd, entries)
+	for _, name := range names {
+		if !b.checkName("host", name, at.file, at.line) {
+			return
+		}
+		_, known := b.hosts[name]
+		hd := b.addHost(p.gd, name, at)
+		if port > 0 && !known {
+			// Ansible sets the port of a pattern only on a host's first line.
+			b.setVars(hd.scope(true), []varEntry{{key: "ansible_port", value: port, at: at}})
+		}
+		b.setVars(hd.scope(true), entries)
+	}
 }
 
-// iniValue types an unquoted value as a YAML scalar; a quoted one stays text.
-func iniValue(s string) (any, error) {
-	s = strings.TrimSpace(stripComment(s))
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1], nil
+// end checks what only the whole file can tell, then fixes "ungrouped" as
+// Ansible's reconcile_inventory does.
+func (p *iniParser) end() {
+	b := p.b
+	for name, line := range p.pendingVars {
+		b.add(b.file, line, "[%s:vars] for undefined group %q: define it with [%s] or [%s:children]", name, name, name, name)
 	}
-	n := yaml.Node{Kind: yaml.ScalarNode, Value: s}
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid value %q", s)
+	for _, name := range b.groupSeq {
+		for _, c := range b.groups[name].children {
+			if b.groups[c.name] != nil && !p.defined[c.name] {
+				b.add(c.file, c.line, "children of %q: group %q is not defined (only its vars are)", name, c.name)
+			}
+		}
 	}
-	return v, nil
+	b.fixUngrouped()
+}
+
+// fixUngrouped keeps in "ungrouped" exactly the hosts in no group but "all",
+// as Ansible does, and drops the group when that leaves it empty and it has
+// no section of its own.
+func (b *builder) fixUngrouped() {
+	grouped := map[string]bool{}
+	for _, name := range b.groupSeq {
+		if name != "ungrouped" && name != "all" {
+			for _, h := range b.groups[name].g.Hosts {
+				grouped[h] = true
+			}
+		}
+	}
+	var lone []string
+	for _, h := range b.inv.Hosts {
+		if !grouped[h.Name] {
+			lone = append(lone, h.Name)
+		}
+	}
+	ug := b.groups["ungrouped"]
+	if ug == nil {
+		if len(lone) == 0 {
+			return
+		}
+		ug = b.group("ungrouped", b.file, 0)
+	}
+	ug.g.Hosts = lone
+	if len(lone) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.inline) == 0 {
+		delete(b.groups, "ungrouped")
+		delete(b.inv.Groups, "ungrouped")
+		b.groupSeq = slices.DeleteFunc(b.groupSeq, func(n string) bool { return n == "ungrouped" })
+	}
 }
 
 // stripComment drops a " #..." or " ;..." tail outside quotes.
@@ -237,20 +275,14 @@ func stripComment(s string) string {
 	return s
 }
 
-// word is one shell-split field; quoted tells a value that was written in
-// quotes, which keeps it a string.
-type word struct {
-	text   string
-	quoted bool
-}
-
-// splitShell splits a host line like Python's shlex (which Ansible uses):
-// whitespace separates, quotes group, backslash escapes outside single
-// quotes, and "#" at the start of a word begins a comment.
-func splitShell(s string) ([]word, error) {
-	var out []word
+// splitShell splits a host line like Python's shlex.split(s, comments=True)
+// (which Ansible uses): whitespace separates, quotes group, backslash
+// escapes outside single quotes, and "#" outside quotes ends the line, even
+// inside a word.
+func splitShell(s string) ([]string, error) {
+	var out []string
 	var cur strings.Builder
-	inWord, quoted := false, false
+	inWord := false
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -273,14 +305,17 @@ func splitShell(s string) ([]word, error) {
 			}
 		case c == ' ' || c == '\t':
 			if inWord {
-				out = append(out, word{cur.String(), quoted})
+				out = append(out, cur.String())
 				cur.Reset()
-				inWord, quoted = false, false
+				inWord = false
 			}
-		case c == '#' && !inWord:
+		case c == '#':
+			if inWord {
+				out = append(out, cur.String())
+			}
 			return out, nil
 		case c == '\'' || c == '"':
-			quote, inWord, quoted = c, true, true
+			quote, inWord = c, true
 		case c == '\\' && i+1 < len(s):
 			i++
 			cur.WriteByte(s[i])
@@ -294,7 +329,7 @@ func splitShell(s string) ([]word, error) {
 		return nil, fmt.Errorf("unterminated %c quote", quote)
 	}
 	if inWord {
-		out = append(out, word{cur.String(), quoted})
+		out = append(out, cur.String())
 	}
 	return out, nil
 }

@@ -41,6 +41,10 @@ type Host struct {
 	// messages.
 	File string
 	Line int
+	// resolved holds every inventory variable the host sees, merged in
+	// Ansible's precedence order (see builder.resolve); nil for a Host not
+	// built by Load.
+	resolved map[string]any
 }
 
 // Group is a named set of hosts.

@@ -56,15 +56,14 @@ func TestLoadBroken(t *testing.T) {
 		{"undefined.ini", []string{`undefined.ini:5: children of "frontend": group "wbe" is not defined; did you mean "web"?`}},
 		{"values.ini", []string{
 			`values.ini:2: ansible_port: 0 is out of range 1-65535`,
-			`values.ini:3: host "web-02": port: 70000 is out of range 1-65535`,
+			`values.ini:3: invalid host pattern "web-02:70000": port out of range 1-65535`,
 			`values.ini:4: host "web-03": expected key=value, found "http_port"`,
-			`values.ini:5: host ranges like "web-[04:05]" are not supported; list the hosts`,
+			`values.ini:5: host pattern "web-[4:]": host range must specify end value`,
 			`values.ini:6: ansible_ssh_common_args: only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found "-o StrictHostKeyChecking=no"`,
 			`values.ini:7: ansible_become: "maybe" is not true or false`,
 			`values.ini:8: ansible_become_password: write "{{ secret_name }}" naming a key of the secrets file, not the password`,
 			`values.ini:9: unterminated " quote`,
 		}},
-		{"group-host.ini", []string{"group-host.ini:2: ansible_host is only valid for a host"}},
 		{"gvars/inventory.yml", []string{
 			`gvars/group_vars/wbe.yml: group_vars for unknown group "wbe"; did you mean "web"?`,
 			"gvars/group_vars/web.yml:2: invalid YAML: mapping values are not allowed in this context",

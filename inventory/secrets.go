@@ -126,6 +126,7 @@ func (b *builder) checkBecome() {
 	for _, h := range b.inv.Hosts {
 		patches = append(patches, b.hosts[h.Name].conn)
 	}
+	patches = append(patches, b.becomeRefs...)
 	for _, p := range patches {
 		if p.BecomePassword == nil {
 			continue

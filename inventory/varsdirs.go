@@ -1,55 +1,128 @@
 package inventory
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 )
 
+// varsExtensions are the endings Ansible tries after the bare name, in
+// order (YAML_FILENAME_EXTENSIONS).
+var varsExtensions = []string{"", ".yml", ".yaml", ".json"}
+
 // loadVarsDirs reads group_vars/ and host_vars/ beside the inventory, as
-// Ansible does: for each NAME, NAME.yml, then NAME.yaml, then every .yml or
-// .yaml file of the folder NAME/ in name order; later files override earlier
-// ones, and all of them override vars written in the inventory itself.
-// A file for a group or host the inventory does not have is an error: it is
-// nearly always a typo that would otherwise silently do nothing.
+// Ansible's host_group_vars plugin does: for each NAME, the first of NAME
+// (a file or a folder), NAME.yml, NAME.yaml and NAME.json that exists; a
+// folder gives all its files with one of those endings or none, in name
+// order and recursively, hidden files and backups (name~) left out. Later
+// files replace the keys of earlier ones.
+//
+// In ferry's own format a file for a group or host the inventory does not
+// have is an error: it is nearly always a typo that would otherwise
+// silently do nothing. Ansible's formats ignore it, as Ansible does.
 func (b *builder) loadVarsDirs() {
 	for _, kind := range []string{"group", "host"} {
 		dir := filepath.Join(b.dir, kind+"_vars")
-		files := varsFiles(dir)
-		names := make([]string, 0, len(files))
-		for name := range files {
-			names = append(names, name)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // no folder: nothing to add
+		}
+		seen := map[string]bool{}
+		var names []string
+		for _, e := range entries {
+			n := e.Name()
+			if strings.HasPrefix(n, ".") || strings.HasSuffix(n, "~") {
+				continue
+			}
+			for _, ext := range varsExtensions[1:] {
+				if base, ok := strings.CutSuffix(n, ext); ok && !e.IsDir() {
+					n = base
+					break
+				}
+			}
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			b.applyVarsFiles(kind, name, files[name])
+			b.applyVarsFiles(kind, name, findVarsFiles(dir, name))
 		}
 	}
 }
 
+// findVarsFiles is ansible-core's DataLoader.find_vars_files.
+func findVarsFiles(dir, name string) []string {
+	for _, ext := range varsExtensions {
+		p := filepath.Join(dir, name+ext)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			return varsFilesIn(p)
+		}
+		return []string{p}
+	}
+	return nil
+}
+
+func varsFilesIn(dir string) []string {
+	entries, err := os.ReadDir(dir) // sorted by name, as Ansible sorts
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || strings.HasSuffix(n, "~") {
+			continue
+		}
+		ext := filepath.Ext(n)
+		p := filepath.Join(dir, n)
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case fi.IsDir() && ext == "":
+			out = append(out, varsFilesIn(p)...)
+		case fi.Mode().IsRegular() && (ext == "" || contains(varsExtensions, ext)):
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (b *builder) applyVarsFiles(kind, name string, paths []string) {
-	var vars map[string]any
-	var conn *connPatch
-	var hd *hostDecl
+	if len(paths) == 0 {
+		return
+	}
+	var s scope
 	if kind == "group" {
 		gd := b.groups[name]
 		if gd == nil {
-			b.add(paths[0], 0, "group_vars for unknown group %q%s", name, suggest(name, b.groupSeq))
-			return
-		}
-		vars, conn = gd.g.Vars, &gd.conn
-	} else {
-		hd = b.hosts[name]
-		if hd == nil {
-			known := make([]string, len(b.inv.Hosts))
-			for i, h := range b.inv.Hosts {
-				known[i] = h.Name
+			if !b.ansible {
+				b.add(paths[0], 0, "group_vars for unknown group %q%s", name, suggest(name, b.groupSeq))
 			}
-			b.add(paths[0], 0, "host_vars for unknown host %q%s", name, suggest(name, known))
 			return
 		}
-		vars, conn = hd.h.Vars, &hd.conn
+		s = gd.scope(false)
+	} else {
+		hd := b.hosts[name]
+		if hd == nil {
+			if !b.ansible {
+				known := make([]string, len(b.inv.Hosts))
+				for i, h := range b.inv.Hosts {
+					known[i] = h.Name
+				}
+				b.add(paths[0], 0, "host_vars for unknown host %q%s", name, suggest(name, known))
+			}
+			return
+		}
+		s = hd.scope(false)
 	}
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
@@ -57,61 +130,59 @@ func (b *builder) applyVarsFiles(kind, name string, paths []string) {
 			b.addErr(&Error{File: path, Msg: "cannot read: " + errText(err), Err: err})
 			continue
 		}
-		y := yamlFile{file: path, p: &b.problems}
-		root, ok := y.parse(data)
-		if !ok {
-			continue
-		}
-		b.setVars(vars, conn, hd, y.vars(root, "in "+kind+"_vars"))
+		b.setVars(s, b.varsFile(path, data, kind))
 	}
 }
 
-// varsFiles maps each NAME under dir to its files in precedence order.
-func varsFiles(dir string) map[string][]string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil // no folder: nothing to add
-	}
-	byName := map[string][3][]string{}
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, ".") {
-			continue
-		}
-		slots := byName[strings.TrimSuffix(strings.TrimSuffix(n, ".yml"), ".yaml")]
-		switch {
-		case e.IsDir():
-			slots[2] = yamlFilesIn(filepath.Join(dir, n))
-		case strings.HasSuffix(n, ".yml"):
-			slots[0] = []string{filepath.Join(dir, n)}
-		case strings.HasSuffix(n, ".yaml"):
-			slots[1] = []string{filepath.Join(dir, n)}
-		default:
-			continue
-		}
-		byName[strings.TrimSuffix(strings.TrimSuffix(n, ".yml"), ".yaml")] = slots
-	}
-	out := map[string][]string{}
-	for name, slots := range byName {
-		all := append(append(append([]string{}, slots[0]...), slots[1]...), slots[2]...)
-		if len(all) > 0 {
-			out[name] = all
+// varsFile decodes one vars file. Like Ansible's loader it reads JSON as
+// JSON first, then YAML; in Ansible's formats YAML scalars are typed by
+// YAML 1.1 as Ansible's PyYAML does (yes/no/on/off are booleans, 0755
+// is octal).
+func (b *builder) varsFile(path string, data []byte, kind string) []varEntry {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil && !dec.More() {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			out := make([]varEntry, 0, len(m))
+			for _, k := range keys {
+				out = append(out, varEntry{key: k, value: fromJSON(m[k]), at: ref{file: path, line: 1}})
+			}
+			return out
 		}
 	}
-	return out
-}
-
-func yamlFilesIn(dir string) []string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	y := yamlFile{file: path, p: &b.problems, yaml11: b.ansible}
+	root, ok := y.parse(data)
+	if !ok {
 		return nil
 	}
-	var out []string
-	for _, e := range entries { // ReadDir sorts by name
-		n := e.Name()
-		if !e.IsDir() && !strings.HasPrefix(n, ".") && (strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) {
-			out = append(out, filepath.Join(dir, n))
+	return y.vars(root, "in "+kind+"_vars")
+}
+
+// fromJSON turns json.Number into int or float64, as Python's json would.
+func fromJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil && !strings.ContainsAny(x.String(), ".eE") {
+			return int(i)
 		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = fromJSON(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = fromJSON(e)
+		}
+		return x
 	}
-	return out
+	return v
 }

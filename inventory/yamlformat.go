@@ -36,7 +36,7 @@ func parseYAML(b *builder, data []byte) {
 		case "connection":
 			y.conn(&all.conn, v, "")
 		case "vars":
-			b.setVars(all.g.Vars, &all.conn, nil, y.vars(v, "in vars"))
+			b.setVars(all.scope(true), y.vars(v, "in vars"))
 		case "secrets":
 			if s, ok := y.scalar(v, "secrets"); ok {
 				b.secrets = ref{name: s, file: b.file, line: v.Line}
@@ -65,7 +65,7 @@ func (y yamlFile) group(b *builder, name string, k, v *yaml.Node) {
 				gd.g.Roles = append(gd.g.Roles, r.name)
 			}
 		case "vars":
-			b.setVars(gd.g.Vars, &gd.conn, nil, y.vars(v, "in vars of group "+strconv.Quote(name)))
+			b.setVars(gd.scope(true), y.vars(v, "in vars of group "+strconv.Quote(name)))
 		case "children":
 			gd.children = y.names(v, "children "+what)
 		case "serial":
@@ -115,7 +115,7 @@ func (y yamlFile) host(b *builder, gd *groupDecl, name string, k, v *yaml.Node) 
 				}
 			}
 		case "vars":
-			b.setVars(hd.h.Vars, &hd.conn, hd, y.vars(v, "in vars of host "+strconv.Quote(name)))
+			b.setVars(hd.scope(true), y.vars(v, "in vars of host "+strconv.Quote(name)))
 		case "connection":
 			y.conn(&hd.conn, v, " of host "+strconv.Quote(name))
 		}

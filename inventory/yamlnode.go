@@ -14,6 +14,8 @@ import (
 type yamlFile struct {
 	file string
 	p    *problems
+	// yaml11 types values as Ansible's PyYAML does (see decodeYAML11).
+	yaml11 bool
 }
 
 var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
@@ -159,7 +161,13 @@ func (y yamlFile) vars(n *yaml.Node, what string) []varEntry {
 	var out []varEntry
 	y.mapping(n, what, nil, func(key string, k, v *yaml.Node) {
 		var val any
-		if err := v.Decode(&val); err != nil {
+		var err error
+		if y.yaml11 {
+			val, err = decodeYAML11(v)
+		} else {
+			err = v.Decode(&val)
+		}
+		if err != nil {
 			y.p.add(y.file, v.Line, "variable %q: %v", key, err)
 			return
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,21 +54,46 @@ Problems are reported with file and line, and exit with code 3.`,
 }
 
 func newInventoryListCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List groups with their roles, hosts and addresses",
 		Long: `List every group (sorted by name) with its roles and children, then each of
-its hosts, children's included (sorted by name), with its address.`,
-		Example: "  ferry inventory list -i lab/inventory.yml",
-		Args:    cobra.NoArgs,
+its hosts, children's included (sorted by name), with its address.
+
+With --output json, print the inventory in the shape of ansible-inventory --list:
+groups with their hosts and children, and _meta.hostvars with every host's
+variables merged by precedence and its connection as ansible_host,
+ansible_port and ansible_user (secrets left out), so that the two can be
+compared and other tools can read ferry's inventories.`,
+		Example: `  ferry inventory list -i lab/inventory.yml
+  ferry inventory list -i hosts.ini --output json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "human" && output != "json" {
+				return badInput(fmt.Errorf("--output %q: want human or json", output))
+			}
 			inv, err := loadInventory(cmd)
 			if err != nil {
 				return err
 			}
+			if output == "json" {
+				return writeAnsibleList(cmd.OutOrStdout(), inv)
+			}
 			return writeList(cmd.OutOrStdout(), inv)
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "human", "human, or json in the shape of ansible-inventory --list")
+	return cmd
+}
+
+func writeAnsibleList(w io.Writer, inv *inventory.Inventory) error {
+	data, err := json.MarshalIndent(inv.AnsibleList(), "", "    ")
+	if err != nil {
+		return fmt.Errorf("inventory as JSON: %w", err)
+	}
+	_, err = io.WriteString(w, inv.Redact(string(data))+"\n")
+	return err
 }
 
 func writeList(w io.Writer, inv *inventory.Inventory) error {
