@@ -4,7 +4,7 @@ BIN      := bin/ferry
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build test unit e2e lint demo lab-prereqs bench fuzz clean
+.PHONY: build test unit e2e lint demo lab-prereqs ansible-oracle bench fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -54,6 +54,12 @@ lab-prereqs:
 		echo "installing:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+# ansible-core (Debian's), whose ansible-inventory the inventory tests
+# compare ferry with; without it they say they were skipped.
+ansible-oracle:
+	@command -v ansible-inventory >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ansible-core; }
 
 # Lab up, the whole stack deployed, its health shown, and one request
 # through the floating address with the lab CA.
