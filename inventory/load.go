@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"os"
+
+	"go.yaml.in/yaml/v3"
 	"path/filepath"
 	"strings"
 )
@@ -26,19 +28,14 @@ func load(path string, withSecrets bool) (*Inventory, error) {
 		return nil, &Error{File: path, Msg: "cannot read inventory: " + errText(err), Err: err}
 	}
 	b := newBuilder(path)
-	yamlFormat := isYAMLName(path)
-	if yamlFormat {
-		parseYAML(b, data)
-	} else {
-		parseINI(b, data)
-	}
+	parseAny(b, data)
 	// Files beside the inventory refer to its groups and hosts: reading them
 	// after a broken inventory would only add follow-on errors.
 	if len(b.list) > 0 {
 		return nil, b.err()
 	}
 	b.loadVarsDirs()
-	if !yamlFormat {
+	if b.ansible {
 		b.loadSite(filepath.Join(b.dir, SiteFile))
 	}
 	b.finish()
@@ -52,6 +49,61 @@ func load(path string, withSecrets bool) (*Inventory, error) {
 	return b.inv, nil
 }
 
+// parseAny reads one inventory file in whichever format it is written:
+// ferry's YAML or Ansible's YAML (.yml, .yaml; told apart by shape), or
+// Ansible's INI.
+func parseAny(b *builder, data []byte) {
+	if isYAMLName(b.file) {
+		parseYAMLFile(b, data)
+		return
+	}
+	parseINI(b, data)
+}
+
+// parseYAMLFile reads ferry's YAML format or Ansible's, by shape.
+func parseYAMLFile(b *builder, data []byte) {
+	y := yamlFile{file: b.file, p: &b.problems}
+	root, ok := y.parse(data)
+	if !ok {
+		return
+	}
+	if isAnsibleYAML(root) {
+		parseAnsibleYAML(b, y, root)
+		return
+	}
+	if line, ok := neitherYAMLShape(root); ok {
+		b.add(b.file, line, "neither ferry's inventory format (top-level groups:, vars:, connection:, order:, secrets:) "+
+			"nor Ansible's (groups at the top level, such as all:, each with only hosts:, children: and vars:)")
+		return
+	}
+	parseYAML(b, y, root)
+}
+
+// neitherYAMLShape reports a mapping none of whose keys is, or is a likely
+// typo of, a key of ferry's format, with the line of the first key of
+// Ansible's shape that does not fit.
+func neitherYAMLShape(root *yaml.Node) (int, bool) {
+	if root == nil || root.Kind != yaml.MappingNode {
+		return 0, false
+	}
+	line := root.Line
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := deref(root.Content[i])
+		if contains(topKeys, k.Value) || suggest(k.Value, topKeys) != "" {
+			return 0, false
+		}
+		if v := deref(root.Content[i+1]); v.Kind == yaml.MappingNode && line == root.Line {
+			for j := 0; j < len(v.Content); j += 2 {
+				if kk := deref(v.Content[j]); !contains(ansibleGroupKeys, kk.Value) {
+					line = kk.Line
+					break
+				}
+			}
+		}
+	}
+	return line, true
+}
+
 func isYAMLName(path string) bool {
 	ext := strings.ToLower(filepath.Ext(path))
 	return ext == ".yml" || ext == ".yaml"
@@ -62,7 +114,7 @@ func isYAMLName(path string) bool {
 func parseBytes(path string, data []byte, yamlFormat bool) (*Inventory, error) {
 	b := newBuilder(path)
 	if yamlFormat {
-		parseYAML(b, data)
+		parseYAMLFile(b, data)
 	} else {
 		parseINI(b, data)
 	}

@@ -20,12 +20,7 @@ var (
 )
 
 // parseYAML reads ferry's YAML inventory format into b (see doc.go).
-func parseYAML(b *builder, data []byte) {
-	y := yamlFile{file: b.file, p: &b.problems}
-	root, ok := y.parse(data)
-	if !ok {
-		return
-	}
+func parseYAML(b *builder, y yamlFile, root *yaml.Node) {
 	if root == nil {
 		b.add(b.file, 0, "the inventory is empty")
 		return
