@@ -49,11 +49,21 @@ func load(path string, withSecrets bool) (*Inventory, error) {
 	return b.inv, nil
 }
 
-// parseAny reads one inventory file in whichever format it is written:
-// ferry's YAML or Ansible's YAML (.yml, .yaml; told apart by shape), or
+// parseAny reads one inventory file in whichever format it is written: a
+// dynamic inventory script (executable, see loadScript); JSON in the shape
+// of ansible-inventory --list (.json); ferry's YAML or Ansible's YAML
+// (.yml, .yaml, or .json in YAML's shape; told apart by shape); otherwise
 // Ansible's INI.
 func parseAny(b *builder, data []byte) {
-	if isYAMLName(b.file) {
+	if isScript(b.file, data) {
+		loadScript(b)
+		return
+	}
+	if strings.EqualFold(filepath.Ext(b.file), ".json") && isListJSON(data) {
+		parseListJSON(b, data, "JSON inventory", nil)
+		return
+	}
+	if isYAMLName(b.file) || strings.EqualFold(filepath.Ext(b.file), ".json") {
 		parseYAMLFile(b, data)
 		return
 	}
