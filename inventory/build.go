@@ -36,6 +36,8 @@ type groupDecl struct {
 	// priority is ansible_group_priority (default 1): among groups of the
 	// same depth, the higher one wins.
 	priority int
+	// members is g.Hosts as a set, so that adding hosts stays linear.
+	members map[string]bool
 }
 
 // hostDecl is a host while loading.
@@ -127,12 +129,15 @@ func (b *builder) group(name, file string, line int) *groupDecl {
 func (b *builder) addHost(gd *groupDecl, name string, at ref) *hostDecl {
 	hd, ok := b.hosts[name]
 	if !ok {
-		hd = &hostDecl{h: &Host{Name: name, Vars: map[string]any{}, File: at.file, Line: at.line},
-			inline: map[string]varEntry{}, files: map[string]varEntry{}}
+		hd = &hostDecl{h: &Host{Name: name, Vars: map[string]any{}, File: at.file, Line: at.line}}
 		b.hosts[name] = hd
 		b.inv.Hosts = append(b.inv.Hosts, hd.h)
 	}
-	if !contains(gd.g.Hosts, name) {
+	if gd.members == nil {
+		gd.members = map[string]bool{}
+	}
+	if !gd.members[name] {
+		gd.members[name] = true
 		gd.g.Hosts = append(gd.g.Hosts, name)
 	}
 	return hd
@@ -176,6 +181,11 @@ func (gd *groupDecl) scope(inline bool) scope {
 }
 
 func (hd *hostDecl) scope(inline bool) scope {
+	// Made on first use: most hosts of a big inventory have no vars of
+	// their own.
+	if hd.inline == nil {
+		hd.inline, hd.files = map[string]varEntry{}, map[string]varEntry{}
+	}
 	t := hd.files
 	if inline {
 		t = hd.inline

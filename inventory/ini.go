@@ -249,6 +249,10 @@ func (b *builder) fixUngrouped() {
 		ug = b.group("ungrouped", b.file, 0)
 	}
 	ug.g.Hosts = lone
+	ug.members = map[string]bool{}
+	for _, h := range lone {
+		ug.members[h] = true
+	}
 	if len(lone) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.inline) == 0 {
 		delete(b.groups, "ungrouped")
 		delete(b.inv.Groups, "ungrouped")
