@@ -213,6 +213,10 @@ func (b *builder) setVars(s scope, entries []varEntry) {
 			s.gd.priority = n
 			continue
 		}
+		if err := refusedVar(e.key, e.value); err != nil {
+			b.add(e.at.file, e.at.line, "%s: %v", e.key, err)
+			continue
+		}
 		setting, isConn := ansibleConnVars[e.key]
 		switch {
 		case !isConn:

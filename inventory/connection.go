@@ -146,7 +146,7 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		if m := secretRefRe.FindStringSubmatch(s); m != nil {
 			s = m[1]
 		} else if key == "become_password_ref" {
-			return fmt.Errorf("write \"{{ secret_name }}\" naming a key of the secrets file, not the password")
+			return fmt.Errorf("write \"{{ secret_name }}\" naming a key of the secrets file, not the password (plain-text passwords are refused on purpose)")
 		} else if !validVarName(s) {
 			return fmt.Errorf("must name a secret (a key of the secrets file), not hold a password")
 		}
@@ -166,7 +166,8 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 	return nil
 }
 
-const sshArgsOnly = "only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q"
+const sshArgsOnly = "only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q: " +
+	"other ssh options are refused on purpose, since some weaken host-key checking; put the rest in ~/.ssh/config"
 
 // sshArgs reads ansible_ssh_common_args. Only a jump host and a known_hosts
 // file are understood; any other ssh option is refused rather than silently
@@ -234,4 +235,21 @@ func scalarString(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// refusedVar reports an Ansible variable ferry cannot honour and would
+// otherwise ignore, which would send the deploy somewhere or somehow else
+// than the inventory says. The value is not repeated: it may be a password.
+func refusedVar(key string, value any) error {
+	switch key {
+	case "ansible_connection":
+		switch scalarString(value) {
+		case "ssh", "smart", "paramiko":
+			return nil
+		}
+		return fmt.Errorf("ferry connects over SSH only; ansible_connection=%s is refused rather than ignored", scalarString(value))
+	case "ansible_password", "ansible_ssh_pass", "ansible_ssh_password":
+		return fmt.Errorf("ferry logs in with keys (ansible_ssh_private_key_file or ssh-agent); an SSH password is refused rather than ignored")
+	}
+	return nil
 }
