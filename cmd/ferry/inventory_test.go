@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -112,6 +114,9 @@ func TestInventoryBadInput(t *testing.T) {
 		{"bad -e", []string{"inventory", "vars", "web-01", "-i", seed, "-e", "novalue"}, "want key=value or @file.yml"},
 		{"unknown group", []string{"inventory", "graph", "nope", "-i", seed}, `no group "nope"`},
 		{"vars needs a host", []string{"inventory", "vars", "-i", seed}, "accepts 1 arg"},
+		{"failing script", []string{"inventory", "list", "-i", filepath.Join("..", "..", "testdata", "inventory-ansible", "broken-script-fails", "inventory.sh")},
+			"broken-script-fails/inventory.sh: inventory script (run with --list) failed with exit status 1: cannot reach the cloud API"},
+		{"bad output format", []string{"inventory", "list", "-i", seed, "--output", "yaml"}, `--output "yaml": want human or json`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,6 +149,7 @@ func TestInventoryVarsMasksSecrets(t *testing.T) {
 	for _, cmd := range [][]string{
 		{"inventory", "vars", "db-01", "-i", inv, "-e", "dsn=mysql://app:" + canary + "@db"},
 		{"inventory", "list", "-i", inv},
+		{"inventory", "list", "-i", inv, "--output", "json"},
 		{"inventory", "graph", "-i", inv},
 	} {
 		out, code, err := runInventoryCmd(t, cmd...)
@@ -156,5 +162,40 @@ func TestInventoryVarsMasksSecrets(t *testing.T) {
 		if cmd[1] == "vars" && (!strings.Contains(out, "db_password: '********'") || !strings.Contains(out, "dsn: mysql://app:********@db")) {
 			t.Errorf("vars output does not show the masked values:\n%s", out)
 		}
+	}
+}
+
+// TestInventoryListJSON: list --output json has the shape of
+// ansible-inventory --list, and both seed formats give the same.
+func TestInventoryListJSON(t *testing.T) {
+	seedDir := filepath.Join("..", "..", "testdata", "inventory")
+	var outs []map[string]any
+	for _, seed := range []string{"seed.yml", "seed.ini"} {
+		out, code, err := runInventoryCmd(t, "inventory", "list", "--output", "json", "-i", filepath.Join(seedDir, seed))
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %v", seed, code, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%s: %v\n%s", seed, err, out)
+		}
+		outs = append(outs, m)
+	}
+	if !reflect.DeepEqual(outs[0], outs[1]) {
+		t.Errorf("seed.yml and seed.ini differ:\n%v\n%v", outs[0], outs[1])
+	}
+	m := outs[0]
+	web, _ := m["web"].(map[string]any)
+	if hosts, _ := web["hosts"].([]any); len(hosts) != 2 || hosts[0] != "web-01" {
+		t.Errorf("web: %v, want hosts web-01 and web-02", web)
+	}
+	all, _ := m["all"].(map[string]any)
+	if children, _ := all["children"].([]any); len(children) == 0 {
+		t.Errorf("all has no children: %v", all)
+	}
+	hv, _ := m["_meta"].(map[string]any)["hostvars"].(map[string]any)
+	db, _ := hv["db-01"].(map[string]any)
+	if db["ansible_host"] != "198.18.0.31" || db["ansible_port"] != 22.0 || db["ansible_user"] == nil {
+		t.Errorf("db-01 hostvars %v: want ansible_host, ansible_port and ansible_user", db)
 	}
 }
