@@ -1,6 +1,6 @@
 // Package inventory loads the hosts, groups and variables ferry deploys to,
-// from ferry's YAML format or from an Ansible INI inventory, and resolves
-// variable precedence and host patterns.
+// from ferry's YAML format or from Ansible's inventories (INI, YAML,
+// scripts, JSON), and resolves variable precedence and host patterns.
 //
 // # ferry's YAML format
 //
@@ -25,29 +25,33 @@
 // also takes port and user directly. Every host needs an address; a host may
 // be listed in several groups, and needs its address only once.
 //
-// # Ansible INI
+// # Ansible's formats
 //
-// Sections [group], [group:vars] and [group:children]; hosts before any
-// section belong to "ungrouped". ansible_host (default: the host's name),
-// ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_become,
-// ansible_become_password ("{{ secret_name }}") and a jump host in
-// ansible_ssh_common_args ("-J bastion" or "-o ProxyJump=bastion") become
-// connection settings, not vars. Roles and run order come from the site file
-// beside the inventory (see SiteFile); ferry_secrets=FILE in [all:vars]
-// names the secrets file.
+// Ansible INI, Ansible's YAML (all:/children:/hosts:/vars:), dynamic
+// inventory scripts and JSON in the shape of ansible-inventory --list are
+// read as ansible-core 2.14 reads them: host ranges, Python-literal typing
+// of INI values, YAML 1.1 typing of YAML values, "ungrouped", and the
+// connection variables (ansible_host, ansible_port, ansible_user,
+// ansible_ssh_private_key_file, ansible_become, ansible_become_password as
+// "{{ secret_name }}", a jump host in ansible_ssh_common_args) at any level.
+// Roles and run order come from the site file beside the inventory (see
+// SiteFile); ferry_secrets=FILE in [all:vars] names the secrets file.
+// doc/inventory.md has the details, the refusals and the differences left;
+// testdata/inventory-ansible is compared with ansible-inventory itself.
 //
-// # Beside either format
+// # Beside any format
 //
-// group_vars/NAME.yml, NAME.yaml or NAME/*.yml and host_vars/ likewise; they
-// override the vars written in the inventory, and Ansible's connection
-// variables in them work as in INI.
+// group_vars/NAME and host_vars/NAME: the first of NAME (file or folder),
+// NAME.yml, NAME.yaml and NAME.json, as Ansible finds them.
 //
 // # Precedence
 //
-// role defaults < secrets < all < parent group < child group < host < extra
-// vars; see Inventory.VarsFor. Among groups of the same depth, the name
-// decides (Ansible's rule). Connection settings follow the same ladder
-// (inventory < groups < host).
+// role defaults < secrets < all (inline) < groups (inline) <
+// group_vars/all < group_vars/GROUP < host (inline) < host_vars/HOST <
+// extra vars; see Inventory.VarsFor. Among groups: depth, then
+// ansible_group_priority, then name (Ansible's rule). ferry's connection:
+// settings follow inventory < groups < host; Ansible's connection
+// variables, ranked like any variable, override them.
 //
 // # Secrets
 //
