@@ -260,25 +260,6 @@ func (b *builder) fixUngrouped() {
 	}
 }
 
-// stripComment drops a " #..." or " ;..." tail outside quotes.
-func stripComment(s string) string {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case (c == '#' || c == ';') && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return strings.TrimRight(s[:i], " \t")
-		}
-	}
-	return s
-}
-
 // splitShell splits a host line like Python's shlex.split(s, comments=True)
 // (which Ansible uses): whitespace separates, quotes group, backslash
 // escapes outside single quotes, and "#" outside quotes ends the line, even
