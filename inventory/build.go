@@ -101,6 +101,12 @@ func (b *builder) checkName(kind, name, file string, line int) bool {
 			b.add(file, line, "invalid %s name %q", kind, name)
 			return false
 		}
+		// Refused on purpose where Ansible accepts it: a name that --limit
+		// could never select, since patterns split it.
+		if elems, ok := splitPattern(name); !ok || len(elems) != 1 || elems[0] != name || name[0] == '!' || name[0] == '&' {
+			b.add(file, line, "invalid %s name %q: host patterns could not select it (',' or ':' outside an address, or a leading '!' or '&')", kind, name)
+			return false
+		}
 		return true
 	}
 	if !nameRe.MatchString(name) {

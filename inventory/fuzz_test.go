@@ -9,7 +9,13 @@ import (
 
 // seedCorpus adds every testdata inventory of one format to f.
 func seedCorpus(f *testing.F, yamlFormat bool) {
-	err := filepath.Walk(testdataDir, func(path string, info os.FileInfo, err error) error {
+	for _, dir := range []string{testdataDir, corpusDir} {
+		seedCorpusDir(f, dir, yamlFormat)
+	}
+}
+
+func seedCorpusDir(f *testing.F, dir string, yamlFormat bool) {
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}
@@ -49,6 +55,9 @@ func checkParsed(t *testing.T, inv *Inventory, err error) {
 	}
 	for _, g := range inv.GroupOrder() {
 		inv.HostsOf(g)
+	}
+	if len(inv.Hosts) == 0 {
+		return // Ansible's formats may be empty
 	}
 	if _, err := inv.Select("all,!" + inv.Hosts[0].Name); err != nil {
 		t.Fatal(err)

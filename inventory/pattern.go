@@ -8,7 +8,9 @@ import (
 
 // Select returns the hosts a --limit pattern names, in inventory order.
 //
-// A pattern is a list of elements separated by "," or ":". An element is a
+// A pattern is a list of elements separated by "," or ":"; as in Ansible,
+// an element that is an address with colons (fe80::1, [2001:db8::3]:22)
+// is not split. An element is a
 // host name, a group name (its hosts, children included), "all" or "*", or
 // a glob over host and group names ("web-*", "db-0[12]"). Plain elements add
 // up; "&elem" keeps only hosts also in elem; "!elem" removes elem's hosts.
@@ -19,8 +21,8 @@ import (
 // an error, since a typo in --limit must not quietly select nothing (or,
 // after "!", everything). The result itself may be empty ("web,&db").
 func (inv *Inventory) Select(pattern string) ([]*Host, error) {
-	elems := strings.FieldsFunc(pattern, func(r rune) bool { return r == ',' || r == ':' })
-	if strings.TrimSpace(pattern) == "" || len(elems) != strings.Count(pattern, ",")+strings.Count(pattern, ":")+1 {
+	elems, ok := splitPattern(pattern)
+	if !ok {
 		return nil, fmt.Errorf("host pattern %q: empty element", pattern)
 	}
 	var union map[string]bool
@@ -118,4 +120,29 @@ func (inv *Inventory) names() []string {
 		out = append(out, h.Name)
 	}
 	return append(out, inv.GroupOrder()...)
+}
+
+// splitPattern splits a pattern into its elements; ok is false when one is
+// empty.
+func splitPattern(pattern string) ([]string, bool) {
+	if strings.TrimSpace(pattern) == "" {
+		return nil, false
+	}
+	var out []string
+	for _, part := range strings.Split(pattern, ",") {
+		t := strings.TrimSpace(part)
+		if body := strings.TrimLeft(t, "!&"); strings.Contains(body, ":") {
+			if _, _, isAddr := splitHostPort(body); isAddr {
+				out = append(out, t)
+				continue
+			}
+		}
+		for _, e := range strings.Split(t, ":") {
+			if strings.TrimSpace(e) == "" {
+				return nil, false
+			}
+			out = append(out, e)
+		}
+	}
+	return out, true
 }

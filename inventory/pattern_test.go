@@ -102,3 +102,35 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("HostsOf(lb) = %v", got)
 	}
 }
+
+// TestSelectIPv6: as in Ansible, an element that is an address with colons
+// is not split at them.
+func TestSelectIPv6(t *testing.T) {
+	inv, err := loadTree(t, "hosts", map[string]string{"hosts": "[v6]\nfe80::1\n[2001:db8::3]:2222\n[v4]\n192.0.2.1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ pattern, want string }{
+		{"fe80::1", "fe80::1"},
+		{"2001:db8::3", "2001:db8::3"},
+		{"v6,!fe80::1", "2001:db8::3"},
+		{"v4:fe80::1", "error: host pattern \"v4:fe80::1\": empty element"}, // not one address: split at every colon
+		{"v4,fe80::1", "fe80::1 192.0.2.1"},
+	}
+	for _, tt := range tests {
+		hosts, err := inv.Select(tt.pattern)
+		var got string
+		if err != nil {
+			got = "error: " + err.Error()
+		} else {
+			names := make([]string, len(hosts))
+			for i, h := range hosts {
+				names[i] = h.Name
+			}
+			got = strings.Join(names, " ")
+		}
+		if !strings.HasPrefix(got, tt.want) {
+			t.Errorf("Select(%q) = %q, want %q", tt.pattern, got, tt.want)
+		}
+	}
+}
