@@ -225,6 +225,8 @@ func (b *builder) setVars(s scope, entries []varEntry) {
 		}
 		setting, isConn := ansibleConnVars[e.key]
 		switch {
+		case isConn && e.value == nil:
+			// null: as if unset (it still hides a value from a lower level).
 		case !isConn:
 			s.public[e.key] = e.value
 		case setting == "address":

@@ -232,6 +232,10 @@ func scalarString(v any) string {
 		return ""
 	case string:
 		return x
+	case float64:
+		// As Python's str(): 5.0, not 5.
+		b, _ := jsonFloat(x).MarshalJSON()
+		return string(b)
 	default:
 		return fmt.Sprint(x)
 	}

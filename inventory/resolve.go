@@ -75,9 +75,11 @@ func applyAnsibleConn(c *Connection, merged map[string]varEntry, dir string) {
 	p.applyTo(c, dir)
 }
 
+// firstOf is the first of names set to something other than null: Ansible
+// skips null values when it reads connection options.
 func firstOf(m map[string]varEntry, names ...string) (varEntry, bool) {
 	for _, n := range names {
-		if e, ok := m[n]; ok {
+		if e, ok := m[n]; ok && e.value != nil {
 			return e, true
 		}
 	}
