@@ -269,9 +269,6 @@ func pyInt(tok string) (int, bool) {
 	if base == 10 && len(digits) > 1 && digits[0] == '0' && strings.Trim(digits, "0") != "" {
 		return 0, false // 0777 is a syntax error in Python 3
 	}
-	if base == 16 && strings.HasPrefix(tok[2:], "_") || base == 8 && strings.HasPrefix(tok[2:], "_") || base == 2 && strings.HasPrefix(tok[2:], "_") {
-		digits = strings.TrimPrefix(digits, "_") // 0x_1f is allowed
-	}
 	n, err := strconv.ParseInt(digits, base, 64)
 	if err != nil || digits == "" {
 		return 0, false
