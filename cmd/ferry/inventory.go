@@ -41,9 +41,10 @@ func newInventoryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inventory",
 		Short: "Show what an inventory resolves to: groups, hosts, variables",
-		Long: `Load an inventory (ferry YAML or Ansible INI, with group_vars/, host_vars/,
-the site file and secrets) exactly as deploy does, and show the result.
-Problems are reported with file and line, and exit with code 3.`,
+		Long: `Load an inventory (ferry's YAML, or Ansible's INI, YAML, JSON or a dynamic
+inventory script; with group_vars/, host_vars/, the site file and secrets)
+exactly as deploy does, and show the result. Problems are reported with file
+and line, and exit with code 3. doc/inventory.md describes the formats.`,
 		Example: `  ferry inventory list -i lab/inventory.yml
   ferry inventory vars web-01 -i lab/inventory.yml -e site_name=test.ferry.test
   ferry inventory graph -i hosts.ini`,
