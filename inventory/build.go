@@ -288,10 +288,19 @@ func (b *builder) finish() {
 	for name, gd := range b.groups {
 		priority[name] = gd.priority
 	}
+	// Hosts in the same groups share their group order and group-level
+	// variables: a 10,000-host inventory has only a few such sets.
+	shared := map[string]*groupSet{}
 	for _, hd := range b.hostsInOrder() {
 		h := hd.h
-		h.Groups = groupsOf(direct[h.Name], parents, depth, priority)
-		b.resolve(hd)
+		key := strings.Join(direct[h.Name], "\x00")
+		gs := shared[key]
+		if gs == nil {
+			gs = b.newGroupSet(groupsOf(direct[h.Name], parents, depth, priority))
+			shared[key] = gs
+		}
+		h.Groups = append([]string(nil), gs.groups...)
+		b.resolve(hd, gs)
 		if h.Address == "" {
 			if b.addressFromName {
 				h.Address = h.Name

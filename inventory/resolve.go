@@ -2,48 +2,85 @@ package inventory
 
 import "maps"
 
-// resolve merges the variables host hd sees from the inventory, in
-// ansible-core's order (VARIABLE_PRECEDENCE, lowest first):
+// groupSet is what every host of one set of groups shares: the groups in
+// precedence order, their variables merged, and the connection they give.
+type groupSet struct {
+	groups []string
+	merged map[string]varEntry
+	// vars and conn are the result for a host with no variables of its
+	// own; vars is shared by such hosts and never changed.
+	vars map[string]any
+	conn Connection
+}
+
+// newGroupSet merges the group levels of ansible-core's order
+// (VARIABLE_PRECEDENCE, lowest first):
 //
 //	all (inline) < groups (inline) < group_vars/all < group_vars/GROUP
-//	< host (inline) < host_vars/HOST
 //
-// where groups come in h.Groups order (depth, ansible_group_priority,
-// name) and each level replaces whole keys. Ansible's connection variables
-// are then taken out of the result into h.Conn and h.Address.
-func (b *builder) resolve(hd *hostDecl) {
-	h := hd.h
-	merged := make(map[string]varEntry, 16)
-	maps.Copy(merged, b.groups["all"].inline)
-	for _, g := range h.Groups {
+// groups coming in precedence order (depth, ansible_group_priority, name)
+// and each level replacing whole keys.
+func (b *builder) newGroupSet(groups []string) *groupSet {
+	gs := &groupSet{groups: groups, merged: make(map[string]varEntry, 16)}
+	maps.Copy(gs.merged, b.groups["all"].inline)
+	for _, g := range groups {
 		if g != "all" {
-			maps.Copy(merged, b.groups[g].inline)
+			maps.Copy(gs.merged, b.groups[g].inline)
 		}
 	}
-	maps.Copy(merged, b.groups["all"].files)
-	for _, g := range h.Groups {
+	maps.Copy(gs.merged, b.groups["all"].files)
+	for _, g := range groups {
 		if g != "all" {
-			maps.Copy(merged, b.groups[g].files)
+			maps.Copy(gs.merged, b.groups[g].files)
 		}
 	}
-	maps.Copy(merged, hd.inline)
-	maps.Copy(merged, hd.files)
+	gs.vars, gs.conn = b.split(gs.merged, groups, nil)
+	return gs
+}
 
-	h.resolved = make(map[string]any, len(merged))
-	for k, e := range merged {
-		if _, isConn := ansibleConnVars[k]; !isConn {
-			h.resolved[k] = e.value
+// resolve gives host hd its variables: the group levels of gs, then the
+// host's own (inline < host_vars/HOST). Ansible's connection variables are
+// taken out of the result into h.Conn and h.Address.
+func (b *builder) resolve(hd *hostDecl, gs *groupSet) {
+	h := hd.h
+	merged := gs.merged
+	if len(hd.inline) > 0 || len(hd.files) > 0 {
+		merged = make(map[string]varEntry, len(gs.merged)+len(hd.inline)+len(hd.files))
+		maps.Copy(merged, gs.merged)
+		maps.Copy(merged, hd.inline)
+		maps.Copy(merged, hd.files)
+		h.resolved, h.Conn = b.split(merged, gs.groups, hd)
+	} else {
+		h.resolved, h.Conn = gs.vars, gs.conn
+		if hd.conn != (connPatch{}) {
+			hd.conn.applyTo(&h.Conn, b.dir)
+			applyAnsibleConn(&h.Conn, merged, b.dir)
 		}
 	}
-	h.Conn = Connection{Port: 22}
-	for _, g := range h.Groups {
-		b.groups[g].conn.applyTo(&h.Conn, b.dir)
-	}
-	hd.conn.applyTo(&h.Conn, b.dir)
-	applyAnsibleConn(&h.Conn, merged, b.dir)
 	if e, ok := firstOf(merged, "ansible_ssh_host", "ansible_host"); ok {
 		h.Address = scalarString(e.value)
 	}
+}
+
+// split separates merged into plain variables and the connection: ferry's
+// connection: settings of the groups and host, then Ansible's connection
+// variables over them.
+func (b *builder) split(merged map[string]varEntry, groups []string, hd *hostDecl) (map[string]any, Connection) {
+	vars := make(map[string]any, len(merged))
+	for k, e := range merged {
+		if _, isConn := ansibleConnVars[k]; !isConn {
+			vars[k] = e.value
+		}
+	}
+	c := Connection{Port: 22}
+	for _, g := range groups {
+		b.groups[g].conn.applyTo(&c, b.dir)
+	}
+	if hd != nil {
+		hd.conn.applyTo(&c, b.dir)
+	}
+	applyAnsibleConn(&c, merged, b.dir)
+	return vars, c
 }
 
 // connPrecedence lists, for each connection setting, the Ansible variables
