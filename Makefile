@@ -4,7 +4,7 @@ BIN      := bin/ferry
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build test unit e2e lint demo lab-prereqs ansible-oracle bench fuzz clean
+.PHONY: build test unit e2e lint demo lab-prereqs ansible-oracle bench bench-inventory fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -78,6 +78,10 @@ demo: build lab-prereqs
 
 bench: build
 	./bench/run.sh
+
+# Resolving a 10,000-host inventory: ferry, and ansible-inventory if present.
+bench-inventory:
+	./bench/inventory.sh
 
 clean:
 	rm -rf bin
