@@ -35,7 +35,8 @@
 // ansible_ssh_private_key_file, ansible_become, ansible_become_password as
 // "{{ secret_name }}", a jump host in ansible_ssh_common_args) at any level.
 // Roles and run order come from the site file beside the inventory (see
-// SiteFile); ferry_secrets=FILE in [all:vars] names the secrets file.
+// SiteFile); ferry_secrets=FILE in [all:vars] (or in all's vars) names the
+// secrets file.
 // doc/inventory.md has the details, the refusals and the differences left;
 // testdata/inventory-ansible is compared with ansible-inventory itself.
 //

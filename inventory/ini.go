@@ -9,9 +9,25 @@ import (
 	"strings"
 )
 
-// iniSecretsVar, in [all:vars], names the secrets file of an INI inventory
-// (the YAML format's `secrets:`).
+// iniSecretsVar, in [all:vars] (or all's vars in Ansible's other formats),
+// names the secrets file of an Ansible inventory (ferry's `secrets:`).
 const iniSecretsVar = "ferry_secrets"
+
+// takeSecretsVar moves ferry_secrets out of all's variables in Ansible's
+// YAML and JSON formats, where the parser sets it like any variable.
+func (b *builder) takeSecretsVar() {
+	all := b.groups["all"]
+	if e, ok := all.inline[iniSecretsVar]; ok {
+		b.secrets = ref{name: scalarString(e.value), file: e.at.file, line: e.at.line}
+		delete(all.inline, iniSecretsVar)
+		delete(all.g.Vars, iniSecretsVar)
+	}
+	for _, name := range b.groupSeq {
+		if e, ok := b.groups[name].inline[iniSecretsVar]; ok && name != "all" {
+			b.add(e.at.file, e.at.line, "%s belongs in the vars of group all", iniSecretsVar)
+		}
+	}
+}
 
 // parseINI reads an Ansible INI inventory into b, as ansible-core 2.14's
 // INI plugin does:

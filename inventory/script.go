@@ -247,6 +247,7 @@ func parseListJSON(b *builder, data []byte, what string, hostVars func(string) (
 		}
 		b.setVars(b.hosts[host].scope(true), sortedEntries(vars, at))
 	}
+	b.takeSecretsVar()
 	b.fixUngrouped()
 }
 

@@ -61,6 +61,7 @@ func parseAnsibleYAML(b *builder, y yamlFile, root *yaml.Node) {
 	y.mapping(root, "at the top level", nil, func(name string, k, v *yaml.Node) {
 		y.ansibleGroup(b, name, k, v)
 	})
+	b.takeSecretsVar()
 	b.fixUngrouped()
 }
 
