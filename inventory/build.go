@@ -343,6 +343,9 @@ func (b *builder) checkRefs() {
 			switch {
 			case c.name == "all":
 				b.add(c.file, c.line, "group %q: \"all\" cannot be a child group", name)
+			case c.name == "ungrouped" && b.ansible && name != "all":
+				// Ansible then drops the hosts of ungrouped without a word.
+				b.add(c.file, c.line, "group %q: \"ungrouped\" cannot be a child group", name)
 			case b.groups[c.name] == nil:
 				missing(c, fmt.Sprintf("children of %q", name))
 			}

@@ -222,6 +222,16 @@ func (p *iniParser) host(line string, at ref) {
 	}
 }
 
+// isChild reports whether a group lists name among its children.
+func (b *builder) isChild(name string) bool {
+	for _, g := range b.groupSeq {
+		if containsRef(b.groups[g].children, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // end checks what only the whole file can tell, then fixes "ungrouped" as
 // Ansible's reconcile_inventory does.
 func (p *iniParser) end() {
@@ -269,7 +279,7 @@ func (b *builder) fixUngrouped() {
 	for _, h := range lone {
 		ug.members[h] = true
 	}
-	if len(lone) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.inline) == 0 {
+	if len(lone) == 0 && !b.ungroupedSection && len(ug.children) == 0 && len(ug.inline) == 0 && !b.isChild("ungrouped") {
 		delete(b.groups, "ungrouped")
 		delete(b.inv.Groups, "ungrouped")
 		b.groupSeq = slices.DeleteFunc(b.groupSeq, func(n string) bool { return n == "ungrouped" })
