@@ -346,6 +346,10 @@ func (b *builder) checkRefs() {
 			case c.name == "ungrouped" && b.ansible && name != "all":
 				// Ansible then drops the hosts of ungrouped without a word.
 				b.add(c.file, c.line, "group %q: \"ungrouped\" cannot be a child group", name)
+			case name == "ungrouped" && b.ansible:
+				// Ansible applies ungrouped's vars to some of its children's
+				// hosts and not to others, by the order of the file.
+				b.add(c.file, c.line, "\"ungrouped\" cannot have child groups (%q)", c.name)
 			case b.groups[c.name] == nil:
 				missing(c, fmt.Sprintf("children of %q", name))
 			}

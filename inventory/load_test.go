@@ -53,6 +53,7 @@ func TestLoadBroken(t *testing.T) {
 		}},
 		{"conflict.ini", []string{`conflict.ini:5: host "web-01": address 198.18.0.22 conflicts with 198.18.0.21 given at conflict.ini:2`}},
 		{"cycle.ini", []string{"cycle.ini:9: cycle in children: frontend -> edge -> frontend"}},
+		{"ungrouped-parent.ini", []string{`ungrouped-parent.ini:2: "ungrouped" cannot have child groups ("web")`}},
 		{"ungrouped-child.ini", []string{`ungrouped-child.ini:4: group "web": "ungrouped" cannot be a child group`}},
 		{"undefined.ini", []string{`undefined.ini:5: children of "frontend": group "wbe" is not defined; did you mean "web"?`}},
 		{"values.ini", []string{
