@@ -68,28 +68,100 @@ func TestAgainstAnsibleInventory(t *testing.T) {
 			if ferr != nil {
 				t.Fatalf("ferry: %v", ferr)
 			}
-			data, err := json.Marshal(inv.AnsibleList())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := decodeList(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareLists(t, got, want)
-			// The JSON shape carries what the inventory holds: also compare
-			// ferry's resolution itself, typed as Go values, to Ansible's.
-			for _, h := range inv.Hosts {
-				vars := inv.VarsFor(h, nil, nil)
-				if g, w := canon(vars), canon(want.vars[h.Name]); g != w {
-					t.Errorf("host %s: variables\n got %s\nwant %s", h.Name, g, w)
-				}
-				c := want.conn[h.Name]
-				if h.Address != c.address || h.Conn.Port != c.port || h.Conn.User != c.user {
-					t.Errorf("host %s: connection %s@%s:%d, want %s@%s:%d", h.Name, h.Conn.User, h.Address, h.Conn.Port, c.user, c.address, c.port)
-				}
+			compareWithAnsible(t, inv, want)
+			if !custom {
+				checkRecorded(t, dir, results[i].raw, want)
 			}
 		})
+	}
+}
+
+// recordedList is the file, in each case of the corpus, that holds
+// ansible-inventory's output for it, so that TestAgainstRecordedAnsible
+// compares ferry with Ansible where ansible-core is not installed.
+const recordedList = "ansible-list.json"
+
+// checkRecorded holds a case's recorded output to what ansible-inventory
+// printed now; FERRY_UPDATE_ANSIBLE_LIST=1 rewrites it.
+func checkRecorded(t *testing.T, dir string, raw []byte, live ansibleList) {
+	t.Helper()
+	path := filepath.Join(dir, recordedList)
+	if os.Getenv("FERRY_UPDATE_ANSIBLE_LIST") != "" {
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v: record it with FERRY_UPDATE_ANSIBLE_LIST=1 go test ./inventory -run TestAgainstAnsibleInventory", err)
+		return
+	}
+	recorded, err := decodeList(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	t.Run("recorded", func(t *testing.T) {
+		compareLists(t, recorded, live)
+		if t.Failed() {
+			t.Errorf("%s is out of date: rewrite it with FERRY_UPDATE_ANSIBLE_LIST=1", path)
+		}
+	})
+}
+
+// TestAgainstRecordedAnsible compares ferry with the output of
+// ansible-inventory --list recorded beside each case of the corpus (kept
+// current by TestAgainstAnsibleInventory), so that the comparison also runs
+// where ansible-core is not installed.
+func TestAgainstRecordedAnsible(t *testing.T) {
+	cases, err := filepath.Glob(filepath.Join(corpusDir, "*"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no corpus in %s: %v", corpusDir, err)
+	}
+	for _, dir := range cases {
+		if strings.HasPrefix(filepath.Base(dir), "broken-") {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, recordedList))
+			if err != nil {
+				t.Fatalf("%v: record it with FERRY_UPDATE_ANSIBLE_LIST=1 go test ./inventory -run TestAgainstAnsibleInventory", err)
+			}
+			want, err := decodeList(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := Load(corpusInventory(t, dir))
+			if err != nil {
+				t.Fatalf("ferry: %v", err)
+			}
+			compareWithAnsible(t, inv, want)
+		})
+	}
+}
+
+// compareWithAnsible compares ferry's inventory, both as its --output json
+// and as resolved Go values, with Ansible's list.
+func compareWithAnsible(t *testing.T, inv *Inventory, want ansibleList) {
+	t.Helper()
+	data, err := json.Marshal(inv.AnsibleList())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareLists(t, got, want)
+	for _, h := range inv.Hosts {
+		vars := inv.VarsFor(h, nil, nil)
+		if g, w := canon(vars), canon(want.vars[h.Name]); g != w {
+			t.Errorf("host %s: variables\n got %s\nwant %s", h.Name, g, w)
+		}
+		c := want.conn[h.Name]
+		if h.Address != c.address || h.Conn.Port != c.port || h.Conn.User != c.user {
+			t.Errorf("host %s: connection %s@%s:%d, want %s@%s:%d", h.Name, h.Conn.User, h.Address, h.Conn.Port, c.user, c.address, c.port)
+		}
 	}
 }
 
@@ -151,6 +223,7 @@ type connValues struct {
 
 type oracleResult struct {
 	list ansibleList
+	raw  []byte // what ansible-inventory printed
 	err  error
 }
 
@@ -210,7 +283,7 @@ func runAnsibleInventory(t *testing.T, bin string, paths []string) []oracleResul
 		if err != nil {
 			t.Fatalf("ansible-inventory output for %s: %v\n%s", paths[i], err, r.Stdout)
 		}
-		results[i].list = l
+		results[i].list, results[i].raw = l, []byte(r.Stdout)
 	}
 	return results
 }
