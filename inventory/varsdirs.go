@@ -139,6 +139,10 @@ func (b *builder) applyVarsFiles(kind, name string, paths []string) {
 // YAML 1.1 as Ansible's PyYAML does (yes/no/on/off are booleans, 0755
 // is octal).
 func (b *builder) varsFile(path string, data []byte, kind string) []varEntry {
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("$ANSIBLE_VAULT;")) {
+		b.add(path, 1, "encrypted with Ansible Vault, which ferry does not read: put its secrets in ferry's secrets file (age)")
+		return nil
+	}
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		var m map[string]any
 		dec := json.NewDecoder(bytes.NewReader(data))

@@ -160,6 +160,10 @@ func (y yamlFile) names(n *yaml.Node, what string) []ref {
 func (y yamlFile) vars(n *yaml.Node, what string) []varEntry {
 	var out []varEntry
 	y.mapping(n, what, nil, func(key string, k, v *yaml.Node) {
+		if line := vaultLine(v); line > 0 {
+			y.p.add(y.file, line, "variable %q: Ansible Vault values (!vault) are not supported: put the secret in ferry's secrets file", key)
+			return
+		}
 		var val any
 		var err error
 		if y.yaml11 {
@@ -183,4 +187,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// vaultLine is the line of the first !vault value in n, 0 when none: the
+// decoder would otherwise take the ciphertext for the value.
+func vaultLine(n *yaml.Node) int {
+	n = deref(n)
+	if n == nil {
+		return 0
+	}
+	if n.Tag == "!vault" {
+		return n.Line
+	}
+	for _, c := range n.Content {
+		if l := vaultLine(c); l > 0 {
+			return l
+		}
+	}
+	return 0
 }
