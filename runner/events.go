@@ -12,6 +12,9 @@ const (
 	StatusSkipped     Status = "skipped"
 	StatusFailed      Status = "failed"
 	StatusUnreachable Status = "unreachable"
+	// StatusUnknown is check mode's answer for a task whose outcome it
+	// cannot predict; the event's msg says which value was unknown and why.
+	StatusUnknown Status = "unknown"
 )
 
 // Event is one thing that happened during a run, streamed to a Reporter as it
@@ -47,6 +50,7 @@ type HostStats struct {
 	Changed     int  `json:"changed"`
 	Failed      int  `json:"failed"`
 	Skipped     int  `json:"skipped"`
+	Unknown     int  `json:"unknown,omitempty"`
 	Unreachable bool `json:"unreachable"`
 	// RoundTrips counts executor calls (each one SSH exchange), so that the
 	// cost of a no-op run can be measured per task.
@@ -62,6 +66,7 @@ type Recap struct {
 	Hosts       map[string]*HostStats `json:"hosts"`
 	Changed     int                   `json:"changed"`
 	Failed      int                   `json:"failed"`
+	Unknown     int                   `json:"unknown,omitempty"`
 	Unreachable int                   `json:"unreachable"`
 	Check       bool                  `json:"check"`
 	Interrupted bool                  `json:"interrupted,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,8 @@ type lab struct {
 	dir   string
 	inv   *inventory.Inventory
 	roots map[string]string
+	// rolePaths are searched for roles before testdata/roles.
+	rolePaths []string
 }
 
 // newLab starts n SSH servers and writes an inventory naming them h01..hNN,
@@ -116,7 +119,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 	if o.rep != nil {
 		rep = multi{rec, o.rep}
 	}
-	loader := &roles.Loader{Paths: []string{"testdata/roles"}}
+	loader := &roles.Loader{Paths: append(slices.Clone(l.rolePaths), "testdata/roles")}
 	plays, err := runner.BuildPlays(l.inv, loader, "")
 	if err != nil {
 		return rec, runner.Recap{}, err

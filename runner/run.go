@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
@@ -72,6 +73,9 @@ type hostRun struct {
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
 	drain      *drainState // armed during a play with drain:
+	// predicted is, in check mode, the host as the tasks planned so far
+	// would leave it; modules read the host through it (nil in real runs).
+	predicted *hoststate.Overlay
 }
 
 // New prepares an engine for inv.
@@ -132,6 +136,9 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 			x, err := e.opts.Connect(ctx, h)
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
+				if e.opts.Check {
+					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
+				}
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 			}
 			if err != nil {
@@ -289,6 +296,7 @@ func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
 		rc.Hosts[name] = &st
 		rc.Changed += st.Changed
 		rc.Failed += st.Failed
+		rc.Unknown += st.Unknown
 		if st.Unreachable {
 			rc.Unreachable++
 		}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
 	"github.com/ferry-deploy/ferry/templates"
 )
@@ -148,6 +150,12 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		kind = "handler"
 	}
 	data := taskData(vars, hr.registered, nil, false)
+	if hr.predicted != nil {
+		if why := unknownReads(hr.registered, taskTexts(t)...); why != "" {
+			e.unknownTask(hr, kind, t, data, hs, why)
+			return true, false
+		}
+	}
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
 		if err != nil {
@@ -167,14 +175,14 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	if !looped {
 		items = []any{nil}
 	}
-	anyChanged := false
+	anyChanged, unknownWhy := false, ""
 	var last map[string]any
 	for _, item := range items {
 		itemLabel := ""
 		if looped {
 			itemLabel = itemName(item)
 		}
-		changed, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
+		status, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
 		last = result
 		if err != nil {
 			if errors.Is(err, executor.ErrUnreachable) {
@@ -187,49 +195,119 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 			}
 			continue
 		}
-		anyChanged = anyChanged || changed
+		anyChanged = anyChanged || status == StatusChanged
+		if status == StatusUnknown && unknownWhy == "" {
+			unknownWhy = result["rc"].(hoststate.Value).Because
+		}
 	}
 	if last != nil {
 		last["changed"] = anyChanged
+		if unknownWhy != "" && !anyChanged {
+			last["changed"] = hoststate.Value{Because: unknownWhy}
+		}
 		e.register(hr, t, last)
 	}
 	if anyChanged && len(t.Notify) > 0 {
 		if err := e.notify(ctx, hr, hs, t.Notify); err != nil {
 			return e.fail(hr, kind, t, "", err)
 		}
+	} else if unknownWhy != "" && hs != nil {
+		hs.maybeNotify(t.Notify, unknownWhy)
 	}
 	return true, false
 }
 
+// unknownTask reports a task check mode cannot plan because it reads an
+// unknown value: what it may write becomes unknown too, and so do the
+// handlers it may notify.
+func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
+	hr.stats.Tasks++
+	hr.stats.Unknown++
+	st := hr.predicted.State
+	because := fmt.Sprintf("task %q is unknown (%s)", t.Name, why)
+	if args := unknownReads(hr.registered, appendStrings(nil, t.Args)...); args != "" {
+		// Where it writes is unknown: so is every path.
+		st.MarkUnknown("/", because)
+	} else if m, err := e.buildModule(t, data); err == nil {
+		e.markWrites(hr, m, because)
+	} else {
+		st.MarkUnknown("/", because)
+	}
+	st.MarkChanged(because)
+	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why})
+	e.register(hr, t, unknownResult(because, hoststate.Value{Because: because}))
+	if hs != nil {
+		hs.maybeNotify(t.Notify, because)
+	}
+}
+
+// markWrites makes the paths a module writes unknown in the prediction.
+func (e *Engine) markWrites(hr *hostRun, m modules.Module, because string) {
+	if w, ok := m.(modules.Writer); ok {
+		for _, p := range w.Writes() {
+			hr.predicted.State.MarkUnknown(p, because)
+		}
+	}
+}
+
+// readOnly reports whether a task runs for real in check mode: a command
+// declared changed_when: false, or check_mode: run, reads the host and
+// changes nothing, by its author's word.
+func readOnly(t *roles.Task) bool {
+	return t.CheckModeRun || t.ChangedWhen != nil && !*t.ChangedWhen
+}
+
+func isCommand(t *roles.Task) bool { return t.Module == "command" || t.Module == "shell" }
+
 // runItem plans, and unless in check mode applies, one item. Verifying is
 // the module's part of Apply (see modules.Module): it knows what to read back.
-func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
+func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (Status, map[string]any, error) {
 	start, calls := time.Now(), hr.exec.calls.Load()
 	hr.stats.Tasks++
 	m, err := e.buildModule(t, data)
 	if err != nil {
-		return false, nil, err
+		return "", nil, err
 	}
-	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become}
+	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become, State: hr.predicted}
 	if t.Become != nil {
 		target.Become = *t.Become
 	}
 	ch, err := m.Plan(ctx, target)
-	if err != nil {
-		return false, nil, err
+	var unknown *hoststate.UnknownError
+	if errors.As(err, &unknown) {
+		because := fmt.Sprintf("task %q is unknown (%s)", t.Name, err)
+		e.markWrites(hr, m, because)
+		hr.stats.Unknown++
+		ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
+			Message: err.Error(), Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}
+		if t.NoLog {
+			ev.Item = ""
+		}
+		e.opts.Report.Event(ev)
+		return StatusUnknown, unknownResult(because, hoststate.Value{Because: because}), nil
 	}
-	if ch.Changed && !e.opts.Check {
+	if err != nil {
+		return "", nil, err
+	}
+	var result map[string]any
+	switch {
+	case ch.Changed && e.opts.Check:
+		result, err = e.predict(ctx, hr, t, m, target, &ch)
+		if err != nil {
+			return "", nil, err
+		}
+	case ch.Changed:
 		// A task declared changed_when: false (a check) changes nothing by
 		// contract, so it does not take the host out of rotation.
 		if t.ChangedWhen == nil || *t.ChangedWhen {
 			if err := e.beforeChange(ctx, hr); err != nil {
-				return false, nil, err
+				return "", nil, err
 			}
 		}
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
 		if err != nil {
-			return false, nil, err
+			return "", nil, err
 		}
 		ch.Changed = true
 		if len(ch.Summary) == 0 {
@@ -265,13 +343,48 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		}
 	}
 	e.opts.Report.Event(ev)
-	result := map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
+	if result != nil {
+		result["changed"] = changed
+		return status, result, nil
+	}
+	result = map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
 	if ch.Output != nil {
 		result["rc"] = ch.Output.ExitCode
 		result["stdout"] = string(ch.Output.Stdout)
 		result["stderr"] = string(ch.Output.Stderr)
 	}
-	return changed, result, nil
+	return status, result, nil
+}
+
+// predict is check mode's stand-in for Apply: the planned change becomes
+// the predicted state later tasks read, a read-only command runs for real,
+// and a command that would run registers an unknown result (returned; nil
+// when the result is known).
+func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modules.Module, target *modules.Target, ch *modules.Change) (map[string]any, error) {
+	st := hr.predicted.State
+	switch {
+	case isCommand(t) && readOnly(t):
+		if why := st.Changed(); why != "" {
+			// It would read a host the run has changed by then.
+			return unknownResult(fmt.Sprintf("read-only task %q would read the host after %s", t.Name, why), true), nil
+		}
+		out, err := m.Apply(ctx, target, *ch)
+		if err != nil {
+			return nil, err
+		}
+		ch.Output = out.Output
+		return nil, nil
+	case isCommand(t):
+		because := fmt.Sprintf("task %q would run %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
+		e.markWrites(hr, m, because)
+		st.MarkChanged(because)
+		return unknownResult(because, true), nil
+	case ch.Predict != nil:
+		ch.Predict(st)
+	default:
+		st.MarkChanged(fmt.Sprintf("task %q would change the host", t.Name))
+	}
+	return nil, nil
 }
 
 func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {

@@ -45,7 +45,7 @@ run would change.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.check, "check", false, "plan only: change nothing and report what would change")
 	fl.BoolVar(&f.diff, "diff", false, "show a unified diff for every file that changes (or would)")
-	fl.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
+	fl.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "with --check: exit 4 when changes are pending or unknown, 0 when none")
 	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
 	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
@@ -110,7 +110,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		return &exitError{code: exitFailed}
 	case recap.Interrupted:
 		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	case f.check && f.detailedExitcode && recap.Changed > 0:
+	case f.check && f.detailedExitcode && (recap.Changed > 0 || recap.Unknown > 0):
 		return &exitError{code: exitDrift}
 	}
 	return nil
