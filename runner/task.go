@@ -235,7 +235,9 @@ func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[s
 	}
 	st.MarkChanged(because)
 	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why})
-	e.register(hr, t, unknownResult(because, hoststate.Value{Because: because}))
+	r := unknownResult(because, hoststate.Value{Because: because})
+	r["skipped"] = hoststate.Value{Because: because} // its when: may be what is unknown
+	e.register(hr, t, r)
 	if hs != nil {
 		hs.maybeNotify(t.Notify, because)
 	}
@@ -375,7 +377,7 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		ch.Output = out.Output
 		return nil, nil
 	case isCommand(t):
-		because := fmt.Sprintf("task %q would run %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
+		because := fmt.Sprintf("task %q would %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
 		e.markWrites(hr, m, because)
 		st.MarkChanged(because)
 		return unknownResult(because, true), nil

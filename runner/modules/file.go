@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -44,6 +45,9 @@ func newFile(a *argReader) (Module, error) {
 	if m.state == "link" && m.src == "" {
 		return nil, fmt.Errorf("file: argument src: required with state link")
 	}
+	if m.state == "link" && path.Clean(m.src) == path.Clean(m.path) {
+		return nil, fmt.Errorf("file: argument src: a link to itself")
+	}
 	if m.state != "link" && m.src != "" {
 		return nil, fmt.Errorf("file: argument src: only valid with state link")
 	}
@@ -62,6 +66,11 @@ func (m *fileModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	if creates := !fi.Exists && m.state == "touch" || m.state == "link" && len(summary) > 0 && (!fi.IsLink || fi.LinkTo != m.src); creates {
 		if err := needParent(ctx, t, m.path); err != nil {
+			return Change{}, fmt.Errorf("file %s: %w", m.path, err)
+		}
+	}
+	if m.state == "directory" && !fi.Exists {
+		if err := needDirChain(ctx, t, m.path); err != nil {
 			return Change{}, fmt.Errorf("file %s: %w", m.path, err)
 		}
 	}

@@ -55,6 +55,11 @@ func newLine(a *argReader) (Module, error) {
 	if m.state == "present" && !a.has("line") {
 		return nil, fmt.Errorf("line: argument line: required with state present")
 	}
+	if m.state == "present" && m.re != nil && !m.re.MatchString(m.line) {
+		// The line would replace a match of the regexp and then not match
+		// it itself: every run would edit the file again.
+		return nil, fmt.Errorf("line: argument regexp: %q does not match line %q, so the task would never settle", m.re, m.line)
+	}
 	if m.state == "absent" && !a.has("line") && m.re == nil {
 		return nil, fmt.Errorf("line: argument line or regexp: one is required with state absent")
 	}
@@ -214,6 +219,16 @@ func editLines(content, line string, re *regexp.Regexp, state string) string {
 	for i, l := range lines {
 		if match(l) {
 			last = i
+		}
+	}
+	if last < 0 && re != nil {
+		// Nothing matches the regexp but the line is there: it stays, or
+		// the file would grow by one line every run (as Ansible's
+		// lineinfile does not either).
+		for _, l := range lines {
+			if strings.TrimSuffix(l, "\n") == line {
+				return content
+			}
 		}
 	}
 	if last >= 0 {

@@ -55,3 +55,21 @@ func fileEntry(content []byte, o executor.UploadOptions) hoststate.Entry {
 	return hoststate.Entry{Kind: hoststate.File, Content: content, Mode: o.Mode, HasMode: true,
 		Owner: o.Owner, Group: o.Group, Become: o.Become, Fresh: true}
 }
+
+// needDirChain fails when `mkdir -p p` would: the nearest existing
+// ancestor of p is not a directory. It costs one Stat per missing level.
+func needDirChain(ctx context.Context, t *Target, p string) error {
+	for dir := path.Dir(p); dir != "/" && dir != "."; dir = path.Dir(dir) {
+		fi, err := stat(ctx, t, dir)
+		if err != nil {
+			return err
+		}
+		if fi.Exists {
+			if !fi.IsDir {
+				return fmt.Errorf("%s is not a directory", dir)
+			}
+			return nil
+		}
+	}
+	return nil
+}
