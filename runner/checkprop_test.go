@@ -9,9 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +31,7 @@ import (
 // failing role is shrunk to the fewest tasks that still fail.
 
 var (
-	propCases = flag.Int("check.cases", 0, "cases of the check-mode property test (default $FERRY_CHECK_CASES, else 300)")
+	propCases = flag.Int("check.cases", 0, "cases of the check-mode property test (default $FERRY_CHECK_CASES, else 200; make test runs 10,000)")
 	propSeed  = flag.Uint64("check.seed", 1, "first seed of the check-mode property test")
 )
 
@@ -39,7 +42,7 @@ func propCaseCount() int {
 	if n, err := strconv.Atoi(os.Getenv("FERRY_CHECK_CASES")); err == nil && n > 0 {
 		return n
 	}
-	return 300
+	return 200
 }
 
 // propPaths overlap on purpose: d holds d/e and d/f, links point between.
@@ -454,15 +457,44 @@ func (pr *propRunner) shrink(c propCase) (propCase, string) {
 }
 
 func TestCheckModeProperty(t *testing.T) {
-	pr := newPropRunner(t)
 	n := propCaseCount()
-	start := time.Now()
-	for i := range n {
-		c := genCase(*propSeed + uint64(i))
-		if why := pr.run(c); why != "" {
-			small, smallWhy := pr.shrink(c)
-			t.Fatalf("check mode disagrees with the real run (reproduce: go test ./runner -run TestCheckModeProperty -check.seed %d -check.cases 1)\nshrunk to:\n%s\n%s", c.seed, small, smallWhy)
-		}
+	// Most of a case is waiting for the host's processes, so a few hosts
+	// (each its own server and connection) run cases side by side.
+	workers := min(2*runtime.GOMAXPROCS(0), 8, n)
+	runners := make([]*propRunner, workers)
+	for i := range runners {
+		runners[i] = newPropRunner(t)
 	}
-	t.Logf("%d cases in %v", n, time.Since(start))
+	start := time.Now()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var failed []uint64
+	var wg sync.WaitGroup
+	for _, pr := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				c := genCase(*propSeed + uint64(i))
+				if why := pr.run(c); why != "" {
+					mu.Lock()
+					failed = append(failed, c.seed)
+					mu.Unlock()
+					next.Store(int64(n)) // stop the others
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		seed := slices.Min(failed)
+		small, why := runners[0].shrink(genCase(seed))
+		t.Fatalf("check mode disagrees with the real run (reproduce: go test ./runner -run TestCheckModeProperty -check.seed %d -check.cases 1)\nshrunk to:\n%s\n%s", seed, small, why)
+	}
+	t.Logf("%d cases in %v on %d hosts", n, time.Since(start), workers)
 }
