@@ -383,6 +383,54 @@ func describe(evs []runner.Event) string {
 	return b.String()
 }
 
+// maybeFailure finds the first real failure at a step check mode did not
+// promise: its index in the real run and in check's events (-1 if none).
+func maybeFailure(checkList []runner.Event, checkBy map[evKey]runner.Event, realList []runner.Event, realBy map[evKey]runner.Event) (int, int) {
+	keys := keysOf(realList)
+	ckeys := keysOf(checkList)
+	for i, re := range realList {
+		if re.Status != runner.StatusFailed {
+			continue
+		}
+		k := keys[i]
+		ce, ok := checkBy[k]
+		if !ok {
+			k = evKey{re.Kind, re.Task, "", 0}
+			ce, ok = checkBy[k]
+		}
+		if !ok {
+			return -1, -1
+		}
+		if ce.Status == runner.StatusUnknown || ce.Status == runner.StatusChanged && len(ce.Summary) > 0 && strings.HasPrefix(ce.Summary[0], "run: ") {
+			return i, slices.Index(ckeys, k)
+		}
+		return -1, -1
+	}
+	return -1, -1
+}
+
+func keysOf(list []runner.Event) []evKey {
+	seen := map[evKey]bool{}
+	out := make([]evKey, len(list))
+	for i, ev := range list {
+		k := evKey{ev.Kind, ev.Task, ev.Item, 0}
+		for seen[k] {
+			k.n++
+		}
+		seen[k] = true
+		out[i] = k
+	}
+	return out
+}
+
+func keyed(list []runner.Event) map[evKey]runner.Event {
+	by := map[evKey]runner.Event{}
+	for i, k := range keysOf(list) {
+		by[k] = list[i]
+	}
+	return by
+}
+
 // compareRuns holds check mode to its promise: a task it calls changed
 // changes the same way, one it calls ok or skipped changes nothing, one it
 // calls failed fails; unknown may go either way, and nothing the real run
@@ -390,6 +438,13 @@ func describe(evs []runner.Event) string {
 func compareRuns(checkEvs, realEvs []runner.Event) string {
 	checkList, checkBy := taskEvents(checkEvs)
 	realList, realBy := taskEvents(realEvs)
+	// A task check mode could not predict (unknown, or a command that
+	// would run) may fail in the real run, and then the rest of the run
+	// goes another way: compare up to there.
+	if cut, at := maybeFailure(checkList, checkBy, realList, realBy); cut >= 0 {
+		checkList, realList = checkList[:at+1], realList[:cut+1]
+		checkBy, realBy = keyed(checkList), keyed(realList)
+	}
 	realFailed := slices.ContainsFunc(realList, func(ev runner.Event) bool { return ev.Status == runner.StatusFailed })
 	bad := func(format string, args ...any) string {
 		return fmt.Sprintf(format, args...) + "\n  check:\n" + describe(checkList) + "  real:\n" + describe(realList)

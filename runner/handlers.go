@@ -119,8 +119,8 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 				if why, maybe := hs.maybe[h.Name]; maybe {
 					delete(hs.maybe, h.Name)
 					hr.stats.Unknown++
-					e.opts.Report.Event(Event{Kind: "handler", Host: hr.host.Name, Role: h.Role.Name, Task: h.Name, Status: StatusUnknown,
-						Message: "notified only if " + why + " changes something"})
+					e.taskEvent(hr, Event{Kind: "handler", Host: hr.host.Name, Role: h.Role.Name, Task: h.Name, Status: StatusUnknown,
+						Message: "notified only if " + why + " changes something"}, "")
 				}
 				continue
 			}

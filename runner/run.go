@@ -46,6 +46,12 @@ type Options struct {
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
+	// Steps, when set, receives every task step of every host (saved plans).
+	Steps func(host string, s Step)
+	// Expect, when set, is asked before a real run changes anything for a
+	// step: an error (a *PlanDriftError) stops the host, which is counted
+	// as refused.
+	Expect func(host string, s Step) error
 }
 
 // BadInputError is returned when the deploy was stopped before any change
@@ -73,6 +79,7 @@ type hostRun struct {
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
 	drain      *drainState // armed during a play with drain:
+	stepKeys   map[string]int
 	// predicted is, in check mode, the host as the tasks planned so far
 	// would leave it; modules read the host through it (nil in real runs).
 	predicted *hoststate.Overlay
@@ -127,7 +134,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir}
+		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir, stepKeys: map[string]int{}}
 		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
 			hr.stateDir = dir
 		}
@@ -140,6 +147,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 				}
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
+				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			if err != nil {
 				hr.stats.Unreachable = true
@@ -297,6 +305,9 @@ func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
 		rc.Changed += st.Changed
 		rc.Failed += st.Failed
 		rc.Unknown += st.Unknown
+		if st.Refused {
+			rc.Refused++
+		}
 		if st.Unreachable {
 			rc.Unreachable++
 		}

@@ -164,7 +164,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		if !run {
 			hr.stats.Skipped++
 			e.register(hr, t, skippedResult())
-			e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped})
+			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped}, "")
 			return true, false
 		}
 	}
@@ -188,6 +188,14 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 			if errors.Is(err, executor.ErrUnreachable) {
 				hr.stats.Unreachable = true
 				e.opts.Report.Event(Event{Kind: "host", Host: hr.host.Name, Status: StatusUnreachable, Message: err.Error()})
+				return false, true
+			}
+			var drift *PlanDriftError
+			if errors.As(err, &drift) {
+				// Refused whatever ignore_errors says: the host is not
+				// the one the plan was reviewed for.
+				hr.stats.Refused = true
+				e.fail(hr, kind, t, itemLabel, err)
 				return false, true
 			}
 			if ok, fatal := e.fail(hr, kind, t, itemLabel, err); fatal {
@@ -234,7 +242,7 @@ func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[s
 		st.MarkUnknown("/", because)
 	}
 	st.MarkChanged(because)
-	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why})
+	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why}, "")
 	r := unknownResult(because, hoststate.Value{Because: because})
 	r["skipped"] = hoststate.Value{Because: because} // its when: may be what is unknown
 	e.register(hr, t, r)
@@ -285,11 +293,17 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		if t.NoLog {
 			ev.Item = ""
 		}
-		e.opts.Report.Event(ev)
+		e.taskEvent(hr, ev, "")
 		return StatusUnknown, unknownResult(because, hoststate.Value{Because: because}), nil
 	}
 	if err != nil {
 		return "", nil, err
+	}
+	planned := changeHash(ch.Summary, ch.Diff)
+	if e.opts.Expect != nil && !e.opts.Check {
+		if err := e.expect(hr, t, kind, item, ch.Changed, planned); err != nil {
+			return "", nil, err
+		}
 	}
 	var result map[string]any
 	switch {
@@ -344,7 +358,7 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 			ev.Summary = []string{"(details hidden: no_log)"}
 		}
 	}
-	e.opts.Report.Event(ev)
+	e.taskEvent(hr, ev, planned)
 	if result != nil {
 		result["changed"] = changed
 		return status, result, nil
@@ -356,6 +370,23 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		result["stderr"] = string(ch.Output.Stderr)
 	}
 	return status, result, nil
+}
+
+// expect asks Options.Expect whether the step about to be applied is the
+// one the saved plan holds.
+func (e *Engine) expect(hr *hostRun, t *roles.Task, kind, item string, changed bool, planned string) error {
+	if t.ChangedWhen != nil {
+		changed = *t.ChangedWhen
+	}
+	s := Step{Kind: kind, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusOK, Change: planned}
+	if changed {
+		s.Status = StatusChanged
+	}
+	if t.NoLog {
+		s.Item = ""
+	}
+	s.N = hr.stepKeys[s.Key()]
+	return e.opts.Expect(hr.host.Name, s)
 }
 
 // predict is check mode's stand-in for Apply: the planned change becomes
@@ -409,7 +440,7 @@ func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err 
 		// a task writes, not why it failed.
 		msg = "(no_log task) " + msg
 	}
-	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg})
+	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg}, "")
 	r := skippedResult()
 	r["skipped"], r["failed"] = false, true
 	e.register(hr, t, r)
