@@ -312,6 +312,15 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		if err != nil {
 			return "", nil, err
 		}
+		if why, unread := result["unread"].(string); unread {
+			// A read-only command that cannot run against the host the
+			// real run meets: its outcome, failure included, is unknown.
+			delete(result, "unread")
+			hr.stats.Unknown++
+			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
+				Message: why, Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}, "")
+			return StatusUnknown, result, nil
+		}
 	case ch.Changed:
 		// A task declared changed_when: false (a check) changes nothing by
 		// contract, so it does not take the host out of rotation.
@@ -399,7 +408,10 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 	case isCommand(t) && readOnly(t):
 		if why := st.Changed(); why != "" {
 			// It would read a host the run has changed by then.
-			return unknownResult(fmt.Sprintf("read-only task %q would read the host after %s", t.Name, why), true), nil
+			because := fmt.Sprintf("read-only task %q would read the host after %s", t.Name, why)
+			r := unknownResult(because, hoststate.Value{Because: because})
+			r["unread"] = fmt.Sprintf("not run in check mode: it would read the host after %s", why)
+			return r, nil
 		}
 		out, err := m.Apply(ctx, target, *ch)
 		if err != nil {

@@ -109,7 +109,7 @@ func (s *State) Set(p string, e Entry) {
 	}
 	s.entries[p] = &e
 	if s.changed == "" {
-		s.changed = "a task before it would change " + p
+		s.changed = "an earlier task writes " + p
 	}
 }
 
@@ -168,7 +168,7 @@ func (s *State) Ensure(p string, become bool) {
 		s.entries[dir] = ne
 	}
 	if s.changed == "" {
-		s.changed = "a task before it would create " + p
+		s.changed = "an earlier task creates " + p
 	}
 }
 
