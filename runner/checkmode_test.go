@@ -169,3 +169,25 @@ func TestCheckReportsUnknown(t *testing.T) {
 		}
 	}
 }
+
+// A module whose state check mode does not predict (accounts here) makes
+// the next task of its kind unknown once it would change something.
+func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
+	l := newLab(t, 1, "accounts")
+	l.writeRole("accounts", `tasks:
+  - name: user
+    user: {name: ferry-check-no-such-user}
+  - name: group
+    group: {name: ferry-check-no-such-group}
+  - name: file
+    copy: {content: "x\n", dest: "{{ .root }}/f"}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user[]=changed", "group[]=unknown", "file[]=changed"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check = %v, want %v", got, want)
+	}
+}

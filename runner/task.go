@@ -282,7 +282,12 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	if t.Become != nil {
 		target.Become = *t.Become
 	}
-	ch, err := m.Plan(ctx, target)
+	var ch modules.Change
+	if why := e.untracked(hr, t); why != "" {
+		err = &hoststate.UnknownError{What: "the " + t.Module + " state it reads", Because: why}
+	} else {
+		ch, err = m.Plan(ctx, target)
+	}
 	var unknown *hoststate.UnknownError
 	if errors.As(err, &unknown) {
 		because := fmt.Sprintf("task %q is unknown (%s)", t.Name, err)
@@ -427,9 +432,45 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 	case ch.Predict != nil:
 		ch.Predict(st)
 	default:
-		st.MarkChanged(fmt.Sprintf("task %q would change the host", t.Name))
+		because := fmt.Sprintf("an earlier task (%q) changes %s state", t.Name, t.Module)
+		st.MarkChanged(because)
+		st.Touch(trackedKind(t.Module), because)
 	}
 	return nil, nil
+}
+
+// trackedKind groups the modules whose state check mode does not predict
+// by what they read; "" for modules it predicts (files, packages) and for
+// commands.
+func trackedKind(module string) string {
+	switch module {
+	case "copy", "template", "line", "file", "command", "shell", "package", modules.FlushHandlers:
+		return ""
+	case "user", "group":
+		return "accounts"
+	case "mysql_query", "mysql_user", "mysql_replica":
+		return "mysql"
+	}
+	return module
+}
+
+// untracked says why check mode cannot plan a task of a module whose state
+// it does not predict: an earlier task changes that kind of state, or
+// installs or removes packages, which may bring what the task reads (a
+// service, a firewall, a database).
+func (e *Engine) untracked(hr *hostRun, t *roles.Task) string {
+	kind := trackedKind(t.Module)
+	if hr.predicted == nil || kind == "" {
+		return ""
+	}
+	st := hr.predicted.State
+	if why := st.Touched(kind); why != "" {
+		return why + ", which check mode does not predict"
+	}
+	if why := st.Touched(hoststate.Packages); why != "" {
+		return why + ", which may change what this task reads"
+	}
+	return ""
 }
 
 func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {

@@ -2,6 +2,7 @@ package hoststate
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -66,17 +67,36 @@ func (o *Overlay) writer(ctx context.Context, become bool) (identity, error) {
 func (o *Overlay) Stat(ctx context.Context, p string, become bool) (executor.FileInfo, error) {
 	e, ok := o.State.Lookup(p)
 	if !ok {
-		return o.Exec.Stat(ctx, p, become)
+		fi, err := o.Exec.Stat(ctx, p, become)
+		if err == nil && !fi.Exists {
+			err = o.mayBeCreated(p)
+		}
+		return fi, err
 	}
 	fi, _, err := o.resolve(ctx, p, e, become, false)
 	return fi, err
+}
+
+// mayBeCreated is the unknown error for a path the host does not have but
+// a package an earlier task installs may bring.
+func (o *Overlay) mayBeCreated(p string) error {
+	if why := o.State.Touched(Packages); why != "" {
+		return &UnknownError{What: p, Because: "the host has no " + p + " now, and " + why + ", which may create it"}
+	}
+	return nil
 }
 
 // ReadFile is executor.Executor's ReadFile over the prediction.
 func (o *Overlay) ReadFile(ctx context.Context, p string, become bool) ([]byte, error) {
 	e, ok := o.State.Lookup(p)
 	if !ok {
-		return o.Exec.ReadFile(ctx, p, become)
+		b, err := o.Exec.ReadFile(ctx, p, become)
+		if errors.Is(err, fs.ErrNotExist) {
+			if u := o.mayBeCreated(p); u != nil {
+				return nil, u
+			}
+		}
+		return b, err
 	}
 	fi, content, err := o.resolve(ctx, p, e, become, true)
 	if err != nil {

@@ -62,7 +62,13 @@ type State struct {
 	// changed says why the host may differ from what a command sees
 	// (empty while nothing was predicted to change).
 	changed string
+	facts   map[string]string
+	touched map[string]string
 }
+
+// Packages is the kind Touch records for package installs and removals,
+// which may create files anywhere.
+const Packages = "package"
 
 // New returns an empty prediction: the host as it is.
 func New() *State { return &State{entries: map[string]*Entry{}} }
@@ -192,4 +198,51 @@ func (s *State) Chattr(p string, k Kind, mode fs.FileMode, hasMode bool, owner, 
 		e.Group = group
 	}
 	s.Set(p, e)
+}
+
+// SetFact records the predicted value of a state that is not a file: a
+// package ("package", "nginx") is "installed" or "absent".
+func (s *State) SetFact(kind, key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.facts == nil {
+		s.facts = map[string]string{}
+	}
+	s.facts[kind+"\x00"+key] = value
+	if s.changed == "" {
+		s.changed = "an earlier task changes " + kind + " " + key
+	}
+}
+
+// Fact returns a value recorded by SetFact.
+func (s *State) Fact(kind, key string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.facts[kind+"\x00"+key]
+	return v, ok
+}
+
+// Touch records that an earlier task changes things of a kind in ways no
+// fact names (installing a package may pull in others, create files and
+// start services): reads of that kind are unknown from then on, where the
+// kind's reader says so.
+func (s *State) Touch(kind, because string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.touched == nil {
+		s.touched = map[string]string{}
+	}
+	if _, dup := s.touched[kind]; !dup {
+		s.touched[kind] = because
+	}
+	if s.changed == "" {
+		s.changed = because
+	}
+}
+
+// Touched says why things of kind may differ from the host ("" if not).
+func (s *State) Touched(kind string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.touched[kind]
 }

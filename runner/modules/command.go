@@ -162,7 +162,7 @@ func (m *commandModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	predicted := map[string]bool{}
 	if t.State != nil {
-		out, err := m.predictedGuards(t, predicted)
+		out, err := m.predictedGuards(ctx, t, predicted)
 		if err != nil {
 			return Change{}, err
 		}
@@ -185,7 +185,7 @@ func (m *commandModule) Plan(ctx context.Context, t *Target) (Change, error) {
 // It returns "skip creates" or "skip removes" when one of them skips. The
 // other guards are commands that read the host, so when an earlier task
 // would change it their answer is unknown.
-func (m *commandModule) predictedGuards(t *Target, predicted map[string]bool) (string, error) {
+func (m *commandModule) predictedGuards(ctx context.Context, t *Target, predicted map[string]bool) (string, error) {
 	if m.creates == "" {
 		predicted["creates"] = true
 	}
@@ -202,6 +202,14 @@ func (m *commandModule) predictedGuards(t *Target, predicted map[string]bool) (s
 		exists, ok, err := t.State.Exists(g.path)
 		if err != nil {
 			return "", err
+		}
+		if !ok && t.State.State.Touched(hoststate.Packages) != "" {
+			// A package an earlier task installs may create the path.
+			fi, err := t.State.Stat(ctx, g.path, t.Become)
+			if err != nil {
+				return "", err
+			}
+			exists, ok = fi.Exists, true
 		}
 		if !ok {
 			continue

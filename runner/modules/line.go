@@ -138,6 +138,11 @@ func (m *lineModule) read(ctx context.Context, t *Target) (executor.FileInfo, st
 	if err != nil {
 		return fi, "", fmt.Errorf("line %s: %w", m.path, err)
 	}
+	if !fi.Exists && t.State != nil {
+		if why := t.State.State.Touched(hoststate.Packages); why != "" {
+			return fi, "", fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "the host has no " + m.path + " now, and " + why + ", which may create it"})
+		}
+	}
 	return fi, content, nil
 }
 

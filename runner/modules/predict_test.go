@@ -1,0 +1,42 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hoststate"
+)
+
+// In check mode a package an earlier task installs is installed for the
+// tasks after it, and a package no task names is unknown from then on.
+func TestPackagePlanAgainstPrediction(t *testing.T) {
+	tg, _ := localTarget(t)
+	tg.Facts["pkg_mgr"] = "apt"
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	const missing = "ferry-check-no-such-package"
+	first, err := newModule(t, "package", map[string]any{"names": []any{missing}}).Plan(ctx, tg)
+	if err != nil || !first.Changed || first.Predict == nil {
+		t.Fatalf("first install: %+v, %v", first, err)
+	}
+	if again, err := newModule(t, "package", map[string]any{"names": []any{missing}}).Plan(ctx, tg); err != nil || !again.Changed {
+		t.Fatalf("before the prediction, the same install plans again: %+v, %v", again, err)
+	}
+	first.Predict(st)
+	again, err := newModule(t, "package", map[string]any{"names": []any{missing}}).Plan(ctx, tg)
+	if err != nil || again.Changed {
+		t.Fatalf("a package an earlier task installs is planned again: %+v, %v", again, err)
+	}
+	_, err = newModule(t, "package", map[string]any{"names": []any{"bash"}}).Plan(ctx, tg)
+	var unknown *hoststate.UnknownError
+	if !errors.As(err, &unknown) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("a package no task names after an install: %v, want unknown naming the install", err)
+	}
+	// And a file the host does not have may come with the package.
+	if _, err := tg.State.Stat(ctx, "/etc/ferry-check-no-such-file", false); !errors.As(err, &unknown) {
+		t.Fatalf("missing file after a package install: %v, want unknown", err)
+	}
+}
