@@ -197,7 +197,13 @@ func (s *State) Chattr(p string, k Kind, mode fs.FileMode, hasMode bool, owner, 
 	if group != "" {
 		e.Group = group
 	}
-	s.Set(p, e)
+	// Not Set: chmod and chown leave what is below the path alone.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[path.Clean(p)] = &e
+	if s.changed == "" {
+		s.changed = "an earlier task changes the attributes of " + p
+	}
 }
 
 // SetFact records the predicted value of a state that is not a file: a
