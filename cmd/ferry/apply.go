@@ -126,7 +126,8 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	if again := keepHosts(plays, hosts, refused); len(again) > 0 {
 		steps := newStepLog()
 		opts := base
-		opts.Check, opts.Steps, opts.Report = true, steps.add, silent{}
+		opts.Check, opts.Report = true, silent{}
+		opts.Steps = func(host string, s runner.Step) { steps.add(host, keyStep(p, maskStep(inv, s))) }
 		rc, err := runner.New(inv, opts).Run(cmd.Context(), again)
 		var bad *runner.BadInputError
 		if errors.As(err, &bad) {
@@ -159,6 +160,7 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	opts := base
 	opts.Diff, opts.Report = f.diff, rep
 	opts.Expect = func(host string, s runner.Step) error {
+		s = keyStep(p, maskStep(inv, s))
 		if why := savedplan.Expect(p.Hosts[host].Steps, s); why != "" {
 			return &runner.PlanDriftError{Host: host, Step: s.Name(), What: why}
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"os"
@@ -22,6 +24,11 @@ const planRole = `tasks:
     command: {cmd: "cat {{ .root }}/app.conf"}
     register: probe
     changed_when: false
+  - name: db password
+    copy: {content: "password={{ .db_password }}\n", dest: "{{ .root }}/db.conf", mode: "0600", secret: true}
+  - name: items
+    copy: {content: "item\n", dest: "{{ .root }}/item-{{ .item }}"}
+    loop: ["{{ .db_password }}"]
 `
 
 func newPlanSite(t *testing.T) (*site, string) {
@@ -50,7 +57,10 @@ func TestSavedPlanRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(text), canaryPlan) {
-		t.Fatal("the plan holds a secret in clear text")
+		t.Fatalf("the plan holds a secret in clear text:\n%s", text)
+	}
+	if sum := sha256.Sum256([]byte("password=" + canaryPlan + "\n")); strings.Contains(string(text), hex.EncodeToString(sum[:])) {
+		t.Fatal("the plan holds the plain sha256 of a secret file, which can be looked up")
 	}
 	if fi, _ := os.Stat(plan); fi.Mode().Perm() != 0o600 {
 		t.Errorf("plan mode %v, want 0600", fi.Mode().Perm())

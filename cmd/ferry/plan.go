@@ -111,11 +111,47 @@ func writePlan(path string, f deployFlags, inv *inventory.Inventory, plays []run
 			return err
 		}
 		for i := range ss {
-			for j, line := range ss[i].Summary {
-				ss[i].Summary[j] = inv.Redact(line)
-			}
+			ss[i] = keyStep(p, maskStep(inv, ss[i]))
 		}
 		p.Hosts[host] = &savedplan.Host{Inputs: in, Steps: ss}
 	}
 	return p.Write(path)
+}
+
+// maskStep masks secrets in the words of a step (its task name, loop item,
+// summary and the paths it read), as every output of ferry does; apply masks the steps it
+// compares the same way, so that masked and live names match.
+func maskStep(inv *inventory.Inventory, s runner.Step) runner.Step {
+	s.Task, s.Item = inv.Redact(s.Task), inv.Redact(s.Item)
+	if len(s.Summary) > 0 {
+		sum := make([]string, len(s.Summary))
+		for i, line := range s.Summary {
+			sum[i] = inv.Redact(line)
+		}
+		s.Summary = sum
+	}
+	if len(s.Reads) > 0 {
+		reads := make([]runner.Read, len(s.Reads))
+		for i, r := range s.Reads {
+			reads[i] = runner.Read{What: inv.Redact(r.What), SHA256: r.SHA256}
+		}
+		s.Reads = reads
+	}
+	return s
+}
+
+// keyStep replaces the plain hashes of a step (of file content, which may
+// be secret) by the plan's keyed hashes, which cannot be looked up.
+func keyStep(p *savedplan.Plan, s runner.Step) runner.Step {
+	if s.Change != "" {
+		s.Change = p.Hash([]byte(s.Change))
+	}
+	reads := make([]runner.Read, len(s.Reads))
+	for i, r := range s.Reads {
+		reads[i] = runner.Read{What: r.What, SHA256: p.Hash([]byte(r.SHA256))}
+	}
+	if len(reads) > 0 {
+		s.Reads = reads
+	}
+	return s
 }
