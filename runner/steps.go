@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/ferry-deploy/ferry/roles"
 )
 
 // Step is one task, loop item or handler of one host as a run planned it:
@@ -119,4 +121,21 @@ type PlanDriftError struct {
 
 func (e *PlanDriftError) Error() string {
 	return fmt.Sprintf("host %s, %s: %s differs from the saved plan; nothing more is changed on this host", e.Host, e.Step, e.What)
+}
+
+// expect asks Options.Expect whether the step about to be applied is the
+// one the saved plan holds.
+func (e *Engine) expect(hr *hostRun, t *roles.Task, kind, item string, changed bool, planned string) error {
+	if t.ChangedWhen != nil {
+		changed = *t.ChangedWhen
+	}
+	s := Step{Kind: kind, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusOK, Change: planned}
+	if changed {
+		s.Status = StatusChanged
+	}
+	if t.NoLog {
+		s.Item = ""
+	}
+	s.N = hr.stepKeys[s.Key()]
+	return e.opts.Expect(hr.host.Name, s)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -225,50 +224,6 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	return true, false
 }
 
-// unknownTask reports a task check mode cannot plan because it reads an
-// unknown value: what it may write becomes unknown too, and so do the
-// handlers it may notify.
-func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
-	hr.stats.Tasks++
-	hr.stats.Unknown++
-	st := hr.predicted.State
-	because := fmt.Sprintf("task %q is unknown (%s)", t.Name, why)
-	if args := unknownReads(hr.registered, appendStrings(nil, t.Args)...); args != "" {
-		// Where it writes is unknown: so is every path.
-		st.MarkUnknown("/", because)
-	} else if m, err := e.buildModule(t, data); err == nil {
-		e.markWrites(hr, m, because)
-	} else {
-		st.MarkUnknown("/", because)
-	}
-	st.MarkChanged(because)
-	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why}, "")
-	r := unknownResult(because, hoststate.Value{Because: because})
-	r["skipped"] = hoststate.Value{Because: because} // its when: may be what is unknown
-	e.register(hr, t, r)
-	if hs != nil {
-		hs.maybeNotify(t.Notify, because)
-	}
-}
-
-// markWrites makes the paths a module writes unknown in the prediction.
-func (e *Engine) markWrites(hr *hostRun, m modules.Module, because string) {
-	if w, ok := m.(modules.Writer); ok {
-		for _, p := range w.Writes() {
-			hr.predicted.State.MarkUnknown(p, because)
-		}
-	}
-}
-
-// readOnly reports whether a task runs for real in check mode: a command
-// declared changed_when: false, or check_mode: run, reads the host and
-// changes nothing, by its author's word.
-func readOnly(t *roles.Task) bool {
-	return t.CheckModeRun || t.ChangedWhen != nil && !*t.ChangedWhen
-}
-
-func isCommand(t *roles.Task) bool { return t.Module == "command" || t.Module == "shell" }
-
 // runItem plans, and unless in check mode applies, one item. Verifying is
 // the module's part of Apply (see modules.Module): it knows what to read back.
 func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (Status, map[string]any, error) {
@@ -384,93 +339,6 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		result["stderr"] = string(ch.Output.Stderr)
 	}
 	return status, result, nil
-}
-
-// expect asks Options.Expect whether the step about to be applied is the
-// one the saved plan holds.
-func (e *Engine) expect(hr *hostRun, t *roles.Task, kind, item string, changed bool, planned string) error {
-	if t.ChangedWhen != nil {
-		changed = *t.ChangedWhen
-	}
-	s := Step{Kind: kind, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusOK, Change: planned}
-	if changed {
-		s.Status = StatusChanged
-	}
-	if t.NoLog {
-		s.Item = ""
-	}
-	s.N = hr.stepKeys[s.Key()]
-	return e.opts.Expect(hr.host.Name, s)
-}
-
-// predict is check mode's stand-in for Apply: the planned change becomes
-// the predicted state later tasks read, a read-only command runs for real,
-// and a command that would run registers an unknown result (returned; nil
-// when the result is known).
-func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modules.Module, target *modules.Target, ch *modules.Change) (map[string]any, error) {
-	st := hr.predicted.State
-	switch {
-	case isCommand(t) && readOnly(t):
-		if why := st.Changed(); why != "" {
-			// It would read a host the run has changed by then.
-			because := fmt.Sprintf("read-only task %q would read the host after %s", t.Name, why)
-			r := unknownResult(because, hoststate.Value{Because: because})
-			r["unread"] = fmt.Sprintf("not run in check mode: it would read the host after %s", why)
-			return r, nil
-		}
-		out, err := m.Apply(ctx, target, *ch)
-		if err != nil {
-			return nil, err
-		}
-		ch.Output = out.Output
-		return nil, nil
-	case isCommand(t):
-		because := fmt.Sprintf("task %q would %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
-		e.markWrites(hr, m, because)
-		st.MarkChanged(because)
-		return unknownResult(because, true), nil
-	case ch.Predict != nil:
-		ch.Predict(st)
-	default:
-		because := fmt.Sprintf("an earlier task (%q) changes %s state", t.Name, t.Module)
-		st.MarkChanged(because)
-		st.Touch(trackedKind(t.Module), because)
-	}
-	return nil, nil
-}
-
-// trackedKind groups the modules whose state check mode does not predict
-// by what they read; "" for modules it predicts (files, packages) and for
-// commands.
-func trackedKind(module string) string {
-	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", modules.FlushHandlers:
-		return ""
-	case "user", "group":
-		return "accounts"
-	case "mysql_query", "mysql_user", "mysql_replica":
-		return "mysql"
-	}
-	return module
-}
-
-// untracked says why check mode cannot plan a task of a module whose state
-// it does not predict: an earlier task changes that kind of state, or
-// installs or removes packages, which may bring what the task reads (a
-// service, a firewall, a database).
-func (e *Engine) untracked(hr *hostRun, t *roles.Task) string {
-	kind := trackedKind(t.Module)
-	if hr.predicted == nil || kind == "" {
-		return ""
-	}
-	st := hr.predicted.State
-	if why := st.Touched(kind); why != "" {
-		return why + ", which check mode does not predict"
-	}
-	if why := st.Touched(hoststate.Packages); why != "" {
-		return why + ", which may change what this task reads"
-	}
-	return ""
 }
 
 func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {
