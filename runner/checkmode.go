@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -18,7 +19,7 @@ import (
 // unknownTask reports a task check mode cannot plan because it reads an
 // unknown value: what it may write becomes unknown too, and so do the
 // handlers it may notify.
-func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
+func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
 	hr.stats.Tasks++
 	hr.stats.Unknown++
 	st := hr.predicted.State
@@ -27,7 +28,7 @@ func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[s
 		// Where it writes is unknown: so is every path.
 		st.MarkUnknown("/", because)
 	} else if m, err := e.buildModule(t, data); err == nil {
-		e.markWrites(hr, m, because)
+		e.markWrites(ctx, hr, m, because)
 	} else {
 		st.MarkUnknown("/", because)
 	}
@@ -42,11 +43,28 @@ func (e *Engine) unknownTask(hr *hostRun, kind string, t *roles.Task, data map[s
 }
 
 // markWrites makes the paths a module writes unknown in the prediction.
-func (e *Engine) markWrites(hr *hostRun, m modules.Module, because string) {
-	if w, ok := m.(modules.Writer); ok {
-		for _, p := range w.Writes() {
-			hr.predicted.State.MarkUnknown(p, because)
+func (e *Engine) markWrites(ctx context.Context, hr *hostRun, m modules.Module, because string) {
+	w, ok := m.(modules.Writer)
+	if !ok {
+		return
+	}
+	pm, _ := m.(modules.ParentMaker)
+	for _, p := range w.Writes() {
+		if pm != nil && pm.MakesParents() {
+			// The folders mkdir -p may create: those the host (as
+			// predicted) does not have, up to the first one it has.
+			for dir := path.Dir(p); dir != "/" && dir != "."; dir = path.Dir(dir) {
+				fi, err := hr.predicted.Stat(ctx, dir, hr.host.Conn.Become)
+				if err == nil && fi.Exists {
+					break
+				}
+				hr.predicted.State.MarkMaybeFolder(dir, because)
+				if err != nil {
+					break // unknown already, and so is what it holds
+				}
+			}
 		}
+		hr.predicted.State.MarkUnknown(p, because)
 	}
 }
 
@@ -82,7 +100,7 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		return nil, nil
 	case isCommand(t):
 		because := fmt.Sprintf("task %q would %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
-		e.markWrites(hr, m, because)
+		e.markWrites(ctx, hr, m, because)
 		st.MarkChanged(because)
 		return unknownResult(because, true), nil
 	case ch.Predict != nil:

@@ -151,7 +151,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	data := taskData(vars, hr.registered, nil, false)
 	if hr.predicted != nil {
 		if why := unknownReads(hr.registered, taskTexts(t)...); why != "" {
-			e.unknownTask(hr, kind, t, data, hs, why)
+			e.unknownTask(ctx, hr, kind, t, data, hs, why)
 			return true, false
 		}
 	}
@@ -246,7 +246,7 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	var unknown *hoststate.UnknownError
 	if errors.As(err, &unknown) {
 		because := fmt.Sprintf("task %q is unknown (%s)", t.Name, err)
-		e.markWrites(hr, m, because)
+		e.markWrites(ctx, hr, m, because)
 		hr.stats.Unknown++
 		ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
 			Message: err.Error(), Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}

@@ -52,6 +52,9 @@ type Entry struct {
 	Fresh bool
 	// Because says why an Unknown entry is unknown.
 	Because string
+	// Shallow marks an Unknown entry whose own existence is unknown (a
+	// folder `mkdir -p` may create) while what is below it is not.
+	Shallow bool
 }
 
 // State is one host's predicted state. It is safe for concurrent use,
@@ -90,6 +93,8 @@ func (s *State) lookup(p string) (Entry, bool) {
 	for dir := path.Dir(p); ; dir = path.Dir(dir) {
 		if e, ok := s.entries[dir]; ok {
 			switch {
+			case e.Kind == Unknown && e.Shallow:
+				// Its own existence is unknown; below it, look further up.
 			case e.Kind == Unknown:
 				return Entry{Kind: Unknown, Because: e.Because}, true
 			case e.Kind == Link:
@@ -123,6 +128,18 @@ func (s *State) Set(p string, e Entry) {
 // changed in a way check mode cannot tell.
 func (s *State) MarkUnknown(p, because string) {
 	s.Set(p, Entry{Kind: Unknown, Because: because})
+}
+
+// MarkMaybeFolder records that p may have been created as a folder (a
+// `mkdir -p` check mode could not predict): p itself is unknown, what is
+// below it is not.
+func (s *State) MarkMaybeFolder(p, because string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[path.Clean(p)] = &Entry{Kind: Unknown, Shallow: true, Because: because}
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 // MarkChanged records that the host may differ in ways no entry describes

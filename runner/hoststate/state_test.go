@@ -76,3 +76,18 @@ func TestFactsAndTouched(t *testing.T) {
 		t.Errorf("touched = %q, want the first reason", s.Touched(Packages))
 	}
 }
+
+func TestMaybeFolderIsShallow(t *testing.T) {
+	s := New()
+	s.Set("/m/x", Entry{Kind: File, Content: []byte("x")})
+	s.MarkMaybeFolder("/m", "mkdir -p may create it")
+	if e, _ := s.Lookup("/m"); e.Kind != Unknown {
+		t.Errorf("/m = %+v, want unknown", e)
+	}
+	if e, _ := s.Lookup("/m/x"); e.Kind != File {
+		t.Errorf("/m/x below a maybe-folder = %+v, want the predicted file", e)
+	}
+	if _, ok := s.Lookup("/m/y"); ok {
+		t.Error("/m/y below a maybe-folder is predicted; want the host's answer")
+	}
+}

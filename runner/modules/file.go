@@ -111,6 +111,9 @@ func (m *fileModule) predict(st *hoststate.State) {
 // Writes is the path the task writes (and, for absent, all below it).
 func (m *fileModule) Writes() []string { return []string{m.path} }
 
+// MakesParents: state directory is `mkdir -p`.
+func (m *fileModule) MakesParents() bool { return m.state == "directory" }
+
 // plan decides from one Stat what to do: summary lines and the script.
 func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
 	p := quote(m.path)

@@ -21,6 +21,12 @@ type Writer interface {
 	Writes() []string
 }
 
+// ParentMaker is implemented by modules that may create the missing
+// folders above the paths they write (`mkdir -p`).
+type ParentMaker interface {
+	MakesParents() bool
+}
+
 func stat(ctx context.Context, t *Target, p string) (executor.FileInfo, error) {
 	if t.State != nil {
 		return t.State.Stat(ctx, p, t.Become)
