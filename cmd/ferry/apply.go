@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -74,6 +75,11 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	}
 	if err != nil {
 		return badInput(err)
+	}
+	if given, _ := cmd.Flags().GetString("inventory"); given != "" && cmd.Flags().Changed("inventory") {
+		if abs, err := filepath.Abs(given); err != nil || abs != p.Inventory {
+			return badInput(fmt.Errorf("-i %s: the plan %s was made for %s", given, path, p.Inventory))
+		}
 	}
 	inv, err := inventory.Load(p.Inventory)
 	if err != nil {
