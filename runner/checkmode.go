@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
@@ -23,7 +22,7 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	hr.stats.Tasks++
 	hr.stats.Unknown++
 	st := hr.predicted.State
-	because := fmt.Sprintf("task %q is unknown (%s)", t.Name, why)
+	because := fmt.Sprintf("unknown task %q may write it", t.Name)
 	if args := unknownReads(hr.registered, appendStrings(nil, t.Args)...); args != "" {
 		// Where it writes is unknown: so is every path.
 		st.MarkUnknown("/", because)
@@ -32,13 +31,14 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	} else {
 		st.MarkUnknown("/", because)
 	}
-	st.MarkChanged(because)
+	st.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
 	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why}, "")
-	r := unknownResult(because, hoststate.Value{Because: because})
-	r["skipped"] = hoststate.Value{Because: because} // its when: may be what is unknown
+	value := hoststate.Value{Because: fmt.Sprintf("it comes from task %q, which is unknown", t.Name)}
+	r := unknownResult(value.Because, value)
+	r["skipped"] = value // its when: may be what is unknown
 	e.register(hr, t, r)
 	if hs != nil {
-		hs.maybeNotify(t.Notify, because)
+		hs.maybeNotify(t.Notify, t.Name)
 	}
 }
 
@@ -87,9 +87,9 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 	case isCommand(t) && readOnly(t):
 		if why := st.Changed(); why != "" {
 			// It would read a host the run has changed by then.
-			because := fmt.Sprintf("read-only task %q would read the host after %s", t.Name, why)
+			because := fmt.Sprintf("it comes from task %q, which check mode does not run after a change", t.Name)
 			r := unknownResult(because, hoststate.Value{Because: because})
-			r["unread"] = fmt.Sprintf("not run in check mode: it would read the host after %s", why)
+			r["unread"] = fmt.Sprintf("not run in check mode: it may read what changes before it (%s)", why)
 			return r, nil
 		}
 		out, err := m.Apply(ctx, target, *ch)
@@ -99,14 +99,13 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		ch.Output = out.Output
 		return nil, nil
 	case isCommand(t):
-		because := fmt.Sprintf("task %q would %s in the real run", t.Name, strings.Join(ch.Summary, "; "))
-		e.markWrites(ctx, hr, m, because)
-		st.MarkChanged(because)
-		return unknownResult(because, true), nil
+		e.markWrites(ctx, hr, m, fmt.Sprintf("the command of task %q, which runs only in the real run, may write it", t.Name))
+		st.MarkChanged(fmt.Sprintf("task %q runs a command", t.Name))
+		return unknownResult(fmt.Sprintf("it comes from task %q, whose command runs only in the real run", t.Name), true), nil
 	case ch.Predict != nil:
 		ch.Predict(st)
 	default:
-		because := fmt.Sprintf("an earlier task (%q) changes %s state", t.Name, t.Module)
+		because := fmt.Sprintf("task %q changes %s state", t.Name, t.Module)
 		st.MarkChanged(because)
 		st.Touch(trackedKind(t.Module), because)
 	}

@@ -27,19 +27,19 @@ type handlerState struct {
 	// recorded handlers are on the host's pending list.
 	recorded map[string]bool
 	// maybe holds, in check mode, handlers notified by a task whose change
-	// is unknown, with the reason.
+	// is unknown, with that task's name.
 	maybe map[string]string
 }
 
 // maybeNotify records handlers that a task check mode cannot predict may
 // notify: they are reported unknown unless a known change notifies them.
-func (hs *handlerState) maybeNotify(names []string, because string) {
+func (hs *handlerState) maybeNotify(names []string, task string) {
 	if hs.maybe == nil {
 		hs.maybe = map[string]string{}
 	}
 	for _, n := range names {
 		if _, dup := hs.maybe[n]; !dup {
-			hs.maybe[n] = because
+			hs.maybe[n] = task
 		}
 	}
 }
@@ -120,7 +120,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 					delete(hs.maybe, h.Name)
 					hr.stats.Unknown++
 					e.taskEvent(hr, Event{Kind: "handler", Host: hr.host.Name, Role: h.Role.Name, Task: h.Name, Status: StatusUnknown,
-						Message: "notified only if " + why + " changes something"}, "")
+						Message: fmt.Sprintf("notified only if unknown task %q changes something", why)}, "")
 				}
 				continue
 			}

@@ -219,7 +219,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 			return e.fail(hr, kind, t, "", err)
 		}
 	} else if unknownWhy != "" && hs != nil {
-		hs.maybeNotify(t.Notify, unknownWhy)
+		hs.maybeNotify(t.Notify, t.Name)
 	}
 	return true, false
 }
@@ -245,8 +245,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	}
 	var unknown *hoststate.UnknownError
 	if errors.As(err, &unknown) {
-		because := fmt.Sprintf("task %q is unknown (%s)", t.Name, err)
-		e.markWrites(ctx, hr, m, because)
+		e.markWrites(ctx, hr, m, fmt.Sprintf("unknown task %q may write it", t.Name))
+		hr.predicted.State.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
+		because := fmt.Sprintf("it comes from task %q, which is unknown", t.Name)
 		hr.stats.Unknown++
 		ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
 			Message: err.Error(), Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}

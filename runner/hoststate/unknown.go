@@ -18,8 +18,8 @@ func (e *UnknownError) Error() string {
 // engine finds every read of it before rendering and reports the task as
 // unknown instead.
 type Value struct {
-	// Because names the value's origin: "stdout of task \"probe\" (command
-	// would run in check mode)".
+	// Because names the value's origin: "it comes from task \"probe\",
+	// whose command runs only in the real run".
 	Because string
 }
 
