@@ -269,3 +269,17 @@ func (s *State) Touched(kind string) string {
 	defer s.mu.Unlock()
 	return s.touched[kind]
 }
+
+// Below returns a path at or below dir that an earlier task writes ("" if
+// none): a unit file written in the run changes what systemd knows.
+func (s *State) Below(dir string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dir = path.Clean(dir)
+	for p := range s.entries {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return p
+		}
+	}
+	return ""
+}

@@ -40,3 +40,31 @@ func TestPackagePlanAgainstPrediction(t *testing.T) {
 		t.Fatalf("missing file after a package install: %v, want unknown", err)
 	}
 }
+
+// A service check mode predicts is planned from the prediction; one whose
+// unit an earlier task writes is unknown; one that is not installed fails
+// as the real run would.
+func TestServicePlanAgainstPrediction(t *testing.T) {
+	tg, _ := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	st.SetFact("service", "ferry-check-svc", serviceState{loaded: true, active: "inactive", enabled: "disabled"}.String())
+	c, err := newModule(t, "service", map[string]any{"name": "ferry-check-svc", "state": "started", "enabled": true}).Plan(ctx, tg)
+	if err != nil || !c.Changed || strings.Join(c.Summary, ",") != "enable ferry-check-svc,start ferry-check-svc" {
+		t.Fatalf("plan from a predicted stopped service: %+v %v", c, err)
+	}
+	c.Predict(st)
+	if c, err := newModule(t, "service", map[string]any{"name": "ferry-check-svc", "state": "reloaded"}).Plan(ctx, tg); err != nil || strings.Join(c.Summary, ",") != "reload ferry-check-svc" {
+		t.Fatalf("reload after a predicted start: %+v %v", c, err)
+	}
+	if _, err := newModule(t, "service", map[string]any{"name": "ferry-check-nothing", "state": "started"}).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), "not installed") {
+		t.Fatalf("a service that does not exist: %v, want not installed", err)
+	}
+	st.Set("/etc/systemd/system/ferry-check-nothing.service", hoststate.Entry{Kind: hoststate.File, Content: []byte("[Service]\n")})
+	_, err = newModule(t, "service", map[string]any{"name": "ferry-check-nothing", "state": "started"}).Plan(ctx, tg)
+	var unknown *hoststate.UnknownError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("a service whose unit an earlier task writes: %v, want unknown", err)
+	}
+}
