@@ -3,6 +3,8 @@ package modules
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,38 @@ func TestServicePlanAgainstPrediction(t *testing.T) {
 	var unknown *hoststate.UnknownError
 	if !errors.As(err, &unknown) {
 		t.Fatalf("a service whose unit an earlier task writes: %v, want unknown", err)
+	}
+}
+
+// Two sysctl tasks sharing one file: in check mode the second one plans
+// against the file as the first one writes it, as the real run does.
+func TestSysctlPlanAgainstPrediction(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/vm/swappiness")
+	if err != nil {
+		t.Skip("no /proc/sys/vm/swappiness on this machine")
+	}
+	val := strings.TrimSpace(string(b))
+	tg, _ := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "99-ferry.conf")
+	first, err := newModule(t, "sysctl", map[string]any{"name": "vm.swappiness", "value": val, "file": file}).Plan(ctx, tg)
+	if err != nil || !first.Changed {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	first.Predict(st)
+	second, err := newModule(t, "sysctl", map[string]any{"name": "vm.swappiness", "value": "7", "file": file}).Plan(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sysctl -w vm.swappiness=7 (was " + val + ")"; len(second.Summary) == 0 || second.Summary[0] != want {
+		t.Errorf("second summary = %v, want %q first", second.Summary, want)
+	}
+	if !strings.Contains(second.Diff, "-vm.swappiness = "+val) || !strings.Contains(second.Diff, "+vm.swappiness = 7") {
+		t.Errorf("second diff is not against the first task's file:\n%s", second.Diff)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("planning wrote %s", file)
 	}
 }
