@@ -4,7 +4,9 @@
 # lab, converges the stack (untimed), then ROUNDS (default 7) rounds of one
 # no-op deploy and one --check deploy, in alternating order so that a change
 # of the machine's load hits both alike. Prints the medians, their ratio and
-# the round trips of each. The lab is always left down. Take the lab's lock:
+# the round trips of each; summary.txt, the *.wall and *.rt rows are kept,
+# logs/ is for reading (not committed). The lab is always left down. Take
+# the lab's lock:
 #   flock /work/lab.lock bench/check-mode.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,19 +16,19 @@ rounds=${1:-7}
 FERRY=${FERRY:-$repo/bin/ferry}
 inv="$repo/lab/inventory.yml"
 out=${OUT:-$here/results/check-mode-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$out"
+mkdir -p "$out/logs"
 cd "$repo"
 need_pkg jq jq
 
-trap '"$FERRY" lab down >>"$out/lab.log" 2>&1 || echo "lab down failed; see $out/lab.log" >&2' EXIT
-"$FERRY" lab up >>"$out/lab.log" 2>&1 || { echo "lab up failed; see $out/lab.log" >&2; exit 1; }
-"$FERRY" deploy -i "$inv" --output json >"$out/converge.log" 2>&1 || { echo "converge failed; see $out/converge.log" >&2; exit 1; }
-"$FERRY" deploy -i "$inv" --output json >"$out/warm.log" 2>&1
+trap '"$FERRY" lab down >>"$out/logs/lab.log" 2>&1 || echo "lab down failed; see $out/logs/lab.log" >&2' EXIT
+"$FERRY" lab up >>"$out/logs/lab.log" 2>&1 || { echo "lab up failed; see $out/logs/lab.log" >&2; exit 1; }
+"$FERRY" deploy -i "$inv" --output json >"$out/logs/converge.log" 2>&1 || { echo "converge failed; see $out/logs/converge.log" >&2; exit 1; }
+"$FERRY" deploy -i "$inv" --output json >"$out/logs/warm.log" 2>&1
 
 # timed KIND ROUND ARGS...: one deploy; appends its wall time and round trips.
 timed() {
 	local kind=$1 round=$2; shift 2
-	local log="$out/$kind-$round.log" t0 rc=0
+	local log="$out/logs/$kind-$round.log" t0 rc=0
 	t0=$(now)
 	"$FERRY" deploy -i "$inv" --output json "$@" >"$log" 2>&1 || rc=$?
 	elapsed "$t0" >>"$out/$kind.wall"
