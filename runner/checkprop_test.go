@@ -24,7 +24,9 @@ import (
 
 // The property behind check mode: for any role, what --check reports is
 // what the real run then does. The test generates random roles of 3 to 12
-// tasks over a handful of overlapping paths, against random starting
+// tasks (copy, template, line, file, commands guarded by creates, removes,
+// unless and onlyif, read-only probes, register, when: on registered
+// results, loops, notify and handlers) over a handful of overlapping paths, against random starting
 // states of an in-process SSH host, runs each in check mode and then for
 // real, and compares task by task. Cases are seeded (seed = -check.seed +
 // case number), so a failure names the seed that reproduces it, and the
@@ -149,7 +151,7 @@ func genTask(r *rand.Rand, i int, registered *[]string) string {
 	}
 	reg := ""
 	fmt.Fprintf(&b, "  - name: %s\n", name)
-	switch k := r.IntN(20); {
+	switch k := r.IntN(22); {
 	case k < 4:
 		fmt.Fprintf(&b, "    copy: {content: %q, dest: %s%s}\n", pick(r, propContents), path, mode)
 	case k < 6:
@@ -193,6 +195,14 @@ func genTask(r *rand.Rand, i int, registered *[]string) string {
 		} else {
 			b.WriteString("    check_mode: run\n")
 		}
+		reg = fmt.Sprintf("r%d", i)
+		loop = ""
+	case k < 22:
+		// Guards that read a managed path; the command itself writes
+		// nothing other tasks manage (check mode's contract for commands
+		// without creates or removes, doc/check-mode.md).
+		guard := pick(r, []string{"unless", "onlyif"})
+		fmt.Fprintf(&b, "    shell: {cmd: \"echo ran >> {{ .root }}/cmdlog\", %s: \"test -e {{ .root }}/%s\"}\n", guard, p)
 		reg = fmt.Sprintf("r%d", i)
 		loop = ""
 	default:
