@@ -16,6 +16,8 @@ test: build lint unit fuzz e2e
 
 unit:
 	$(GO) test -race -count=1 ./...
+	# check mode's property test at full size (10,000 random roles), without -race
+	FERRY_CHECK_CASES=10000 $(GO) test -count=1 -timeout 30m -run '^TestCheckModeProperty$$' ./runner/
 
 e2e: build
 	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \

@@ -59,6 +59,9 @@ type Task struct {
 	Register string
 	// ChangedWhen, when not nil, overrides the module's own changed answer.
 	ChangedWhen *bool
+	// CheckModeRun (check_mode: run) runs a read-only command for real in
+	// check mode, as changed_when: false does, and registers its result.
+	CheckModeRun bool
 	// NoLog hides the task's arguments, diff and output (secret content).
 	NoLog bool
 	// IgnoreErrors lets the play go on when this task fails.

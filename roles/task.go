@@ -11,7 +11,7 @@ import (
 )
 
 // taskKeys are the keys a task may have besides its one module key.
-var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "no_log", "ignore_errors"}
+var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors"}
 
 func isTaskKey(k string) bool {
 	for _, t := range taskKeys {
@@ -167,6 +167,15 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.ChangedWhen = &b
+	case "check_mode":
+		s, err := p.str(k, v)
+		if err != nil {
+			return err
+		}
+		if s != "run" {
+			return errorf(p.file, v.Line, "check_mode must be \"run\" (run this read-only command for real in check mode), got %q", s)
+		}
+		t.CheckModeRun = true
 	case "no_log":
 		b, err := p.boolean(k, v)
 		if err != nil {

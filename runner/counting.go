@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -15,6 +16,7 @@ type rolesTask = roles.Task
 type countingExecutor struct {
 	executor.Executor
 	calls atomic.Int64
+	reads readLog // for saved plans: what each step read
 }
 
 func (c *countingExecutor) Run(ctx context.Context, cmd executor.Command) (executor.Result, error) {
@@ -24,12 +26,20 @@ func (c *countingExecutor) Run(ctx context.Context, cmd executor.Command) (execu
 
 func (c *countingExecutor) Stat(ctx context.Context, path string, become bool) (executor.FileInfo, error) {
 	c.calls.Add(1)
-	return c.Executor.Stat(ctx, path, become)
+	fi, err := c.Executor.Stat(ctx, path, become)
+	if err == nil {
+		c.reads.add("stat "+path, fmt.Appendf(nil, "%+v", fi))
+	}
+	return fi, err
 }
 
 func (c *countingExecutor) ReadFile(ctx context.Context, path string, become bool) ([]byte, error) {
 	c.calls.Add(1)
-	return c.Executor.ReadFile(ctx, path, become)
+	b, err := c.Executor.ReadFile(ctx, path, become)
+	if err == nil {
+		c.reads.add("read "+path, b)
+	}
+	return b, err
 }
 
 func (c *countingExecutor) Upload(ctx context.Context, path string, content []byte, opts executor.UploadOptions) error {

@@ -12,6 +12,12 @@ const (
 	StatusSkipped     Status = "skipped"
 	StatusFailed      Status = "failed"
 	StatusUnreachable Status = "unreachable"
+	// StatusUnknown is check mode's answer for a task whose outcome it
+	// cannot predict; the event's msg says which value was unknown and why.
+	StatusUnknown Status = "unknown"
+	// StatusRefused: ferry apply refused a host that no longer matches the
+	// saved plan.
+	StatusRefused Status = "refused"
 )
 
 // Event is one thing that happened during a run, streamed to a Reporter as it
@@ -47,7 +53,10 @@ type HostStats struct {
 	Changed     int  `json:"changed"`
 	Failed      int  `json:"failed"`
 	Skipped     int  `json:"skipped"`
+	Unknown     int  `json:"unknown,omitempty"`
 	Unreachable bool `json:"unreachable"`
+	// Refused: the host no longer matched the saved plan being applied.
+	Refused bool `json:"refused,omitempty"`
 	// RoundTrips counts executor calls (each one SSH exchange), so that the
 	// cost of a no-op run can be measured per task.
 	RoundTrips int `json:"round_trips"`
@@ -62,7 +71,9 @@ type Recap struct {
 	Hosts       map[string]*HostStats `json:"hosts"`
 	Changed     int                   `json:"changed"`
 	Failed      int                   `json:"failed"`
+	Unknown     int                   `json:"unknown,omitempty"`
 	Unreachable int                   `json:"unreachable"`
+	Refused     int                   `json:"refused,omitempty"`
 	Check       bool                  `json:"check"`
 	Interrupted bool                  `json:"interrupted,omitempty"`
 	DurationMS  int64                 `json:"duration_ms"`

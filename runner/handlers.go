@@ -26,6 +26,22 @@ type handlerState struct {
 	notified map[string]bool
 	// recorded handlers are on the host's pending list.
 	recorded map[string]bool
+	// maybe holds, in check mode, handlers notified by a task whose change
+	// is unknown, with that task's name.
+	maybe map[string]string
+}
+
+// maybeNotify records handlers that a task check mode cannot predict may
+// notify: they are reported unknown unless a known change notifies them.
+func (hs *handlerState) maybeNotify(names []string, task string) {
+	if hs.maybe == nil {
+		hs.maybe = map[string]string{}
+	}
+	for _, n := range names {
+		if _, dup := hs.maybe[n]; !dup {
+			hs.maybe[n] = task
+		}
+	}
 }
 
 func newHandlerState(play string, hr *hostRun) *handlerState {
@@ -100,6 +116,12 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 	for _, r := range p.Roles {
 		for _, h := range r.Handlers {
 			if !hs.notified[h.Name] {
+				if why, maybe := hs.maybe[h.Name]; maybe {
+					delete(hs.maybe, h.Name)
+					hr.stats.Unknown++
+					e.taskEvent(hr, Event{Kind: "handler", Host: hr.host.Name, Role: h.Role.Name, Task: h.Name, Status: StatusUnknown,
+						Message: fmt.Sprintf("notified only if unknown task %q changes something", why)}, "")
+				}
 				continue
 			}
 			if ctx.Err() != nil || hr.stats.Unreachable {
@@ -107,6 +129,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 				continue
 			}
 			delete(hs.notified, h.Name)
+			delete(hs.maybe, h.Name)
 			if _, fatal := e.runTask(ctx, hr, h, vars, &handlerState{play: hs.play, notified: map[string]bool{}, recorded: map[string]bool{}}); fatal {
 				hr.failed = true
 				allRan = false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +33,16 @@ type lab struct {
 	dir   string
 	inv   *inventory.Inventory
 	roots map[string]string
+	// rolePaths are searched for roles before testdata/roles.
+	rolePaths []string
+	// shared, when set, is the one connection every run uses (it is not
+	// closed by a run), so that thousands of runs cost no handshake.
+	shared executor.Executor
 }
+
+type keepOpen struct{ executor.Executor }
+
+func (keepOpen) Close() error { return nil }
 
 // newLab starts n SSH servers and writes an inventory naming them h01..hNN,
 // in one group "site" running the testdata role "site".
@@ -116,7 +126,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 	if o.rep != nil {
 		rep = multi{rec, o.rep}
 	}
-	loader := &roles.Loader{Paths: []string{"testdata/roles"}}
+	loader := &roles.Loader{Paths: append(slices.Clone(l.rolePaths), "testdata/roles")}
 	plays, err := runner.BuildPlays(l.inv, loader, "")
 	if err != nil {
 		return rec, runner.Recap{}, err
@@ -124,6 +134,9 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 	eng := runner.New(l.inv, runner.Options{
 		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10),
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
+			if l.shared != nil {
+				return keepOpen{l.shared}, nil
+			}
 			cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"
 			cfg.ConnectTimeout = 10 * time.Second

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
@@ -45,6 +46,12 @@ type Options struct {
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
+	// Steps, when set, receives every task step of every host (saved plans).
+	Steps func(host string, s Step)
+	// Expect, when set, is asked before a real run changes anything for a
+	// step: an error (a *PlanDriftError) stops the host, which is counted
+	// as refused.
+	Expect func(host string, s Step) error
 }
 
 // BadInputError is returned when the deploy was stopped before any change
@@ -72,6 +79,10 @@ type hostRun struct {
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
 	drain      *drainState // armed during a play with drain:
+	stepKeys   map[string]int
+	// predicted is, in check mode, the host as the tasks planned so far
+	// would leave it; modules read the host through it (nil in real runs).
+	predicted *hoststate.Overlay
 }
 
 // New prepares an engine for inv.
@@ -123,7 +134,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir}
+		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir, stepKeys: map[string]int{}}
 		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
 			hr.stateDir = dir
 		}
@@ -132,7 +143,11 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 			x, err := e.opts.Connect(ctx, h)
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
+				if e.opts.Check {
+					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
+				}
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
+				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			if err != nil {
 				hr.stats.Unreachable = true
@@ -289,6 +304,10 @@ func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
 		rc.Hosts[name] = &st
 		rc.Changed += st.Changed
 		rc.Failed += st.Failed
+		rc.Unknown += st.Unknown
+		if st.Refused {
+			rc.Refused++
+		}
 		if st.Unreachable {
 			rc.Unreachable++
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
 	"github.com/ferry-deploy/ferry/templates"
 )
@@ -148,6 +149,12 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		kind = "handler"
 	}
 	data := taskData(vars, hr.registered, nil, false)
+	if hr.predicted != nil {
+		if why := unknownReads(hr.registered, taskTexts(t)...); why != "" {
+			e.unknownTask(ctx, hr, kind, t, data, hs, why)
+			return true, false
+		}
+	}
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
 		if err != nil {
@@ -156,7 +163,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		if !run {
 			hr.stats.Skipped++
 			e.register(hr, t, skippedResult())
-			e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped})
+			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped}, "")
 			return true, false
 		}
 	}
@@ -167,14 +174,14 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	if !looped {
 		items = []any{nil}
 	}
-	anyChanged := false
+	anyChanged, unknownWhy := false, ""
 	var last map[string]any
 	for _, item := range items {
 		itemLabel := ""
 		if looped {
 			itemLabel = itemName(item)
 		}
-		changed, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
+		status, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
 		last = result
 		if err != nil {
 			if errors.Is(err, executor.ErrUnreachable) {
@@ -182,54 +189,111 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 				e.opts.Report.Event(Event{Kind: "host", Host: hr.host.Name, Status: StatusUnreachable, Message: err.Error()})
 				return false, true
 			}
+			var drift *PlanDriftError
+			if errors.As(err, &drift) {
+				// Refused whatever ignore_errors says: the host is not
+				// the one the plan was reviewed for.
+				hr.stats.Refused = true
+				e.fail(hr, kind, t, itemLabel, err)
+				return false, true
+			}
 			if ok, fatal := e.fail(hr, kind, t, itemLabel, err); fatal {
 				return ok, fatal
 			}
 			continue
 		}
-		anyChanged = anyChanged || changed
+		anyChanged = anyChanged || status == StatusChanged
+		if status == StatusUnknown && unknownWhy == "" {
+			unknownWhy = result["rc"].(hoststate.Value).Because
+		}
 	}
 	if last != nil {
 		last["changed"] = anyChanged
+		if unknownWhy != "" && !anyChanged {
+			last["changed"] = hoststate.Value{Because: unknownWhy}
+		}
 		e.register(hr, t, last)
 	}
 	if anyChanged && len(t.Notify) > 0 {
 		if err := e.notify(ctx, hr, hs, t.Notify); err != nil {
 			return e.fail(hr, kind, t, "", err)
 		}
+	} else if unknownWhy != "" && hs != nil {
+		hs.maybeNotify(t.Notify, t.Name)
 	}
 	return true, false
 }
 
 // runItem plans, and unless in check mode applies, one item. Verifying is
 // the module's part of Apply (see modules.Module): it knows what to read back.
-func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (bool, map[string]any, error) {
+func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (Status, map[string]any, error) {
 	start, calls := time.Now(), hr.exec.calls.Load()
 	hr.stats.Tasks++
 	m, err := e.buildModule(t, data)
 	if err != nil {
-		return false, nil, err
+		return "", nil, err
 	}
-	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become}
+	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become, State: hr.predicted}
 	if t.Become != nil {
 		target.Become = *t.Become
 	}
-	ch, err := m.Plan(ctx, target)
-	if err != nil {
-		return false, nil, err
+	var ch modules.Change
+	if why := e.untracked(hr, t); why != "" {
+		err = &hoststate.UnknownError{What: "the " + t.Module + " state it reads", Because: why}
+	} else {
+		ch, err = m.Plan(ctx, target)
 	}
-	if ch.Changed && !e.opts.Check {
+	var unknown *hoststate.UnknownError
+	if errors.As(err, &unknown) {
+		e.markWrites(ctx, hr, m, fmt.Sprintf("unknown task %q may write it", t.Name))
+		hr.predicted.State.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
+		because := fmt.Sprintf("it comes from task %q, which is unknown", t.Name)
+		hr.stats.Unknown++
+		ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
+			Message: err.Error(), Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}
+		if t.NoLog {
+			ev.Item = ""
+		}
+		e.taskEvent(hr, ev, "")
+		return StatusUnknown, unknownResult(because, hoststate.Value{Because: because}), nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	planned := changeHash(ch.Summary, ch.Diff)
+	if e.opts.Expect != nil && !e.opts.Check {
+		if err := e.expect(hr, t, kind, item, ch.Changed, planned); err != nil {
+			return "", nil, err
+		}
+	}
+	var result map[string]any
+	switch {
+	case ch.Changed && e.opts.Check:
+		result, err = e.predict(ctx, hr, t, m, target, &ch)
+		if err != nil {
+			return "", nil, err
+		}
+		if why, unread := result["unread"].(string); unread {
+			// A read-only command that cannot run against the host the
+			// real run meets: its outcome, failure included, is unknown.
+			delete(result, "unread")
+			hr.stats.Unknown++
+			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
+				Message: why, Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}, "")
+			return StatusUnknown, result, nil
+		}
+	case ch.Changed:
 		// A task declared changed_when: false (a check) changes nothing by
 		// contract, so it does not take the host out of rotation.
 		if t.ChangedWhen == nil || *t.ChangedWhen {
 			if err := e.beforeChange(ctx, hr); err != nil {
-				return false, nil, err
+				return "", nil, err
 			}
 		}
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
 		if err != nil {
-			return false, nil, err
+			return "", nil, err
 		}
 		ch.Changed = true
 		if len(ch.Summary) == 0 {
@@ -264,14 +328,18 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 			ev.Summary = []string{"(details hidden: no_log)"}
 		}
 	}
-	e.opts.Report.Event(ev)
-	result := map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
+	e.taskEvent(hr, ev, planned)
+	if result != nil {
+		result["changed"] = changed
+		return status, result, nil
+	}
+	result = map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
 	if ch.Output != nil {
 		result["rc"] = ch.Output.ExitCode
 		result["stdout"] = string(ch.Output.Stdout)
 		result["stderr"] = string(ch.Output.Stderr)
 	}
-	return changed, result, nil
+	return status, result, nil
 }
 
 func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {
@@ -294,7 +362,7 @@ func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err 
 		// a task writes, not why it failed.
 		msg = "(no_log task) " + msg
 	}
-	e.opts.Report.Event(Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg})
+	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg}, "")
 	r := skippedResult()
 	r["skipped"], r["failed"] = false, true
 	e.register(hr, t, r)

@@ -14,6 +14,7 @@ import (
 type deployFlags struct {
 	check, diff, detailedExitcode bool
 	limit                         string
+	out                           string // --out: save the check run's plan here
 	extra                         []string
 	forks                         int
 	output                        string
@@ -45,7 +46,8 @@ run would change.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.check, "check", false, "plan only: change nothing and report what would change")
 	fl.BoolVar(&f.diff, "diff", false, "show a unified diff for every file that changes (or would)")
-	fl.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
+	fl.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "with --check: exit 4 when changes are pending or unknown, 0 when none")
+	fl.StringVar(&f.out, "out", "", "with --check: save the plan to this file, for `ferry apply` to apply exactly")
 	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
 	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
@@ -60,6 +62,9 @@ run would change.`,
 func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if f.detailedExitcode && !f.check {
 		return badInput(errors.New("--detailed-exitcode needs --check"))
+	}
+	if f.out != "" && !f.check {
+		return badInput(errors.New("--out needs --check"))
 	}
 	if f.forks < 1 {
 		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
@@ -87,21 +92,34 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if len(plays) == 0 {
 		return badInput(fmt.Errorf("%s: no host selected has a role to run (limit %q)", inv.Path, f.limit))
 	}
-	eng := runner.New(inv, runner.Options{
+	opts := runner.Options{
 		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
 		Tags: f.tags, SkipTags: f.skipTags,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),
 		Report:  rep,
-	})
-	recap, err := eng.Run(cmd.Context(), plays)
+	}
+	steps := newStepLog()
+	if f.out != "" {
+		opts.Steps = steps.add
+	}
+	recap, err := runner.New(inv, opts).Run(cmd.Context(), plays)
 	var bad *runner.BadInputError
 	if errors.As(err, &bad) {
 		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
 	}
 	if err != nil {
 		return err
+	}
+	if f.out != "" {
+		if recap.Unreachable > 0 || recap.Failed > 0 || recap.Interrupted {
+			fmt.Fprintf(cmd.ErrOrStderr(), "plan not written to %s: the check run did not complete on every host\n", f.out)
+		} else if err := writePlan(f.out, f, inv, plays, extra, steps); err != nil {
+			return err
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "plan saved to %s: apply it with `ferry apply %s`\n", f.out, f.out)
+		}
 	}
 	switch {
 	case recap.Unreachable > 0:
@@ -110,7 +128,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		return &exitError{code: exitFailed}
 	case recap.Interrupted:
 		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	case f.check && f.detailedExitcode && recap.Changed > 0:
+	case f.check && f.detailedExitcode && (recap.Changed > 0 || recap.Unknown > 0):
 		return &exitError{code: exitDrift}
 	}
 	return nil

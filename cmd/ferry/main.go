@@ -23,6 +23,7 @@ const (
 	exitUnreachable = 2 // a host was unreachable
 	exitBadInput    = 3 // inventory, role, template or flags rejected before anything ran
 	exitDrift       = 4 // --check --detailed-exitcode: changes are pending
+	exitPlanStale   = 5 // ferry apply: a host or the inputs no longer match the saved plan
 )
 
 // exitError carries an exit code up to main.

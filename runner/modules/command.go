@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -131,15 +132,15 @@ func (m *commandModule) hasGuards() bool {
 // guardScript evaluates every guard in one round trip and prints "run" or
 // the reason to skip. A missing chdir is reported, not fatal: in check mode
 // an earlier task may be about to create it.
-func (m *commandModule) guardScript() string {
+func (m *commandModule) guardScript(predicted map[string]bool) string {
 	var b strings.Builder
 	if m.chdir != "" {
 		b.WriteString("cd -- " + quote(m.chdir) + " 2>/dev/null || { echo nochdir; exit 0; }\n")
 	}
-	if m.creates != "" {
+	if m.creates != "" && !predicted["creates"] {
 		b.WriteString("if [ -e " + quote(m.creates) + " ]; then echo 'skip creates'; exit 0; fi\n")
 	}
-	if m.removes != "" {
+	if m.removes != "" && !predicted["removes"] {
 		b.WriteString("if [ ! -e " + quote(m.removes) + " ]; then echo 'skip removes'; exit 0; fi\n")
 	}
 	if m.unless != "" {
@@ -159,11 +160,70 @@ func (m *commandModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if !m.hasGuards() {
 		return run, nil
 	}
-	res, err := runOK(ctx, t, m.name+" guards for "+m.cmd, executor.Command{Script: m.guardScript()})
+	predicted := map[string]bool{}
+	if t.State != nil {
+		out, err := m.predictedGuards(ctx, t, predicted)
+		if err != nil {
+			return Change{}, err
+		}
+		if out != "" {
+			return m.guardChange(out, run)
+		}
+		if len(predicted) == 2 && m.unless == "" && m.onlyif == "" && m.chdir == "" {
+			return run, nil
+		}
+	}
+	res, err := runOK(ctx, t, m.name+" guards for "+m.cmd, executor.Command{Script: m.guardScript(predicted)})
 	if err != nil {
 		return Change{}, err
 	}
-	switch out := strings.TrimSpace(string(res.Stdout)); out {
+	return m.guardChange(strings.TrimSpace(string(res.Stdout)), run)
+}
+
+// predictedGuards decides, in check mode, the creates and removes guards
+// whose path an earlier task would change, and marks them in predicted.
+// It returns "skip creates" or "skip removes" when one of them skips. The
+// other guards are commands that read the host, so when an earlier task
+// would change it their answer is unknown.
+func (m *commandModule) predictedGuards(ctx context.Context, t *Target, predicted map[string]bool) (string, error) {
+	if m.creates == "" {
+		predicted["creates"] = true
+	}
+	if m.removes == "" {
+		predicted["removes"] = true
+	}
+	if why := t.State.State.Changed(); why != "" && (m.unless != "" || m.onlyif != "" || m.chdir != "") {
+		return "", &hoststate.UnknownError{What: "the guards of " + m.name + " " + m.cmd, Because: why}
+	}
+	for _, g := range []struct{ name, path string }{{"creates", m.creates}, {"removes", m.removes}} {
+		if g.path == "" {
+			continue
+		}
+		exists, ok, err := t.State.Exists(g.path)
+		if err != nil {
+			return "", err
+		}
+		if !ok && t.State.State.Touched(hoststate.Packages) != "" {
+			// A package an earlier task installs may create the path.
+			fi, err := t.State.Stat(ctx, g.path, t.Become)
+			if err != nil {
+				return "", err
+			}
+			exists, ok = fi.Exists, true
+		}
+		if !ok {
+			continue
+		}
+		predicted[g.name] = true
+		if g.name == "creates" && exists || g.name == "removes" && !exists {
+			return "skip " + g.name, nil
+		}
+	}
+	return "", nil
+}
+
+func (m *commandModule) guardChange(out string, run Change) (Change, error) {
+	switch out {
 	case "run":
 		return run, nil
 	case "nochdir":
@@ -180,6 +240,18 @@ func (m *commandModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	default:
 		return Change{}, fmt.Errorf("%s guards for %s: unexpected output %q", m.name, m.cmd, out)
 	}
+}
+
+// Writes are the paths the command's guards name: the only ones check
+// mode assumes it changes (see doc/check-mode.md).
+func (m *commandModule) Writes() []string {
+	var out []string
+	for _, p := range []string{m.creates, m.removes} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Apply runs the command; its result is returned in Output for register.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -35,6 +36,7 @@ type copyModule struct {
 	// What Plan saw, for Apply.
 	cur     executor.FileInfo
 	rewrite bool
+	become  bool
 }
 
 func newCopy(name string) func(a *argReader) (Module, error) {
@@ -72,7 +74,8 @@ func sha256Hex(b []byte) string {
 // Plan costs one Stat when nothing changed; a content change adds a read
 // for the diff (none for a secret).
 func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	fi, err := t.Exec.Stat(ctx, m.dest, t.Become)
+	m.become = t.Become
+	fi, err := stat(ctx, t, m.dest)
 	if err != nil {
 		return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
 	}
@@ -83,14 +86,23 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	m.rewrite = !fi.Exists || fi.IsLink || fi.SHA256 != sha256Hex(m.content)
 	if !m.rewrite {
 		fixes := m.attrs.fixes(m.dest, fi)
-		return Change{Changed: len(fixes) > 0, Summary: fixes}, nil
+		c := Change{Changed: len(fixes) > 0, Summary: fixes}
+		if c.Changed {
+			c.Predict = m.predict
+		}
+		return c, nil
 	}
-	c := Change{Changed: true}
+	c := Change{Changed: true, Predict: m.predict}
 	var old []byte
+	if !fi.Exists || fi.IsLink {
+		if err := needParent(ctx, t, m.dest); err != nil {
+			return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
+		}
+	}
 	if fi.Exists && !fi.IsLink {
 		c.Summary = []string{"update " + m.dest}
 		if !m.secret {
-			if old, err = t.Exec.ReadFile(ctx, m.dest, t.Become); err != nil {
+			if old, err = readFile(ctx, t, m.dest); err != nil {
 				return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
 			}
 		}
@@ -102,6 +114,31 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	c.Diff = fileDiff(m.dest, old, m.content, m.secret)
 	return c, nil
+}
+
+// predict records the file as Apply leaves it.
+func (m *copyModule) predict(st *hoststate.State) {
+	o := m.uploadOptions()
+	o.Become = m.become
+	if !m.rewrite {
+		// Only attributes change: chown and chmod leave what the task sets.
+		o.Owner, o.Group = cmpOr(m.attrs.owner, m.cur.Owner), cmpOr(m.attrs.group, m.cur.Group)
+		o.Mode = m.cur.Mode
+		if m.attrs.hasMode {
+			o.Mode = m.attrs.mode
+		}
+	}
+	st.Set(m.dest, fileEntry(m.content, o))
+}
+
+// Writes is the path the task writes.
+func (m *copyModule) Writes() []string { return []string{m.dest} }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // uploadOptions keeps the current mode and owner where the task sets none,

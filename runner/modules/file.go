@@ -3,9 +3,11 @@ package modules
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -20,6 +22,8 @@ type fileModule struct {
 	attrs attrs
 
 	script string // what Plan decided Apply runs
+	cur    executor.FileInfo
+	become bool
 }
 
 func newFile(a *argReader) (Module, error) {
@@ -41,6 +45,9 @@ func newFile(a *argReader) (Module, error) {
 	if m.state == "link" && m.src == "" {
 		return nil, fmt.Errorf("file: argument src: required with state link")
 	}
+	if m.state == "link" && path.Clean(m.src) == path.Clean(m.path) {
+		return nil, fmt.Errorf("file: argument src: a link to itself")
+	}
 	if m.state != "link" && m.src != "" {
 		return nil, fmt.Errorf("file: argument src: only valid with state link")
 	}
@@ -49,7 +56,7 @@ func newFile(a *argReader) (Module, error) {
 
 // Plan costs one Stat.
 func (m *fileModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	fi, err := t.Exec.Stat(ctx, m.path, t.Become)
+	fi, err := stat(ctx, t, m.path)
 	if err != nil {
 		return Change{}, fmt.Errorf("file %s: %w", m.path, err)
 	}
@@ -57,9 +64,55 @@ func (m *fileModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	m.script = script
-	return Change{Changed: len(summary) > 0, Summary: summary}, nil
+	if creates := !fi.Exists && m.state == "touch" || m.state == "link" && len(summary) > 0 && (!fi.IsLink || fi.LinkTo != m.src); creates {
+		if err := needParent(ctx, t, m.path); err != nil {
+			return Change{}, fmt.Errorf("file %s: %w", m.path, err)
+		}
+	}
+	if m.state == "directory" && !fi.Exists {
+		if err := needDirChain(ctx, t, m.path); err != nil {
+			return Change{}, fmt.Errorf("file %s: %w", m.path, err)
+		}
+	}
+	m.script, m.cur, m.become = script, fi, t.Become
+	c := Change{Changed: len(summary) > 0, Summary: summary}
+	if c.Changed {
+		c.Predict = m.predict
+	}
+	return c, nil
 }
+
+// predict records the path as the planned script leaves it.
+func (m *fileModule) predict(st *hoststate.State) {
+	at := m.attrs
+	switch {
+	case m.state == "absent":
+		st.Set(m.path, hoststate.Entry{Kind: hoststate.Absent, Fresh: true})
+	case m.state == "link" && (!m.cur.IsLink || m.cur.LinkTo != m.src):
+		st.Set(m.path, hoststate.Entry{Kind: hoststate.Link, LinkTo: m.src, Owner: at.owner, Group: at.group, Become: m.become, Fresh: true})
+	case m.state == "touch" && !m.cur.Exists:
+		st.Set(m.path, hoststate.Entry{Kind: hoststate.File, Content: []byte{}, Mode: at.mode, HasMode: at.hasMode,
+			Owner: at.owner, Group: at.group, Become: m.become, Fresh: true})
+	case m.state == "directory" && !m.cur.Exists:
+		st.Ensure(m.path, m.become)
+		st.Chattr(m.path, hoststate.Dir, at.mode, at.hasMode, at.owner, at.group)
+	default:
+		k := hoststate.File
+		switch {
+		case m.cur.IsLink:
+			k = hoststate.Link
+		case m.cur.IsDir:
+			k = hoststate.Dir
+		}
+		st.Chattr(m.path, k, at.mode, at.hasMode && k != hoststate.Link, at.owner, at.group)
+	}
+}
+
+// Writes is the path the task writes (and, for absent, all below it).
+func (m *fileModule) Writes() []string { return []string{m.path} }
+
+// MakesParents: state directory is `mkdir -p`.
+func (m *fileModule) MakesParents() bool { return m.state == "directory" }
 
 // plan decides from one Stat what to do: summary lines and the script.
 func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {

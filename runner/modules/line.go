@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -24,6 +25,7 @@ type lineModule struct {
 
 	cur     executor.FileInfo
 	planned []byte // new content, nil when only attributes change
+	become  bool
 }
 
 func newLine(a *argReader) (Module, error) {
@@ -53,6 +55,11 @@ func newLine(a *argReader) (Module, error) {
 	if m.state == "present" && !a.has("line") {
 		return nil, fmt.Errorf("line: argument line: required with state present")
 	}
+	if m.state == "present" && m.re != nil && !m.re.MatchString(m.line) {
+		// The line would replace a match of the regexp and then not match
+		// it itself: every run would edit the file again.
+		return nil, fmt.Errorf("line: argument regexp: %q does not match line %q, so the task would never settle", m.re, m.line)
+	}
 	if m.state == "absent" && !a.has("line") && m.re == nil {
 		return nil, fmt.Errorf("line: argument line or regexp: one is required with state absent")
 	}
@@ -64,21 +71,20 @@ func newLine(a *argReader) (Module, error) {
 const lineReadScript = `if [ -f "$p" ]; then stat -c 'file %a %U %G' -- "$p" && cat -- "$p"; elif [ -e "$p" ]; then echo other; else echo missing; fi`
 
 func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	res, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "p=" + quote(m.path) + "\n" + lineReadScript})
+	fi, content, err := m.read(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
-	fi, content, err := parseLineRead(string(res.Stdout))
-	if err != nil {
-		return Change{}, fmt.Errorf("line %s: %w", m.path, err)
-	}
-	m.cur = fi
+	m.cur, m.become = fi, t.Become
 	if !fi.Exists {
 		if m.state == "absent" {
 			return Change{}, nil
 		}
 		if !m.create {
 			return Change{}, fmt.Errorf("line %s: file does not exist (set create: true to create it)", m.path)
+		}
+		if err := needParent(ctx, t, m.path); err != nil {
+			return Change{}, fmt.Errorf("line %s: %w", m.path, err)
 		}
 	}
 	next := editLines(content, m.line, m.re, m.state)
@@ -99,8 +105,78 @@ func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
 			c.Summary = append(c.Summary, fixes...)
 		}
 	}
+	if c.Changed {
+		c.Predict = m.predict
+	}
 	return c, nil
 }
+
+// read returns the file's state and content: from check mode's prediction
+// where there is one, else in one round trip.
+func (m *lineModule) read(ctx context.Context, t *Target) (executor.FileInfo, string, error) {
+	if t.State != nil {
+		fi, content, ok, err := t.State.Text(ctx, m.path, t.Become)
+		if err != nil {
+			return fi, "", fmt.Errorf("line %s: %w", m.path, err)
+		}
+		if ok {
+			if fi.Exists && (fi.IsDir || fi.IsLink) {
+				// The read script follows links; the prediction does not.
+				if fi.IsLink {
+					return fi, "", fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "a task before makes it a link, which check mode does not follow"})
+				}
+				return fi, "", fmt.Errorf("line %s: not a regular file", m.path)
+			}
+			return fi, string(content), nil
+		}
+	}
+	res, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "p=" + quote(m.path) + "\n" + lineReadScript})
+	if err != nil {
+		return executor.FileInfo{}, "", err
+	}
+	fi, content, err := parseLineRead(string(res.Stdout))
+	if err != nil {
+		return fi, "", fmt.Errorf("line %s: %w", m.path, err)
+	}
+	if !fi.Exists && t.State != nil {
+		if why := t.State.State.Touched(hoststate.Packages); why != "" {
+			return fi, "", fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "the host has no " + m.path + " now, and " + why + ", which may create it"})
+		}
+	}
+	return fi, content, nil
+}
+
+// uploadOptions are those Apply writes the edited file with.
+func (m *lineModule) uploadOptions() executor.UploadOptions {
+	o := executor.UploadOptions{Mode: m.attrs.mode, Become: m.become}
+	if !m.attrs.hasMode {
+		o.Mode = 0o644
+		if m.cur.Exists {
+			o.Mode = m.cur.Mode
+		}
+	}
+	if m.cur.Exists {
+		o.Owner, o.Group = m.cur.Owner, m.cur.Group
+	}
+	return o
+}
+
+// predict records the file as Apply leaves it.
+func (m *lineModule) predict(st *hoststate.State) {
+	if m.planned != nil {
+		st.Set(m.path, fileEntry(m.planned, m.uploadOptions()))
+		return
+	}
+	// Only the mode changes; the content is what it is.
+	e := hoststate.Entry{Kind: hoststate.File, Backed: true, Mode: m.attrs.mode, HasMode: true, Owner: m.cur.Owner, Group: m.cur.Group}
+	if cur, ok := st.Lookup(m.path); ok && cur.Kind == hoststate.File {
+		e.Content, e.Backed = cur.Content, cur.Backed
+	}
+	st.Set(m.path, e)
+}
+
+// Writes is the path the task writes.
+func (m *lineModule) Writes() []string { return []string{m.path} }
 
 func parseLineRead(out string) (executor.FileInfo, string, error) {
 	head, content, _ := strings.Cut(out, "\n")
@@ -150,6 +226,16 @@ func editLines(content, line string, re *regexp.Regexp, state string) string {
 			last = i
 		}
 	}
+	if last < 0 && re != nil {
+		// Nothing matches the regexp but the line is there: it stays, or
+		// the file would grow by one line every run (as Ansible's
+		// lineinfile does not either).
+		for _, l := range lines {
+			if strings.TrimSuffix(l, "\n") == line {
+				return content
+			}
+		}
+	}
 	if last >= 0 {
 		nl := ""
 		if strings.HasSuffix(lines[last], "\n") {
@@ -167,16 +253,8 @@ func editLines(content, line string, re *regexp.Regexp, state string) string {
 // Apply uploads the edited file (or fixes its mode) and verifies it.
 func (m *lineModule) Apply(ctx context.Context, t *Target, c Change) (Change, error) {
 	if m.planned != nil {
-		o := executor.UploadOptions{Mode: m.attrs.mode, Become: t.Become}
-		if !m.attrs.hasMode {
-			o.Mode = 0o644
-			if m.cur.Exists {
-				o.Mode = m.cur.Mode
-			}
-		}
-		if m.cur.Exists {
-			o.Owner, o.Group = m.cur.Owner, m.cur.Group
-		}
+		o := m.uploadOptions()
+		o.Become = t.Become
 		if err := t.Exec.Upload(ctx, m.path, m.planned, o); err != nil {
 			return c, fmt.Errorf("line %s: %w", m.path, err)
 		}

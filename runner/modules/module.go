@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 // Target is what a module sees of the host it works on.
@@ -18,6 +19,10 @@ type Target struct {
 	Exec   executor.Executor
 	Facts  map[string]any // read once per host, see Facts()
 	Become bool           // run privileged operations through sudo
+	// State, in check mode, is the host as earlier tasks of the run would
+	// have left it; nil in a real run. Read files through stat, readFile
+	// and readText (predict.go), which use it.
+	State *hoststate.Overlay
 }
 
 // Change is the plan a module computed: nothing to do when Changed is false.
@@ -30,6 +35,10 @@ type Change struct {
 	Diff string
 	// Output carries what a read-only or executed command printed, for register.
 	Output *executor.Result
+	// Predict records in check mode's predicted state what Apply would
+	// leave on the host; nil when the change is not a file-like state
+	// check mode predicts.
+	Predict func(st *hoststate.State)
 }
 
 // Module is one task's work on one host. A Module value is created per host

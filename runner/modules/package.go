@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -134,8 +135,56 @@ func (m *packageModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
+	if t.State != nil {
+		if err := m.overlay(t.State.State, &st); err != nil {
+			return Change{}, err
+		}
+	}
 	m.plan(st)
-	return m.change(), nil
+	c := m.change()
+	if c.Changed {
+		c.Predict = m.predict
+	}
+	return c, nil
+}
+
+// overlay puts check mode's prediction over what the host has: packages
+// earlier tasks install or remove, and a refreshed apt cache. A package no
+// earlier task names is unknown once any package changes: installing one
+// may pull in others, removing one may take others along.
+func (m *packageModule) overlay(ps *hoststate.State, st *aptState) error {
+	_, updated := ps.Fact("apt", "updated")
+	if updated {
+		st.age = 0
+	}
+	for _, n := range m.names {
+		if v, ok := ps.Fact(hoststate.Packages, n); ok {
+			st.installed[n], st.known[n] = v == "installed", true
+			continue
+		}
+		if why := ps.Touched(hoststate.Packages); why != "" {
+			return &hoststate.UnknownError{What: "package " + n, Because: why + ", which may install or remove it too"}
+		}
+		if updated {
+			st.known[n] = true
+		}
+	}
+	return nil
+}
+
+// predict records the packages as Apply leaves them.
+func (m *packageModule) predict(ps *hoststate.State) {
+	v, verb := "installed", "installs "
+	if m.state == "absent" {
+		v, verb = "absent", "removes "
+	}
+	for _, n := range m.missing {
+		ps.SetFact(hoststate.Packages, n, v)
+	}
+	if m.update {
+		ps.SetFact("apt", "updated", "yes")
+	}
+	ps.Touch(hoststate.Packages, "an earlier task "+verb+strings.Join(m.missing, ", "))
 }
 
 // plan decides from one read what to install or remove and whether the

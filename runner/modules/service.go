@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -114,13 +115,21 @@ func (m *serviceModule) read(ctx context.Context, t *Target) (serviceState, erro
 // Plan costs one round trip.
 func (m *serviceModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	m.sysv = t.Facts["init"] == "sysvinit"
-	st, err := m.read(ctx, t)
+	st, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
 	m.notLoaded = !st.loaded
+	if t.State != nil && m.notLoaded {
+		// Nothing earlier in the run installs it (that would have made
+		// it unknown), so the real run fails here: so does the plan.
+		return Change{}, fmt.Errorf("service %s: not installed on this host", m.name)
+	}
 	m.actions = planService(st, m.state, m.enabled)
 	c := Change{Changed: len(m.actions) > 0}
+	if c.Changed {
+		c.Predict = func(ps *hoststate.State) { ps.SetFact("service", m.name, m.after(st).String()) }
+	}
 	for _, a := range m.actions {
 		line := a + " " + m.name
 		if m.notLoaded {
@@ -129,6 +138,55 @@ func (m *serviceModule) Plan(ctx context.Context, t *Target) (Change, error) {
 		c.Summary = append(c.Summary, line)
 	}
 	return c, nil
+}
+
+// unitDirs hold the definitions of services (systemd units, init scripts).
+var unitDirs = []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system", "/run/systemd/system", "/etc/init.d"}
+
+// readPredicted reads the service, or in check mode takes what an earlier
+// task of the run would have left. A package an earlier task installs or
+// removes may bring, start or take the service: then it is unknown.
+func (m *serviceModule) readPredicted(ctx context.Context, t *Target) (serviceState, error) {
+	if t.State != nil {
+		if v, ok := t.State.State.Fact("service", m.name); ok {
+			return parseServiceState(v), nil
+		}
+		if why := t.State.State.Touched(hoststate.Packages); why != "" {
+			return serviceState{}, &hoststate.UnknownError{What: "service " + m.name, Because: why + ", which may bring, start or stop it"}
+		}
+		for _, dir := range unitDirs {
+			if p := t.State.State.Below(dir); p != "" {
+				return serviceState{}, &hoststate.UnknownError{What: "service " + m.name, Because: "an earlier task writes " + p + ", which may define it"}
+			}
+		}
+	}
+	return m.read(ctx, t)
+}
+
+// after is the state the planned verbs leave.
+func (m *serviceModule) after(st serviceState) serviceState {
+	for _, a := range m.actions {
+		switch a {
+		case "start", "restart", "reload":
+			st.active = "active"
+		case "stop":
+			st.active = "inactive"
+		case "enable":
+			st.enabled = "enabled"
+		case "disable":
+			st.enabled = "disabled"
+		}
+	}
+	return st
+}
+
+// String is the state in the form parseServiceState reads.
+func (s serviceState) String() string {
+	load := "not-found"
+	if s.loaded {
+		load = "loaded"
+	}
+	return "load=" + load + "\nactive=" + s.active + "\nenabled=" + s.enabled + "\n"
 }
 
 // planService lists the verbs that take st to the wanted state. A unit that

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -24,6 +25,7 @@ type sysctlModule struct {
 	cur      sysctlState
 	newFile  []byte // nil when the file is right
 	setValue bool
+	become   bool
 }
 
 func newSysctl(a *argReader) (Module, error) {
@@ -83,9 +85,49 @@ func (m *sysctlModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if st.unknown {
 		return Change{}, fmt.Errorf("sysctl %s: unknown key: %s", m.name, st.value)
 	}
-	m.cur = st
-	return m.plan(st), nil
+	if t.State != nil {
+		if err := m.overlay(ctx, t, &st); err != nil {
+			return Change{}, err
+		}
+	}
+	m.cur, m.become = st, t.Become
+	c := m.plan(st)
+	if c.Changed {
+		c.Predict = m.predict
+	}
+	return c, nil
 }
+
+// overlay puts check mode's prediction over what the host has: the value
+// an earlier task sets, and the file as earlier tasks write it (several
+// keys usually share one file).
+func (m *sysctlModule) overlay(ctx context.Context, t *Target, st *sysctlState) error {
+	ps := t.State.State
+	if v, ok := ps.Fact("sysctl", m.name); ok {
+		st.value = v
+	} else if why := ps.Touched(hoststate.Packages); why != "" {
+		return &hoststate.UnknownError{What: "sysctl " + m.name, Because: why + ", which may set it"}
+	}
+	fi, content, ok, err := t.State.Text(ctx, m.file, t.Become)
+	if err != nil {
+		return fmt.Errorf("sysctl %s: %w", m.name, err)
+	}
+	if ok {
+		st.fileExists, st.file = fi.Exists, string(content)
+	}
+	return nil
+}
+
+// predict records the value and the file as Apply leaves them.
+func (m *sysctlModule) predict(ps *hoststate.State) {
+	ps.SetFact("sysctl", m.name, m.value)
+	if m.newFile != nil {
+		ps.Set(m.file, fileEntry(m.newFile, executor.UploadOptions{Mode: 0o644, Become: m.become}))
+	}
+}
+
+// Writes is the file the task writes.
+func (m *sysctlModule) Writes() []string { return []string{m.file} }
 
 func (m *sysctlModule) plan(st sysctlState) Change {
 	var c Change

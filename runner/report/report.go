@@ -152,10 +152,19 @@ func (h *Human) Recap(rc runner.Recap) {
 	fmt.Fprintf(&b, "\n%s\n", title)
 	for _, n := range names {
 		s := rc.Hosts[n]
-		fmt.Fprintf(&b, "  %-12s ok=%-3d changed=%-3d failed=%-3d skipped=%-3d unreachable=%-5t round_trips=%d\n",
-			n, s.OK, s.Changed, s.Failed, s.Skipped, s.Unreachable, s.RoundTrips)
+		unknown := ""
+		if rc.Unknown > 0 {
+			unknown = fmt.Sprintf("unknown=%-3d ", s.Unknown)
+		}
+		fmt.Fprintf(&b, "  %-12s ok=%-3d changed=%-3d failed=%-3d skipped=%-3d %sunreachable=%-5t round_trips=%d\n",
+			n, s.OK, s.Changed, s.Failed, s.Skipped, unknown, s.Unreachable, s.RoundTrips)
 	}
-	fmt.Fprintf(&b, "  %d changed, %d failed, %d unreachable in %.2fs\n", rc.Changed, rc.Failed, rc.Unreachable, float64(rc.DurationMS)/1000)
+	unknown := ""
+	if rc.Unknown > 0 {
+		// Check mode could not predict these: see doc/check-mode.md.
+		unknown = fmt.Sprintf(", %d unknown", rc.Unknown)
+	}
+	fmt.Fprintf(&b, "  %d changed%s, %d failed, %d unreachable in %.2fs\n", rc.Changed, unknown, rc.Failed, rc.Unreachable, float64(rc.DurationMS)/1000)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	io.WriteString(h.w, b.String())

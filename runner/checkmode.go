@@ -1,0 +1,147 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path"
+
+	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modules"
+)
+
+// Check mode's part of the engine: instead of applying a planned change it
+// records it in the host's predicted state (runner/hoststate), runs the
+// commands that are read-only by their author's word, and reports a task
+// it cannot predict as unknown, with the reason (doc/check-mode.md).
+
+// unknownTask reports a task check mode cannot plan because it reads an
+// unknown value: what it may write becomes unknown too, and so do the
+// handlers it may notify.
+func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
+	hr.stats.Tasks++
+	hr.stats.Unknown++
+	st := hr.predicted.State
+	because := fmt.Sprintf("unknown task %q may write it", t.Name)
+	if args := unknownReads(hr.registered, appendStrings(nil, t.Args)...); args != "" {
+		// Where it writes is unknown: so is every path.
+		st.MarkUnknown("/", because)
+	} else if m, err := e.buildModule(t, data); err == nil {
+		e.markWrites(ctx, hr, m, because)
+	} else {
+		st.MarkUnknown("/", because)
+	}
+	st.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
+	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why}, "")
+	value := hoststate.Value{Because: fmt.Sprintf("it comes from task %q, which is unknown", t.Name)}
+	r := unknownResult(value.Because, value)
+	r["skipped"] = value // its when: may be what is unknown
+	e.register(hr, t, r)
+	if hs != nil {
+		hs.maybeNotify(t.Notify, t.Name)
+	}
+}
+
+// markWrites makes the paths a module writes unknown in the prediction.
+func (e *Engine) markWrites(ctx context.Context, hr *hostRun, m modules.Module, because string) {
+	w, ok := m.(modules.Writer)
+	if !ok {
+		return
+	}
+	pm, _ := m.(modules.ParentMaker)
+	for _, p := range w.Writes() {
+		if pm != nil && pm.MakesParents() {
+			// The folders mkdir -p may create: those the host (as
+			// predicted) does not have, up to the first one it has.
+			for dir := path.Dir(p); dir != "/" && dir != "."; dir = path.Dir(dir) {
+				fi, err := hr.predicted.Stat(ctx, dir, hr.host.Conn.Become)
+				if err == nil && fi.Exists {
+					break
+				}
+				hr.predicted.State.MarkMaybeFolder(dir, because)
+				if err != nil {
+					break // unknown already, and so is what it holds
+				}
+			}
+		}
+		hr.predicted.State.MarkUnknown(p, because)
+	}
+}
+
+// readOnly reports whether a task runs for real in check mode: a command
+// declared changed_when: false, or check_mode: run, reads the host and
+// changes nothing, by its author's word.
+func readOnly(t *roles.Task) bool {
+	return t.CheckModeRun || t.ChangedWhen != nil && !*t.ChangedWhen
+}
+
+func isCommand(t *roles.Task) bool { return t.Module == "command" || t.Module == "shell" }
+
+// predict is check mode's stand-in for Apply: the planned change becomes
+// the predicted state later tasks read, a read-only command runs for real,
+// and a command that would run registers an unknown result (returned; nil
+// when the result is known).
+func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modules.Module, target *modules.Target, ch *modules.Change) (map[string]any, error) {
+	st := hr.predicted.State
+	switch {
+	case isCommand(t) && readOnly(t):
+		if why := st.Changed(); why != "" {
+			// It would read a host the run has changed by then.
+			because := fmt.Sprintf("it comes from task %q, which check mode does not run after a change", t.Name)
+			r := unknownResult(because, hoststate.Value{Because: because})
+			r["unread"] = fmt.Sprintf("not run in check mode: it may read what changes before it (%s)", why)
+			return r, nil
+		}
+		out, err := m.Apply(ctx, target, *ch)
+		if err != nil {
+			return nil, err
+		}
+		ch.Output = out.Output
+		return nil, nil
+	case isCommand(t):
+		e.markWrites(ctx, hr, m, fmt.Sprintf("the command of task %q, which runs only in the real run, may write it", t.Name))
+		st.MarkChanged(fmt.Sprintf("task %q runs a command", t.Name))
+		return unknownResult(fmt.Sprintf("it comes from task %q, whose command runs only in the real run", t.Name), true), nil
+	case ch.Predict != nil:
+		ch.Predict(st)
+	default:
+		because := fmt.Sprintf("task %q changes %s state", t.Name, t.Module)
+		st.MarkChanged(because)
+		st.Touch(trackedKind(t.Module), because)
+	}
+	return nil, nil
+}
+
+// trackedKind groups the modules whose state check mode does not predict
+// by what they read; "" for modules it predicts (files, packages) and for
+// commands.
+func trackedKind(module string) string {
+	switch module {
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
+		return ""
+	case "user", "group":
+		return "accounts"
+	case "mysql_query", "mysql_user", "mysql_replica":
+		return "mysql"
+	}
+	return module
+}
+
+// untracked says why check mode cannot plan a task of a module whose state
+// it does not predict: an earlier task changes that kind of state, or
+// installs or removes packages, which may bring what the task reads (a
+// service, a firewall, a database).
+func (e *Engine) untracked(hr *hostRun, t *roles.Task) string {
+	kind := trackedKind(t.Module)
+	if hr.predicted == nil || kind == "" {
+		return ""
+	}
+	st := hr.predicted.State
+	if why := st.Touched(kind); why != "" {
+		return why + ", which check mode does not predict"
+	}
+	if why := st.Touched(hoststate.Packages); why != "" {
+		return why + ", which may change what this task reads"
+	}
+	return ""
+}

@@ -1,0 +1,193 @@
+package runner_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner"
+)
+
+// writeRole writes role.yml of a role named name into a fresh folder and
+// has the lab find it there.
+func (l *lab) writeRole(name, roleYAML string) {
+	l.t.Helper()
+	dir := filepath.Join(l.t.TempDir(), "roles")
+	if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name, "role.yml"), []byte(roleYAML), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	l.rolePaths = append(l.rolePaths, dir)
+}
+
+// statuses lists "task[item]=status" for every task event, in order.
+func (r *recorder) statuses() []string {
+	var out []string
+	for _, ev := range r.events {
+		if ev.Kind == "task" || ev.Kind == "handler" {
+			out = append(out, ev.Task+"["+ev.Item+"]="+string(ev.Status))
+		}
+	}
+	return out
+}
+
+// checkThenRun runs the role in check mode and then for real and fails
+// unless check reported exactly what the real run changed.
+func checkThenRun(t *testing.T, l *lab) (check, real *recorder) {
+	t.Helper()
+	check, crc, err := l.deploy(runOpts{check: true, diff: true})
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	real, rrc, err := l.deploy(runOpts{diff: true})
+	if err != nil {
+		t.Fatalf("real run: %v", err)
+	}
+	if crc.Failed > 0 || rrc.Failed > 0 || crc.Unknown > 0 {
+		t.Fatalf("check %v, real run %v: want no failure and nothing unknown", check.statuses(), real.statuses())
+	}
+	if !slices.Equal(check.statuses(), real.statuses()) {
+		t.Fatalf("check mode reported %v, the real run did %v", check.statuses(), real.statuses())
+	}
+	return check, real
+}
+
+const copyThenLine = `tasks:
+  - name: base config
+    copy: {content: "a=1\n", dest: "{{ .root }}/x.conf"}
+  - name: extra line
+    line: {path: "{{ .root }}/x.conf", line: "b=2"}
+`
+
+// Issue #13, case 1: on a fresh host check mode failed the line task
+// ("file does not exist") while the real run creates the file first.
+func TestCheckSeesFileWrittenByEarlierTask(t *testing.T) {
+	l := newLab(t, 1, "copyline")
+	l.writeRole("copyline", copyThenLine)
+	check, _ := checkThenRun(t, l)
+	want := []string{"base config[]=changed", "extra line[]=changed"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check on a fresh host = %v, want %v", got, want)
+	}
+	var diff string
+	for _, ev := range check.events {
+		if ev.Task == "extra line" {
+			diff = ev.Diff
+		}
+	}
+	if !strings.Contains(diff, "+b=2") || strings.Contains(diff, "+a=1") {
+		t.Errorf("line diff is not against the copied content:\n%s", diff)
+	}
+}
+
+// Issue #13, case 2: after convergence the copy rewrites the file each run
+// and the line appends again; check mode counted one change, not two.
+func TestCheckCountsEveryChangeOfAConvergedRole(t *testing.T) {
+	l := newLab(t, 1, "copyline")
+	l.writeRole("copyline", copyThenLine)
+	mustDeploy(t, l, runOpts{})
+	check, _ := checkThenRun(t, l)
+	if got := check.changed(); len(got) != 2 {
+		t.Fatalf("check after convergence changed %v, want both tasks", got)
+	}
+}
+
+// Issue #13, case 3: a read-only probe (changed_when: false) did not run in
+// check mode, so a task with when: on its output was reported skipped.
+func TestCheckRunsReadOnlyProbes(t *testing.T) {
+	l := newLab(t, 1, "probe")
+	l.writeRole("probe", `tasks:
+  - name: probe
+    command: {cmd: "cat {{ .root }}/flag"}
+    register: probe
+    changed_when: false
+  - name: probe again
+    shell: {cmd: "cat {{ .root }}/flag"}
+    register: again
+    check_mode: run
+  - name: flagged
+    copy: {content: "on\n", dest: "{{ .root }}/flagged"}
+    when: 'eq .probe.stdout "yes\n"'
+  - name: probe after a change
+    shell: {cmd: "cat {{ .root }}/flagged"}
+    changed_when: false
+`)
+	if err := os.WriteFile(filepath.Join(l.roots["h01"], "flag"), []byte("yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check, rc, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last probe would read what "flagged" writes: check mode does not
+	// run it against the host as it is before the run.
+	want := []string{"probe[]=ok", "probe again[]=changed", "flagged[]=changed", "probe after a change[]=unknown"}
+	if got := check.statuses(); !slices.Equal(got, want) || rc.Unknown != 1 {
+		t.Fatalf("check = %v (%d unknown), want %v", got, rc.Unknown, want)
+	}
+	real, _ := mustDeploy(t, l, runOpts{})
+	if got := real.changed(); len(got) != 2 {
+		t.Fatalf("real run changed %v, want the two check mode said", got)
+	}
+}
+
+// A when: on the output of a command that would run is unknown, with the
+// reason, and counted in the recap; what the unknown task writes is
+// unknown for the tasks after it.
+func TestCheckReportsUnknown(t *testing.T) {
+	l := newLab(t, 1, "unknown")
+	l.writeRole("unknown", `tasks:
+  - name: generate
+    shell: {cmd: "echo new > {{ .root }}/gen; echo made"}
+    register: gen
+  - name: depends
+    copy: {content: "x\n", dest: "{{ .root }}/dep"}
+    when: 'eq .gen.stdout "made\n"'
+  - name: after
+    line: {path: "{{ .root }}/dep", line: "y", create: true}
+  - name: unrelated
+    copy: {content: "z\n", dest: "{{ .root }}/other"}
+`)
+	check, rc, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"generate[]=changed", "depends[]=unknown", "after[]=unknown", "unrelated[]=changed"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check = %v, want %v", got, want)
+	}
+	if rc.Unknown != 2 || rc.Hosts["h01"].Unknown != 2 {
+		t.Errorf("recap unknown = %d (host %d), want 2", rc.Unknown, rc.Hosts["h01"].Unknown)
+	}
+	for _, ev := range check.events {
+		if ev.Task == "depends" && (ev.Status != runner.StatusUnknown || !strings.Contains(ev.Message, ".gen.stdout") || !strings.Contains(ev.Message, `"generate"`)) {
+			t.Errorf("unknown reason = %q, want the value and the task it came from", ev.Message)
+		}
+	}
+}
+
+// A module whose state check mode does not predict (accounts here) makes
+// the next task of its kind unknown once it would change something.
+func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
+	l := newLab(t, 1, "accounts")
+	l.writeRole("accounts", `tasks:
+  - name: user
+    user: {name: ferry-check-no-such-user}
+  - name: group
+    group: {name: ferry-check-no-such-group}
+  - name: file
+    copy: {content: "x\n", dest: "{{ .root }}/f"}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user[]=changed", "group[]=unknown", "file[]=changed"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check = %v, want %v", got, want)
+	}
+}
