@@ -563,3 +563,49 @@ func TestHAMonitoring(t *testing.T) {
 		t.Errorf("ferry status after repair: exit %d\n%s", r.Code, r.Stdout)
 	}
 }
+
+// statusChecks runs ferry status --output json and returns its check rows
+// by host|check, each as status|detail.
+func statusChecks(t *testing.T) map[string]string {
+	t.Helper()
+	r := runFerry(t, "status", "-i", labInventory(), "--output", "json")
+	rows := map[string]string{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		var ev struct{ Event, Host, Check, Status, Detail string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "check" {
+			rows[ev.Host+"|"+ev.Check] = ev.Status + "|" + ev.Detail
+		}
+	}
+	return rows
+}
+
+// TestHAStatusStandby: ferry status names the holder of the floating
+// address and says whether the other load balancer is ready to take it,
+// before and while HAProxy is stopped on that other one.
+func TestHAStatusStandby(t *testing.T) {
+	haDeploy(t)
+	holder := waitSettled(t, 40*time.Second)
+	standby := otherLB(holder)
+	vipRow := holder + "|vip " + haVIP
+	rows := statusChecks(t)
+	if want := "ok|held by " + holder + "; ready to take it: " + standby; rows[vipRow] != want {
+		t.Errorf("ferry status: %q, want %q (all: %v)", rows[vipRow], want, rows)
+	}
+	if r := rows[standby+"|failover"]; r != "ok|backup, ready" {
+		t.Errorf("%s failover row: %q", standby, r)
+	}
+	mustOnHost(t, standby, "systemctl stop haproxy")
+	t.Cleanup(func() {
+		runOnHost(t, standby, "systemctl start haproxy")
+		waitSettled(t, 40*time.Second)
+	})
+	waitUntil(t, 10*time.Second, "keepalived on "+standby+" in FAULT", func() bool { return lbStatuses(t)[standby].state == "FAULT" })
+	rows = statusChecks(t)
+	t.Logf("ferry status with haproxy stopped on %s: %s; %s", standby, rows[vipRow], rows[standby+"|failover"])
+	if r := rows[vipRow]; !strings.HasPrefix(r, "warn|held by "+holder+"; no other load balancer ready: "+standby+" (") {
+		t.Errorf("ferry status vip row: %q, want a warning that %s is not ready", r, standby)
+	}
+	if r := rows[standby+"|failover"]; !strings.HasPrefix(r, "fail|keepalived FAULT") {
+		t.Errorf("%s failover row: %q", standby, r)
+	}
+}
