@@ -295,6 +295,46 @@ func otherLB(h string) string {
 	return "lb-01"
 }
 
+// vrrpChanges returns keepalived's state changes on host since a moment,
+// from its journal: the lab hosts share the controller's clock, so the
+// times compare with the test's.
+func vrrpChanges(t *testing.T, host string, since time.Time) []vrrpChange {
+	t.Helper()
+	r := runOnHost(t, host, fmt.Sprintf("journalctl -u keepalived -o short-unix --no-pager --since @%.3f | grep 'Entering .* STATE'", float64(since.UnixMicro())/1e6))
+	var out []vrrpChange
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		var sec float64
+		if _, err := fmt.Sscanf(f[0], "%f", &sec); err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, "Entering ")
+		state, _, _ := strings.Cut(rest, " STATE")
+		out = append(out, vrrpChange{at: time.UnixMicro(int64(sec * 1e6)), state: state})
+	}
+	return out
+}
+
+type vrrpChange struct {
+	at    time.Time
+	state string
+}
+
+func masters(cs []vrrpChange) (n int, first time.Time) {
+	for _, c := range cs {
+		if c.state == "MASTER" {
+			if n == 0 {
+				first = c.at
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
 // haTrials is how many times each fault is injected; the median counts.
 const haTrials = 5
 
@@ -358,8 +398,16 @@ func haTrial(t *testing.T, trial int, name, inject, restore string) (int, []prob
 	end := time.Now()
 	n, failed := loop.between(time.Time{}, end)
 	_, late := loop.between(moved, end)
-	t.Logf("trial %d: %s on %s: address on %s after %v; %s ready again after %v; %d of %d requests failed, window %v, slowest %v%s",
-		trial, name, holder, peer, moved.Sub(injected).Round(10*time.Millisecond), holder, ready.Sub(injected).Round(100*time.Millisecond),
+	// keepalived's own record: the peer became MASTER once, the failed
+	// host never (no flap).
+	peerMasters, tookOver := masters(vrrpChanges(t, peer, injected))
+	holderMasters, _ := masters(vrrpChanges(t, holder, injected))
+	if peerMasters != 1 || holderMasters != 0 {
+		t.Errorf("trial %d: keepalived became MASTER %d times on %s and %d times on %s since the fault, want once and never: flapping",
+			trial, peerMasters, peer, holderMasters, holder)
+	}
+	t.Logf("trial %d: %s on %s: %s MASTER after %v (seen over ssh after %v); %s ready again after %v; %d of %d requests failed, window %v, slowest %v%s",
+		trial, name, holder, peer, tookOver.Sub(injected).Round(time.Millisecond), moved.Sub(injected).Round(10*time.Millisecond), holder, ready.Sub(injected).Round(100*time.Millisecond),
 		len(failed), n, failWindow(failed).Round(time.Millisecond), loop.slowest(time.Time{}, end).Round(time.Millisecond), describe(failed))
 	if len(late) > 0 {
 		t.Errorf("trial %d: %d requests failed after the address moved to %s:%s", trial, len(late), peer, describe(late))
