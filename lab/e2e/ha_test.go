@@ -379,7 +379,11 @@ func haTrial(t *testing.T, trial int, name, inject, restore string) (int, []prob
 	loop := startClientLoop(t, 2*time.Minute)
 	time.Sleep(time.Second) // a baseline
 	injected := time.Now()
-	mustOnHost(t, holder, inject)
+	// The host's clock is the controller's: the fault's own time.
+	var sec float64
+	if _, err := fmt.Sscanf(mustOnHost(t, holder, "date +%s.%6N; "+inject), "%f", &sec); err == nil {
+		injected = time.UnixMicro(int64(sec * 1e6))
+	}
 	var moved time.Time
 	waitUntil(t, 5*time.Second, "the floating address on "+peer+" alone", func() bool {
 		if holdsAlone(t, peer) {
