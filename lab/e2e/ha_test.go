@@ -422,6 +422,31 @@ func haTrial(t *testing.T, trial int, name, inject, restore string) (int, []prob
 	return n, failed
 }
 
+// TestLBSeamlessReload reloads HAProxy five times on the holder of the
+// floating address, which keeps it, while the client runs: master-worker
+// mode hands the listening sockets to the new worker (expose-fd
+// listeners), and no request fails.
+func TestLBSeamlessReload(t *testing.T) {
+	haDeploy(t)
+	holder := waitSettled(t, 40*time.Second)
+	loop := startClientLoop(t, 2*time.Minute)
+	time.Sleep(time.Second)
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		mustOnHost(t, holder, "systemctl reload haproxy")
+		time.Sleep(time.Second)
+	}
+	loop.halt()
+	n, failed := loop.between(start, time.Now())
+	t.Logf("5 reloads of HAProxy on %s, the holder: %d of %d requests failed, slowest %v%s", holder, len(failed), n, loop.slowest(start, time.Now()).Round(time.Millisecond), describe(failed))
+	if len(failed) > 0 {
+		t.Errorf("reloads of HAProxy: %d of %d requests failed", len(failed), n)
+	}
+	if !holdsAlone(t, holder) {
+		t.Errorf("a reload moved the address away from %s: held by %v", holder, vipHolder(t))
+	}
+}
+
 // TestLBRollingRestart restarts HAProxy on both load balancers in turn,
 // each once the other is ready, while the client runs: the restart of the
 // holder hands the address over first (haproxy.service's ExecStop hook),
