@@ -169,8 +169,12 @@ func (inv *Inventory) GroupOrder() []string {
 // to drain through the runtime API socket, ferry waits until it holds no
 // connection (at most Timeout), changes the host, checks HealthURL on it
 // from the load balancers, and sets the server ready again. Hosts with
-// nothing to change are not drained.
+// nothing to change are not drained. With Command instead, the host drains
+// itself (load balancers sharing a floating address): ferry runs
+// `Command release` on it before its first change and `Command return`
+// after its play, each bounded by Timeout.
 type Drain struct {
+	Command   string // run on the host itself; excludes Through and Backend
 	Through   string // group of the load balancers
 	Backend   string // HAProxy backend holding the group's servers
 	Socket    string // runtime API socket (default /run/haproxy/admin.sock)

@@ -44,6 +44,10 @@ func TestLoadBroken(t *testing.T) {
 			`names.yml:6: invalid variable name "http-port": use letters, digits and '_', not starting with a digit`,
 		}},
 		{"clash.yml", []string{`clash.yml:5: host "web" has the name of a group (declared at clash.yml:2)`}},
+		{"drain.yml", []string{
+			`drain.yml:3: drain of group "lb": command (the hosts drain themselves) excludes through and backend`,
+			`drain.yml:7: drain of group "web" needs through (the load balancers' group) and backend, or command`,
+		}},
 		{"empty.yml", []string{"empty.yml: the inventory is empty"}},
 		{"list.yml", []string{"list.yml:1: expected a mapping at the top level, found a list"}},
 		{"nohosts.yml", []string{"nohosts.yml: the inventory has no hosts"}},

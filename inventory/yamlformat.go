@@ -14,7 +14,7 @@ import (
 var (
 	topKeys   = []string{"connection", "vars", "secrets", "order", "groups"}
 	groupKeys = []string{"roles", "vars", "children", "serial", "max_fail_percentage", "drain", "connection", "hosts"}
-	drainKeys = []string{"through", "backend", "socket", "health_url", "timeout"}
+	drainKeys = []string{"through", "backend", "socket", "health_url", "timeout", "command"}
 	hostKeys  = []string{"address", "port", "user", "vars", "connection"}
 	connKeys  = []string{"user", "port", "private_key", "known_hosts", "proxy_jump", "become", "become_password", "timeout"}
 )
@@ -171,6 +171,8 @@ func (y yamlFile) drain(n *yaml.Node, group string) *Drain {
 			d.Through = s
 		case "backend":
 			d.Backend = s
+		case "command":
+			d.Command = s
 		case "socket":
 			d.Socket = s
 		case "health_url":
@@ -184,8 +186,11 @@ func (y yamlFile) drain(n *yaml.Node, group string) *Drain {
 			d.Timeout = t
 		}
 	})
-	if d.Through == "" || d.Backend == "" {
-		y.p.add(y.file, n.Line, "drain of group %q needs through (the load balancers' group) and backend", group)
+	switch {
+	case d.Command != "" && (d.Through != "" || d.Backend != ""):
+		y.p.add(y.file, n.Line, "drain of group %q: command (the hosts drain themselves) excludes through and backend", group)
+	case d.Command == "" && (d.Through == "" || d.Backend == ""):
+		y.p.add(y.file, n.Line, "drain of group %q needs through (the load balancers' group) and backend, or command", group)
 	}
 	return d
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // labSecrets are the secret variables the built-in roles need, with the
-// length of the random value each gets. keepalived's VRRP password is
-// capped at 8 characters by the protocol.
+// length of the random value each gets. (No keepalived_auth_pass: the
+// keepalived role speaks VRRPv3, which has no authentication.)
 var labSecrets = []struct {
 	name string
 	size int
@@ -21,7 +21,6 @@ var labSecrets = []struct {
 	{"mysql_app_password", 24},
 	{"mysql_replication_password", 24},
 	{"monitoring_mysqld_exporter_password", 24},
-	{"keepalived_auth_pass", 8},
 }
 
 // SecretsFile is where the lab keeps the secrets its inventory reads.

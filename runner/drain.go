@@ -97,8 +97,65 @@ func (e *Engine) onBalancers(ctx context.Context, lbs []*hostRun, script string)
 type drainState struct {
 	play    string
 	d       *inventory.Drain
-	lbs     []*hostRun
+	via     drainer
 	drained bool
+}
+
+// drainer takes one host out of service and puts it back: through the load
+// balancers in front of it (balancerDrain), or by a command on the host
+// itself (selfDrain, the load balancers' floating address).
+type drainer interface {
+	// out takes the host out of service; the message says how.
+	out(ctx context.Context, hr *hostRun) (string, error)
+	// back puts the healthy host back in service.
+	back(ctx context.Context, hr *hostRun) error
+}
+
+// newDrainer picks the drainer of d.
+func (e *Engine) newDrainer(d *inventory.Drain) drainer {
+	if d.Command != "" {
+		return selfDrain{d: d}
+	}
+	return &balancerDrain{e: e, d: d}
+}
+
+// balancerDrain sets the host's server to drain on every load balancer of
+// d.Through, and ready again.
+type balancerDrain struct {
+	e   *Engine
+	d   *inventory.Drain
+	lbs []*hostRun
+}
+
+func (b *balancerDrain) connect(ctx context.Context) error {
+	if b.lbs != nil {
+		return nil
+	}
+	lbs, err := b.e.balancers(ctx, b.d)
+	b.lbs = lbs
+	return err
+}
+
+func (b *balancerDrain) out(ctx context.Context, hr *hostRun) (string, error) {
+	if err := b.connect(ctx); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	if err := b.e.onBalancers(ctx, b.lbs, drainScript(b.d, hr.host.Name)); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("drained from %s/%s on %s in %s", b.d.Backend, hr.host.Name, hostNamesOf(b.lbs), time.Since(start).Round(time.Millisecond)), nil
+}
+
+func (b *balancerDrain) back(ctx context.Context, hr *hostRun) error {
+	if err := b.connect(ctx); err != nil {
+		return err
+	}
+	url := b.d.HealthURL
+	if strings.Contains(url, "%s") {
+		url = fmt.Sprintf(url, hr.host.Address)
+	}
+	return b.e.onBalancers(ctx, b.lbs, readyScript(b.d, hr.host.Name, url))
 }
 
 // runDrained runs a host's play with the drain armed: the first task that
@@ -111,20 +168,13 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 	if e.opts.Check || hr.exec == nil {
 		return e.runHostPlay(ctx, p, hr, defaults)
 	}
-	hr.drain = &drainState{play: p.Group, d: d}
+	hr.drain = &drainState{play: p.Group, d: d, via: e.newDrainer(d)}
 	defer func() { hr.drain = nil }()
 	ds := hr.drain
 	if left, _ := hr.facts["drained_plays"].([]string); slices.Contains(left, p.Group) {
 		// An earlier run drained this host and never put it back (it
 		// failed): this run puts it back once the host is healthy.
-		lbs, err := e.balancers(ctx, d)
-		if err != nil {
-			e.drainEvent(hr, StatusFailed, err.Error())
-			hr.failed = true
-			hr.stats.Failed++
-			return false
-		}
-		ds.lbs, ds.drained = lbs, true
+		ds.drained = true
 		e.drainEvent(hr, StatusOK, "out of rotation since an earlier run")
 	}
 	ok := e.runHostPlay(ctx, p, hr, defaults)
@@ -135,11 +185,7 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 		e.drainEvent(hr, StatusFailed, "left out of rotation: the host failed")
 		return false
 	}
-	url := d.HealthURL
-	if strings.Contains(url, "%s") {
-		url = fmt.Sprintf(url, hr.host.Address)
-	}
-	if err := e.onBalancers(ctx, ds.lbs, readyScript(d, hr.host.Name, url)); err != nil {
+	if err := ds.via.back(ctx, hr); err != nil {
 		e.drainEvent(hr, StatusFailed, "back in rotation failed: "+err.Error())
 		hr.failed = true
 		hr.stats.Failed++
@@ -159,19 +205,15 @@ func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
 	if ds == nil || ds.drained {
 		return nil
 	}
-	lbs, err := e.balancers(ctx, ds.d)
+	msg, err := ds.via.out(ctx, hr)
 	if err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
-	start := time.Now()
-	if err := e.onBalancers(ctx, lbs, drainScript(ds.d, hr.host.Name)); err != nil {
-		return fmt.Errorf("drain: %w", err)
-	}
-	ds.lbs, ds.drained = lbs, true
+	ds.drained = true
 	if err := e.markDrained(ctx, hr, ds.play, true); err != nil {
 		return err
 	}
-	e.drainEvent(hr, StatusOK, fmt.Sprintf("drained from %s/%s on %s in %s", ds.d.Backend, hr.host.Name, hostNamesOf(lbs), time.Since(start).Round(time.Millisecond)))
+	e.drainEvent(hr, StatusOK, msg)
 	return nil
 }
 

@@ -100,6 +100,10 @@ sec addr; ip -o addr show 2>&1; end
 if command -v haproxy >/dev/null 2>&1; then
   sec haproxy; echo 'show stat' | socat -t 2 stdio ` + shellWord(haproxySocket) + ` 2>&1; end
 fi
+h=$(command -v ferry-lb-handover || echo /usr/local/sbin/ferry-lb-handover)
+if [ -x "$h" ]; then
+  sec lbha; "$h" status 2>&1; end
+fi
 if command -v mysql >/dev/null 2>&1; then
   sec replica; mysql --connect-timeout=3 -e 'SHOW SLAVE STATUS\G' 2>&1; end
 fi
@@ -246,6 +250,7 @@ func evaluateStatus(results []hostStatus, globals map[string]any, maxLag time.Du
 		}
 	}
 	var holders []string
+	var lbs []lbHA
 	reachable := 0
 	for _, r := range results {
 		name := r.host.Name
@@ -277,6 +282,11 @@ func evaluateStatus(results []hostStatus, globals map[string]any, maxLag time.Du
 		if s, ok := r.sections["haproxy"]; ok {
 			checks = append(checks, haproxyChecks(name, s)...)
 		}
+		if s, ok := r.sections["lbha"]; ok {
+			lb := parseLBHA(name, s.text)
+			lbs = append(lbs, lb)
+			checks = append(checks, lb.check())
+		}
 		if s, ok := r.sections["replica"]; ok {
 			if c, ok := replicaCheck(name, s, varString(r.vars, "mysql_role", ""), maxLag); ok {
 				checks = append(checks, c)
@@ -293,6 +303,7 @@ func evaluateStatus(results []hostStatus, globals map[string]any, maxLag time.Du
 			c.Status, c.Detail = statusFail, "held by no reachable host"
 		case 1:
 			c.Host, c.Status, c.Detail = holders[0], statusOK, "held by "+holders[0]
+			c.Status, c.Detail = standbyDetail(c.Status, c.Detail, holders[0], lbs)
 		default:
 			c.Status, c.Detail = statusFail, "held by more than one host: "+strings.Join(holders, ", ")
 		}

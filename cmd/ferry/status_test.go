@@ -291,6 +291,12 @@ func writeExec(t *testing.T, path, content string) {
 	}
 }
 
+// ferry-lb-handover status lines (the keepalived role's script).
+const (
+	lbHolding = "state=MASTER holds=yes serves=yes maintenance=0 haproxy_down=0\n"
+	lbStandby = "state=BACKUP holds=no serves=yes maintenance=0 haproxy_down=0\n"
+)
+
 // healthyStack is the lab's stack as status sees it when all is well:
 // lb-01 holds the floating address, every backend server is UP, db-02
 // replicates, no alert is active.
@@ -301,8 +307,8 @@ func healthyStack(t *testing.T) map[string]fakeHost {
 		return "Id=" + name + ".service\nLoadState=loaded\nActiveState=" + state + "\n\n"
 	}
 	return map[string]fakeHost{
-		"lb-01":      {"systemctl": lbUnits, "ip": statusFixture(t, "ip-addr-vip.txt"), "socat": allUp},
-		"lb-02":      {"systemctl": lbUnits, "ip": statusFixture(t, "ip-addr-novip.txt"), "socat": allUp},
+		"lb-01":      {"systemctl": lbUnits, "ip": statusFixture(t, "ip-addr-vip.txt"), "socat": allUp, "ferry-lb-handover": lbHolding},
+		"lb-02":      {"systemctl": lbUnits, "ip": statusFixture(t, "ip-addr-novip.txt"), "socat": allUp, "ferry-lb-handover": lbStandby},
 		"db-02":      {"systemctl": unit("mariadb", "active") + unit("mariadb", "active"), "ip": statusFixture(t, "ip-addr-controller.txt"), "mysql": statusFixture(t, "show-slave-status-ok.txt")},
 		"monitor-01": {"systemctl": unit("prometheus", "active"), "ip": statusFixture(t, "ip-addr-controller.txt"), "curl": statusFixture(t, "prometheus-alerts-none.json")},
 	}
@@ -346,7 +352,9 @@ func TestStatusHealthy(t *testing.T) {
 		"db-02|replication":             "ok|from 198.18.0.31: io Yes, sql Yes, lag 0 s",
 		"monitor-01|service prometheus": "ok|active",
 		"monitor-01|prometheus alerts":  "ok|none active",
-		"lb-01|vip 198.18.0.10":         "ok|held by lb-01",
+		"lb-01|vip 198.18.0.10":         "ok|held by lb-01; ready to take it: lb-02",
+		"lb-01|failover":                "ok|master, ready",
+		"lb-02|failover":                "ok|backup, ready",
 	} {
 		if rows[key] != want {
 			t.Errorf("%s: %q, want %q", key, rows[key], want)
@@ -355,7 +363,7 @@ func TestStatusHealthy(t *testing.T) {
 	if _, ok := rows["lb-01|service nginx"]; ok {
 		t.Error("a service that is not installed is listed")
 	}
-	if !strings.HasSuffix(out, "\nhealthy: 21 ok, 0 warn, 0 fail, 0 unreachable\n") {
+	if !strings.HasSuffix(out, "\nhealthy: 23 ok, 0 warn, 0 fail, 0 unreachable\n") {
 		t.Errorf("summary:\n%s", out)
 	}
 	// One round trip per host.
@@ -430,6 +438,40 @@ func TestStatusUnreachableAndNoHolder(t *testing.T) {
 	}
 	if r := rows["-|vip 198.18.0.10"]; r != "fail|held by no reachable host" {
 		t.Errorf("vip: %q", r)
+	}
+}
+
+// TestStatusStandby: the floating address row says whether the other load
+// balancer can take the address; a standby whose HAProxy stopped fails its
+// failover row, one in maintenance warns.
+func TestStatusStandby(t *testing.T) {
+	for _, tc := range []struct {
+		name, lb02, row, vip string
+		code                 int
+	}{
+		{"haproxy stopped", "state=FAULT holds=no serves=no maintenance=0 haproxy_down=1\n",
+			"fail|keepalived FAULT, haproxy stopped, does not serve the site",
+			"warn|held by lb-01; no other load balancer ready: lb-02 (keepalived FAULT, haproxy stopped, does not serve the site)", exitFailed},
+		{"maintenance", "state=FAULT holds=no serves=yes maintenance=1 haproxy_down=0\n",
+			"warn|keepalived FAULT, in maintenance",
+			"warn|held by lb-01; no other load balancer ready: lb-02 (keepalived FAULT, in maintenance)", exitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := healthyStack(t)
+			stack["lb-02"]["ferry-lb-handover"] = tc.lb02
+			inv, _ := newStatusEnv(t, stack, false)
+			out, code := ferry(t, "status", "-i", inv)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; output:\n%s", code, tc.code, out)
+			}
+			rows := statusRows(t, out)
+			if r := rows["lb-02|failover"]; r != tc.row {
+				t.Errorf("lb-02 failover: %q, want %q", r, tc.row)
+			}
+			if r := rows["lb-01|vip 198.18.0.10"]; r != tc.vip {
+				t.Errorf("vip: %q, want %q", r, tc.vip)
+			}
+		})
 	}
 }
 

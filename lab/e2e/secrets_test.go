@@ -25,7 +25,6 @@ func TestSecretsCanaryThroughLabDeploy(t *testing.T) {
 		"mysql_app_password":                  "cnryApp-4f2Zq81x",
 		"mysql_replication_password":          "cnryRepl-9LmQ27v",
 		"monitoring_mysqld_exporter_password": "cnryMon-Xk3p0Wd5",
-		"keepalived_auth_pass":                "cnK8vR2q", // VRRP allows 8 characters
 	}
 	dir := t.TempDir()
 	var sec strings.Builder
