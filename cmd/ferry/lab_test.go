@@ -19,7 +19,7 @@ func TestLabInventoryLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := specFromInventory(inv)
+	spec, err := specFromInventory(inv, lab.Network)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestSpecFromInventoryRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := specFromInventory(&tt.inv)
+			_, err := specFromInventory(&tt.inv, lab.Network)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
