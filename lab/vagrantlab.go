@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -312,6 +314,27 @@ func DetectAccel(ctx context.Context, kernel string) (accel, why string) {
 	if kernel == "" {
 		return "kvm", "/dev/kvm opens; no kernel to test-boot"
 	}
+	// The answer holds until the machine reboots: a probe that times out
+	// costs 20 s, so it is kept per boot.
+	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	cache := filepath.Join(filepath.Dir(kernel), "accel-probe")
+	if data, err := os.ReadFile(cache); err == nil && len(bootID) > 0 {
+		if id, rest, ok := strings.Cut(string(data), "\n"); ok && id == strings.TrimSpace(string(bootID)) {
+			if accel, why, ok := strings.Cut(strings.TrimSpace(rest), " "); ok && (accel == "kvm" || accel == "qemu") {
+				return accel, why + " (probed earlier this boot)"
+			}
+		}
+	}
+	accel, why = probeKVM(ctx, kernel)
+	if len(bootID) > 0 {
+		_ = writeFileAtomic(cache, []byte(strings.TrimSpace(string(bootID))+"\n"+accel+" "+why+"\n"), 0o644)
+	}
+	return accel, why
+}
+
+// probeKVM boots kernel in a KVM guest with no disk: a kernel that reaches
+// its root-mount panic proves KVM runs guests here.
+func probeKVM(ctx context.Context, kernel string) (accel, why string) {
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		return "qemu", "qemu-system-x86_64 not found"
@@ -388,11 +411,65 @@ func (s Spec) vagrantCmd(ctx context.Context, env []string, args ...string) *exe
 // vagrant runs a vagrant command with its output in the lab's log.
 func (s Spec) vagrant(ctx context.Context, env []string, args ...string) error {
 	cmd := s.vagrantCmd(ctx, env, args...)
-	cmd.Stdout, cmd.Stderr = s.Log, s.Log
-	if err := cmd.Run(); err != nil {
+	log := &progressFilter{w: s.Log}
+	cmd.Stdout, cmd.Stderr = log, log
+	err := cmd.Run()
+	log.flush()
+	if err != nil {
 		return fmt.Errorf("vagrant %s: %w", strings.Join(args, " "), err)
 	}
 	return nil
+}
+
+// progressFilter passes Vagrant's output on line by line without its
+// progress meters (hundreds of "\r\x1b[KProgress: N%" updates per upload,
+// which make a log unreadable). Safe for one command's stdout and stderr.
+type progressFilter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+func (f *progressFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = append(f.buf, p...)
+	for {
+		i := bytes.IndexByte(f.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := dropProgress(f.buf[:i])
+		f.buf = f.buf[i+1:]
+		if _, err := f.w.Write(append(line, '\n')); err != nil {
+			return len(p), err
+		}
+	}
+}
+
+func (f *progressFilter) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.buf) > 0 {
+		if line := dropProgress(f.buf); len(line) > 0 {
+			_, _ = f.w.Write(append(line, '\n'))
+		}
+		f.buf = nil
+	}
+}
+
+// dropProgress removes the carriage-return-separated progress updates and
+// erase-line codes from one line of output.
+func dropProgress(line []byte) []byte {
+	var out []byte
+	for _, seg := range bytes.Split(line, []byte("\r")) {
+		seg = bytes.ReplaceAll(seg, []byte("\x1b[K"), nil)
+		if bytes.HasPrefix(bytes.TrimSpace(seg), []byte("Progress:")) {
+			continue
+		}
+		out = append(out, seg...)
+	}
+	return out
 }
 
 func (s Spec) vagrantOutput(ctx context.Context, env []string, args ...string) ([]byte, error) {
