@@ -182,8 +182,11 @@ func VagrantUp(ctx context.Context, spec Spec, opts VagrantOptions) error {
 		env = append(env, boxEnv...)
 	} else {
 		lab.Box = opts.Box
-		if lab.Box == "" || lab.Box == "local" {
+		switch lab.Box {
+		case "":
 			lab.Box = PublicBox
+		case "local":
+			return errors.New("--box local: the local box is for libvirt only; VirtualBox uses " + PublicBox)
 		}
 	}
 	for _, h := range s.Hosts {
