@@ -273,7 +273,19 @@ func EnsureBox(ctx context.Context, bs BoxSpec) (Box, error) {
 		return Box{}, fmt.Errorf("box: %w", err)
 	}
 	logf("box: built %s in %s", box.Path, time.Since(start).Round(100*time.Millisecond))
+	removeOtherBoxes(bs.Dir, box)
 	return box, nil
+}
+
+// removeOtherBoxes deletes the boxes of older recipes: nothing uses them
+// again, and each is 170 MB. A running lab has its own copy of its box.
+func removeOtherBoxes(dir string, keep Box) {
+	old, _ := filepath.Glob(filepath.Join(dir, "ferry-bookworm-*"))
+	for _, p := range old {
+		if p != keep.Path && p != keep.Kernel && (strings.HasSuffix(p, ".box") || strings.HasSuffix(p, ".vmlinuz")) {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // directMirror turns a proxied mirror path back into the mirror's own URI.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/xml"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -161,5 +163,23 @@ func TestDirectSources(t *testing.T) {
 	}
 	if m := directMirror(srcs, "/deb.debian.org/debian"); m != "http://deb.debian.org/debian" {
 		t.Errorf("directMirror = %q", m)
+	}
+}
+
+func TestRemoveOtherBoxes(t *testing.T) {
+	dir := t.TempDir()
+	keep := boxFor(dir, "aaaa")
+	old := boxFor(dir, "bbbb")
+	other := filepath.Join(dir, "apt")
+	for _, p := range []string{keep.Path, keep.Kernel, old.Path, old.Kernel, other} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeOtherBoxes(dir, keep)
+	for p, want := range map[string]bool{keep.Path: true, keep.Kernel: true, old.Path: false, old.Kernel: false, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
+		}
 	}
 }

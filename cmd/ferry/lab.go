@@ -31,11 +31,15 @@ func newLabCmd() *cobra.Command {
 machine: each boots systemd under systemd-nspawn in its own network namespace,
 on bridge ` + lab.BridgeName + ` (` + lab.BridgeAddress.String() + `), and reaches Debian's mirror only through
 a caching proxy on the bridge. Lab state (keys, known_hosts, host disks) lives
-in the folder of the inventory's connection private_key. Needs root.`,
+in the folder of the inventory's connection private_key. Needs root.
+
+With --provider vagrant the hosts are Vagrant VMs instead, on ` + lab.VMNetwork.String() + `
+(lab/vagrant/inventory.yml: a web server and a load balancer); see lab up --help.`,
 		Example: `  sudo ferry lab up
   sudo ferry lab status
   sudo ferry lab ssh web-01 -- systemctl is-system-running
-  sudo ferry lab down`,
+  sudo ferry lab down
+  sudo ferry lab up --provider vagrant -i lab/vagrant/inventory.yml`,
 	}
 	cmd.AddCommand(newLabUpCmd(), newLabDownCmd(), newLabStatusCmd(), newLabSSHCmd(), newLabBoxCmd())
 	return cmd
@@ -214,10 +218,17 @@ func labSpec(cmd *cobra.Command) (lab.Spec, string, error) {
 	if err != nil {
 		return lab.Spec{}, "", badInput(err)
 	}
-	// The provider decides the network the inventory's addresses must be in.
+	// The provider decides the network the inventory's addresses must be
+	// in; a command without --provider (ssh) follows the first host.
 	network := lab.Network
-	if f := cmd.Flags().Lookup("provider"); f != nil && f.Value.String() == "vagrant" {
-		network = lab.VMNetwork
+	if f := cmd.Flags().Lookup("provider"); f != nil {
+		if f.Value.String() == "vagrant" {
+			network = lab.VMNetwork
+		}
+	} else if len(inv.Hosts) > 0 {
+		if a, err := netip.ParseAddr(inv.Hosts[0].Address); err == nil && lab.VMNetwork.Contains(a) {
+			network = lab.VMNetwork
+		}
 	}
 	spec, err := specFromInventory(inv, network)
 	if err != nil {
