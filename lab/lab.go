@@ -32,6 +32,9 @@ func Up(ctx context.Context, spec Spec) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	if s.network() != Network {
+		return fmt.Errorf("the nspawn lab runs on %s only, not %s (that is the Vagrant lab's: --provider vagrant)", Network, s.network())
+	}
 	if err := CheckPrereqs(); err != nil {
 		return err
 	}

@@ -11,6 +11,10 @@ import (
 // AptInstallHint is the command that installs everything the lab needs.
 const AptInstallHint = "apt-get install -y debootstrap systemd-container iproute2 nginx-light openssh-client"
 
+// VagrantAptInstallHint installs what the Vagrant lab needs on a Debian
+// controller with libvirt (emulation or KVM).
+const VagrantAptInstallHint = "apt-get install -y --no-install-recommends vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base iptables e2fsprogs systemd-container debootstrap nginx-light openssh-client"
+
 // requiredTools maps each program the nspawn lab runs to its Debian package.
 var requiredTools = []struct{ bin, pkg string }{
 	{"debootstrap", "debootstrap"},

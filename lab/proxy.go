@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +19,23 @@ import (
 type proxy struct {
 	dir   string // StateDir/proxy
 	cache string // CacheDir
+	// listen is the address the proxy serves on; zero means the nspawn
+	// lab's BridgeAddress (the Vagrant lab uses VMGateway).
+	listen netip.Addr
+}
+
+func (p proxy) addr() netip.Addr {
+	if p.listen.IsValid() {
+		return p.listen
+	}
+	return BridgeAddress
 }
 
 func (p proxy) conf() string    { return filepath.Join(p.dir, "nginx.conf") }
 func (p proxy) pidFile() string { return filepath.Join(p.dir, "nginx.pid") }
 
 // URL is the base the hosts' apt sources point at.
-func (p proxy) URL() string { return fmt.Sprintf("http://%s:%d", BridgeAddress, ProxyPort) }
+func (p proxy) URL() string { return fmt.Sprintf("http://%s:%d", p.addr(), ProxyPort) }
 
 // isOurs matches this proxy's nginx master, whose title keeps the -c path.
 func (p proxy) isOurs(args []string) bool {
@@ -99,7 +110,7 @@ func (p proxy) renderConf(srcs []AptSource) ([]byte, error) {
 	var b bytes.Buffer
 	err := proxyConf.Execute(&b, map[string]any{
 		"Pid": p.pidFile(), "Dir": p.dir, "Cache": p.cache, "Mirrors": ms,
-		"Listen": fmt.Sprintf("%s:%d", BridgeAddress, ProxyPort),
+		"Listen": fmt.Sprintf("%s:%d", p.addr(), ProxyPort),
 	})
 	return b.Bytes(), err
 }

@@ -68,6 +68,18 @@ type Spec struct {
 	AptSources []string
 	// Log receives one line per step; nil discards.
 	Log io.Writer
+	// Network is the range the hosts' addresses must be in, its first
+	// address being the controller's; zero means Network (the nspawn lab),
+	// VMNetwork for the Vagrant lab.
+	Network netip.Prefix
+}
+
+// network is the range this lab's hosts live in.
+func (s Spec) network() netip.Prefix {
+	if s.Network.IsValid() {
+		return s.Network.Masked()
+	}
+	return Network
 }
 
 // hostNameRE keeps names usable as netns, machine and file names.
@@ -121,6 +133,9 @@ func (s Spec) Validate() error {
 	if len(s.Hosts) == 0 {
 		return fmt.Errorf("lab spec: no hosts")
 	}
+	network := s.network()
+	gateway := network.Addr().Next()
+	broadcast := lastAddr(network)
 	names := map[string]bool{}
 	addrs := map[netip.Addr]string{}
 	for _, h := range s.Hosts {
@@ -135,8 +150,8 @@ func (s Spec) Validate() error {
 		if err != nil {
 			return fmt.Errorf("lab host %s: address %q: %w", h.Name, h.Address, err)
 		}
-		if !Network.Contains(a) || a == BridgeAddress || a == Network.Addr() || a == netip.MustParseAddr("198.18.0.255") {
-			return fmt.Errorf("lab host %s: address %s must be a host address in %s other than the bridge's %s", h.Name, a, Network, BridgeAddress)
+		if !network.Contains(a) || a == gateway || a == network.Addr() || a == broadcast {
+			return fmt.Errorf("lab host %s: address %s must be a host address in %s other than the controller's %s", h.Name, a, network, gateway)
 		}
 		if other, dup := addrs[a]; dup {
 			return fmt.Errorf("lab host %s: address %s already used by %s", h.Name, a, other)
@@ -162,4 +177,16 @@ func vethName(host string) string {
 		h *= 16777619
 	}
 	return fmt.Sprintf("vf-%s%08x", host[:4], h)
+}
+
+// lastAddr is a prefix's broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := 32 - p.Bits()
+	for i := 3; i >= 0 && host > 0; i-- {
+		n := min(host, 8)
+		a[i] |= byte(1<<n - 1)
+		host -= n
+	}
+	return netip.AddrFrom4(a)
 }

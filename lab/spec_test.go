@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -10,23 +11,28 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name    string
 		hosts   []HostSpec
+		network netip.Prefix
 		wantErr string
 	}{
-		{"good", []HostSpec{ok, {Name: "db-01", Address: "198.18.0.31"}}, ""},
-		{"empty", nil, "no hosts"},
-		{"private range", []HostSpec{{Name: "a", Address: "192.168.1.5"}}, "must be a host address in 198.18.0.0/24"},
-		{"public", []HostSpec{{Name: "a", Address: "8.8.8.8"}}, "must be a host address"},
-		{"bridge address", []HostSpec{{Name: "a", Address: "198.18.0.1"}}, "other than the bridge"},
-		{"broadcast", []HostSpec{{Name: "a", Address: "198.18.0.255"}}, "must be a host address"},
-		{"not an address", []HostSpec{{Name: "a", Address: "web"}}, `address "web"`},
-		{"duplicate name", []HostSpec{ok, ok}, "declared twice"},
-		{"duplicate address", []HostSpec{ok, {Name: "web-02", Address: "198.18.0.21"}}, "already used by web-01"},
-		{"bad name", []HostSpec{{Name: "Web_01", Address: "198.18.0.21"}}, "lowercase"},
-		{"path in name", []HostSpec{{Name: "../x", Address: "198.18.0.21"}}, "lowercase"},
+		{"good", []HostSpec{ok, {Name: "db-01", Address: "198.18.0.31"}}, netip.Prefix{}, ""},
+		{"empty", nil, netip.Prefix{}, "no hosts"},
+		{"private range", []HostSpec{{Name: "a", Address: "192.168.1.5"}}, netip.Prefix{}, "must be a host address in 198.18.0.0/24"},
+		{"public", []HostSpec{{Name: "a", Address: "8.8.8.8"}}, netip.Prefix{}, "must be a host address"},
+		{"bridge address", []HostSpec{{Name: "a", Address: "198.18.0.1"}}, netip.Prefix{}, "other than the controller's 198.18.0.1"},
+		{"broadcast", []HostSpec{{Name: "a", Address: "198.18.0.255"}}, netip.Prefix{}, "must be a host address"},
+		{"not an address", []HostSpec{{Name: "a", Address: "web"}}, netip.Prefix{}, `address "web"`},
+		{"duplicate name", []HostSpec{ok, ok}, netip.Prefix{}, "declared twice"},
+		{"duplicate address", []HostSpec{ok, {Name: "web-02", Address: "198.18.0.21"}}, netip.Prefix{}, "already used by web-01"},
+		{"bad name", []HostSpec{{Name: "Web_01", Address: "198.18.0.21"}}, netip.Prefix{}, "lowercase"},
+		{"path in name", []HostSpec{{Name: "../x", Address: "198.18.0.21"}}, netip.Prefix{}, "lowercase"},
+		{"vm network", []HostSpec{{Name: "web-01", Address: "198.18.1.21"}}, VMNetwork, ""},
+		{"nspawn address on the vm network", []HostSpec{ok}, VMNetwork, "must be a host address in 198.18.1.0/24"},
+		{"vm gateway", []HostSpec{{Name: "a", Address: "198.18.1.1"}}, VMNetwork, "other than the controller's 198.18.1.1"},
+		{"vm broadcast", []HostSpec{{Name: "a", Address: "198.18.1.255"}}, VMNetwork, "must be a host address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Spec{Hosts: tt.hosts, StateDir: "/x"}.Validate()
+			err := Spec{Hosts: tt.hosts, StateDir: "/x", Network: tt.network}.Validate()
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

@@ -3,16 +3,11 @@ package lab
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Files the Vagrant provider writes into the state dir.
@@ -94,66 +89,6 @@ func unquote(s string) string {
 	return s
 }
 
-// VagrantUp builds the lab as Vagrant machines from the Vagrantfile in dir.
-// The lab key and every host's sshd key are made on the controller first and
-// installed by the Vagrantfile's provisioner, so the lab's inventory
-// connection (root, lab key, known_hosts) works unchanged; Vagrant's own SSH
-// settings are saved to the state dir as well.
-func VagrantUp(ctx context.Context, spec Spec, dir string) error {
-	s, err := spec.withDefaults()
-	if err != nil {
-		return err
-	}
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	if _, err := exec.LookPath("vagrant"); err != nil {
-		return fmt.Errorf("the vagrant provider needs vagrant and a VM provider (VirtualBox or libvirt): %w", err)
-	}
-	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
-		return fmt.Errorf("state dir %s: %w", s.StateDir, err)
-	}
-	if err := ensureKey(ctx, s.KeyFile, "ferry-lab"); err != nil {
-		return err
-	}
-	for _, h := range s.Hosts {
-		if err := s.ensureHostKey(ctx, h.Name); err != nil {
-			return err
-		}
-	}
-	if err := s.writeKnownHosts(); err != nil {
-		return err
-	}
-	vagrant := func(args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, "vagrant", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "FERRY_LAB_STATE="+s.StateDir)
-		return cmd
-	}
-	up := vagrant("up")
-	up.Stdout, up.Stderr = s.Log, s.Log
-	if err := up.Run(); err != nil {
-		return fmt.Errorf("vagrant up in %s: %w", dir, err)
-	}
-	raw, err := vagrant("ssh-config").Output()
-	if err != nil {
-		return fmt.Errorf("vagrant ssh-config in %s: %w", dir, err)
-	}
-	hosts, err := ParseSSHConfig(raw)
-	if err != nil {
-		return err
-	}
-	if err := saveVagrantHosts(s.StateDir, raw, hosts); err != nil {
-		return err
-	}
-	for _, h := range s.Hosts {
-		if _, err := s.waitSSH(ctx, h, nil, 2*time.Minute); err != nil {
-			return fmt.Errorf("vagrant host %s on its private address: %w", h.Name, err)
-		}
-	}
-	return nil
-}
-
 // saveVagrantHosts writes the raw ssh-config (usable with `ssh -F`) and the
 // parsed settings as JSON.
 func saveVagrantHosts(stateDir string, raw []byte, hosts []VagrantHost) error {
@@ -165,34 +100,4 @@ func saveVagrantHosts(stateDir string, raw []byte, hosts []VagrantHost) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(stateDir, vagrantFile), append(data, '\n'), 0o600)
-}
-
-// VagrantDown destroys the lab's Vagrant machines and the state files the
-// Vagrant provider wrote.
-func VagrantDown(ctx context.Context, spec Spec, dir string) error {
-	s, err := spec.withDefaults()
-	if err != nil {
-		return err
-	}
-	if _, err := exec.LookPath("vagrant"); err != nil {
-		return fmt.Errorf("the vagrant provider needs vagrant: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "vagrant", "destroy", "-f")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FERRY_LAB_STATE="+s.StateDir)
-	cmd.Stdout, cmd.Stderr = s.Log, s.Log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("vagrant destroy in %s: %w", dir, err)
-	}
-	var errs []error
-	for _, f := range []string{vagrantFile, vagrantSSHConfig, "known_hosts", "id_ed25519", "id_ed25519.pub"} {
-		if err := os.Remove(filepath.Join(s.StateDir, f)); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err)
-		}
-	}
-	if err := removeTree(filepath.Join(s.StateDir, "hosts")); err != nil {
-		errs = append(errs, err)
-	}
-	_ = os.Remove(s.StateDir)
-	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,38 +31,58 @@ func newLabCmd() *cobra.Command {
 machine: each boots systemd under systemd-nspawn in its own network namespace,
 on bridge ` + lab.BridgeName + ` (` + lab.BridgeAddress.String() + `), and reaches Debian's mirror only through
 a caching proxy on the bridge. Lab state (keys, known_hosts, host disks) lives
-in the folder of the inventory's connection private_key. Needs root.`,
+in the folder of the inventory's connection private_key. Needs root.
+
+With --provider vagrant the hosts are Vagrant VMs instead, on ` + lab.VMNetwork.String() + `
+(lab/vagrant/inventory.yml: a web server and a load balancer); see lab up --help.`,
 		Example: `  sudo ferry lab up
   sudo ferry lab status
   sudo ferry lab ssh web-01 -- systemctl is-system-running
-  sudo ferry lab down`,
+  sudo ferry lab down
+  sudo ferry lab up --provider vagrant -i lab/vagrant/inventory.yml`,
 	}
-	cmd.AddCommand(newLabUpCmd(), newLabDownCmd(), newLabStatusCmd(), newLabSSHCmd())
+	cmd.AddCommand(newLabUpCmd(), newLabDownCmd(), newLabStatusCmd(), newLabSSHCmd(), newLabBoxCmd())
 	return cmd
 }
 
 func newLabUpCmd() *cobra.Command {
 	var provider string
+	var vopts lab.VagrantOptions
 	cmd := &cobra.Command{
-		Use:     "up",
-		Example: "  sudo ferry lab up\n  sudo ferry lab up --provider vagrant",
-		Short:   "Boot every lab host that is not running (a no-op when all are)",
-		Args:    cobra.NoArgs,
+		Use: "up",
+		Example: `  sudo ferry lab up
+  sudo ferry lab up --provider vagrant -i lab/vagrant/inventory.yml
+  sudo ferry lab up --provider vagrant -i lab/vagrant/inventory.yml --hosts web-01`,
+		Short: "Boot every lab host that is not running (a no-op when all are)",
+		Long: `up boots the lab inventory's hosts. The default provider, nspawn, runs them as
+containers on this machine. --provider vagrant runs them as Vagrant VMs on
+the VM network ` + lab.VMNetwork.String() + ` (libvirt, or VirtualBox): with libvirt it starts
+the libvirt daemons when no service manager runs them, the network, the
+storage pool and the VMs' apt proxy on ` + lab.VMGateway.String() + `, uses KVM where a test guest
+boots with it and qemu emulation where not (and says which), and builds the
+local box when it is the one (see ferry lab box).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, invPath, err := labSpec(cmd)
+			spec, _, err := labSpec(cmd)
 			if err != nil {
 				return err
 			}
 			switch provider {
 			case "nspawn":
+				if len(vopts.Hosts) > 0 {
+					return badInput(fmt.Errorf("--hosts: only with --provider vagrant"))
+				}
 				return lab.Up(cmd.Context(), spec)
 			case "vagrant":
-				return lab.VagrantUp(cmd.Context(), spec, filepath.Dir(invPath))
+				return lab.VagrantUp(cmd.Context(), spec, vopts)
 			}
 			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
 		},
 	}
-	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn (containers on this machine) or vagrant (VMs from lab/Vagrantfile)")
+	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn (containers on this machine) or vagrant (VMs)")
+	cmd.Flags().StringSliceVar(&vopts.Hosts, "hosts", nil, "vagrant: bring up only these hosts of the inventory (comma-separated)")
+	cmd.Flags().StringVar(&vopts.Box, "box", "", "vagrant: \"local\" (built by ferry lab box) or a box name; default: the local box when it is built or KVM is unusable, else "+lab.PublicBox)
+	cmd.Flags().StringVar(&vopts.Provider, "vm-provider", "", "vagrant: libvirt or virtualbox; default libvirt when virsh is installed")
 	return cmd
 }
 
@@ -77,7 +98,7 @@ namespaces, bridge ports, the state folder), so it also cleans up after a
 crash. The cached base system and apt cache stay unless --purge is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, invPath, err := labSpec(cmd)
+			spec, _, err := labSpec(cmd)
 			if err != nil {
 				return err
 			}
@@ -85,7 +106,7 @@ crash. The cached base system and apt cache stay unless --purge is given.`,
 			case "nspawn":
 				return lab.Down(cmd.Context(), spec, purge)
 			case "vagrant":
-				return lab.VagrantDown(cmd.Context(), spec, filepath.Dir(invPath))
+				return lab.VagrantDown(cmd.Context(), spec)
 			}
 			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
 		},
@@ -96,9 +117,10 @@ crash. The cached base system and apt cache stay unless --purge is given.`,
 }
 
 func newLabStatusCmd() *cobra.Command {
-	return &cobra.Command{
+	var provider string
+	cmd := &cobra.Command{
 		Use:     "status",
-		Example: "  sudo ferry lab status",
+		Example: "  sudo ferry lab status\n  sudo ferry lab status --provider vagrant -i lab/vagrant/inventory.yml",
 		Short:   "Show each lab host's state and address",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -106,7 +128,23 @@ func newLabStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hosts, err := lab.Status(spec)
+			var hosts []lab.HostStatus
+			proxy, proxyAddr := "stopped", lab.BridgeAddress
+			switch provider {
+			case "nspawn":
+				hosts, err = lab.Status(spec)
+				if lab.ProxyRunning(spec) {
+					proxy = "running"
+				}
+			case "vagrant":
+				hosts, err = lab.VagrantStatus(cmd.Context(), spec)
+				proxyAddr = lab.VMGateway
+				if lab.VMProxyRunning(spec) {
+					proxy = "running"
+				}
+			default:
+				return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
+			}
 			if err != nil {
 				return err
 			}
@@ -115,14 +153,12 @@ func newLabStatusCmd() *cobra.Command {
 			for _, h := range hosts {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", h.Name, h.Address, h.State)
 			}
-			proxy := "stopped"
-			if lab.ProxyRunning(spec) {
-				proxy = "running"
-			}
-			fmt.Fprintf(tw, "(apt proxy)\t%s:%d\t%s\n", lab.BridgeAddress, lab.ProxyPort, proxy)
+			fmt.Fprintf(tw, "(apt proxy)\t%s:%d\t%s\n", proxyAddr, lab.ProxyPort, proxy)
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn or vagrant (VMs as libvirt sees them)")
+	return cmd
 }
 
 func newLabSSHCmd() *cobra.Command {
@@ -182,7 +218,19 @@ func labSpec(cmd *cobra.Command) (lab.Spec, string, error) {
 	if err != nil {
 		return lab.Spec{}, "", badInput(err)
 	}
-	spec, err := specFromInventory(inv)
+	// The provider decides the network the inventory's addresses must be
+	// in; a command without --provider (ssh) follows the first host.
+	network := lab.Network
+	if f := cmd.Flags().Lookup("provider"); f != nil {
+		if f.Value.String() == "vagrant" {
+			network = lab.VMNetwork
+		}
+	} else if len(inv.Hosts) > 0 {
+		if a, err := netip.ParseAddr(inv.Hosts[0].Address); err == nil && lab.VMNetwork.Contains(a) {
+			network = lab.VMNetwork
+		}
+	}
+	spec, err := specFromInventory(inv, network)
 	if err != nil {
 		return lab.Spec{}, "", badInput(err)
 	}
@@ -191,7 +239,7 @@ func labSpec(cmd *cobra.Command) (lab.Spec, string, error) {
 }
 
 // specFromInventory maps inventory hosts and connection onto a lab.Spec.
-func specFromInventory(inv *inventory.Inventory) (lab.Spec, error) {
+func specFromInventory(inv *inventory.Inventory, network netip.Prefix) (lab.Spec, error) {
 	conn := inv.Connection
 	if conn.PrivateKey == "" {
 		return lab.Spec{}, fmt.Errorf("lab inventory %s: connection.private_key must name the lab key (its folder holds the lab state)", inv.Path)
@@ -220,6 +268,7 @@ func specFromInventory(inv *inventory.Inventory) (lab.Spec, error) {
 		StateDir:       filepath.Dir(key),
 		KeyFile:        key,
 		KnownHostsFile: known,
+		Network:        network,
 	}
 	for _, h := range inv.Hosts {
 		if h.Address == "" {

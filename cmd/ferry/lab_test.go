@@ -19,7 +19,7 @@ func TestLabInventoryLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := specFromInventory(inv)
+	spec, err := specFromInventory(inv, lab.Network)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +48,37 @@ func TestLabInventoryLoads(t *testing.T) {
 	}
 }
 
+// TestVagrantLabInventoryLoads: the committed Vagrant lab is a web server
+// and a load balancer on the VM network, with its own state folder, and the
+// nspawn lab refuses its addresses.
+func TestVagrantLabInventoryLoads(t *testing.T) {
+	inv, err := inventory.LoadTopology(filepath.Join("..", "..", "lab", "vagrant", "inventory.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := specFromInventory(inv, lab.VMNetwork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range spec.Hosts {
+		got[h.Name] = h.Address
+	}
+	if len(got) != 2 || got["web-01"] != "198.18.1.21" || got["lb-01"] != "198.18.1.11" {
+		t.Errorf("hosts %v", got)
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, ".lab-vagrant"); spec.StateDir != want {
+		t.Errorf("state dir %s, want %s (apart from the nspawn lab's .lab)", spec.StateDir, want)
+	}
+	if _, err := specFromInventory(inv, lab.Network); err == nil || !strings.Contains(err.Error(), "198.18.0.0/24") {
+		t.Errorf("nspawn network accepted VM addresses: %v", err)
+	}
+}
+
 func TestSpecFromInventoryRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -61,7 +92,7 @@ func TestSpecFromInventoryRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := specFromInventory(&tt.inv)
+			_, err := specFromInventory(&tt.inv, lab.Network)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}

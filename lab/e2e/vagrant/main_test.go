@@ -1,0 +1,298 @@
+//go:build e2e
+
+// Package vagrant runs ferry against real Vagrant VMs: the web server and
+// load balancer of lab/vagrant/inventory.yml, booted by `ferry lab up
+// --provider vagrant` (libvirt; KVM where it works, qemu emulation where
+// not). TestMain owns the VMs' life: it boots them, runs the tests in a
+// child process, and always takes the lab down again, then fails the run if
+// anything the lab made is left: a domain, the network, the pool, the
+// bridge, an iptables chain, a daemon, the proxy, a changed qemu.conf or a
+// state file.
+package vagrant
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/lab"
+)
+
+const childEnv = "FERRY_E2E_VAGRANT_CHILD"
+
+// inventory is the committed Vagrant lab, relative to the repository root.
+const inventory = "lab/vagrant/inventory.yml"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(m.Run())
+	}
+	os.Exit(supervise())
+}
+
+// cannotRunVMs says why this machine cannot run the Vagrant lab at all;
+// missing packages are not such a reason (they fail the run, with the line
+// that installs them).
+func cannotRunVMs() string {
+	switch {
+	case runtime.GOOS != "linux":
+		return "the Vagrant lab's libvirt side needs Linux"
+	case runtime.GOARCH != "amd64":
+		return "the lab's box and qemu-system-x86_64 are amd64; this is " + runtime.GOARCH
+	case os.Geteuid() != 0:
+		return "the Vagrant lab needs root (libvirt's system network and pool)"
+	}
+	return ""
+}
+
+// before is what the system had before the lab: down must leave exactly
+// that.
+type before struct {
+	chains   map[string]bool
+	daemons  map[string]bool
+	qemuConf []byte
+}
+
+func supervise() int {
+	if why := cannotRunVMs(); why != "" {
+		fmt.Printf("e2e vagrant: skipped: %s\n", why)
+		return 0
+	}
+	if _, err := os.Stat(ferryBin()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e vagrant: %v: run `make build` first\n", err)
+		return 1
+	}
+	var missing []string
+	for _, bin := range []string{"vagrant", "virsh", "libvirtd", "qemu-system-x86_64", "qemu-img", "dnsmasq", "iptables"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, bin)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e vagrant: FAIL: missing %s; install with: %s\n", strings.Join(missing, ", "), lab.VagrantAptInstallHint)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	b := before{chains: set(lab.LibvirtChains(context.Background())), daemons: set(daemons())}
+	b.qemuConf, _ = os.ReadFile("/etc/libvirt/qemu.conf")
+
+	start := time.Now()
+	code := 1
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(os.Stderr, "e2e vagrant: panic: %v\n", r)
+				code = 1
+			}
+		}()
+		code = upAndTest(sigs)
+	}()
+	downStart := time.Now()
+	if err := teardown(b); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e vagrant: FAIL: %v\n", err)
+		code = 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e vagrant: lab down and leak check %s; whole run %s\n",
+		time.Since(downStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+	return code
+}
+
+func upAndTest(sigs <-chan os.Signal) int {
+	start := time.Now()
+	// --box local: the e2e suite never downloads; the box is built from
+	// the lab's base and Debian packages, or reused from the cache.
+	up := exec.Command(ferryBin(), "lab", "up", "--provider", "vagrant", "-i", inventory, "--box", "local")
+	up.Dir, up.Stdout, up.Stderr = repoRoot, os.Stderr, os.Stderr
+	if err := runForwarding(up, sigs); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e vagrant: ferry lab up --provider vagrant: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e vagrant: lab up in %s\n", time.Since(start).Round(100*time.Millisecond))
+	child := exec.Command(os.Args[0], os.Args[1:]...)
+	child.Env = append(os.Environ(), childEnv+"=1")
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := runForwarding(child, sigs); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(os.Stderr, "e2e vagrant: tests: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runForwarding runs cmd and passes SIGINT/SIGTERM on, so the child ends
+// first and this process still takes the lab down.
+func runForwarding(cmd *exec.Cmd, sigs <-chan os.Signal) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case s := <-sigs:
+			fmt.Fprintf(os.Stderr, "e2e vagrant: %s: stopping, then taking the lab down\n", s)
+			_ = cmd.Process.Signal(s)
+		}
+	}
+}
+
+func teardown(b before) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	down := exec.CommandContext(ctx, ferryBin(), "lab", "down", "--provider", "vagrant", "-i", inventory)
+	down.Dir, down.Stdout, down.Stderr = repoRoot, os.Stderr, os.Stderr
+	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var downErr error
+	if err := down.Run(); err != nil {
+		downErr = fmt.Errorf("ferry lab down --provider vagrant: %w", err)
+	}
+	return errors.Join(downErr, leftovers(b))
+}
+
+// leftovers lists whatever of the lab exists after down that did not before.
+func leftovers(b before) error {
+	var left []string
+	ctx := context.Background()
+	if _, err := os.Stat(filepath.Join("/sys/class/net", lab.VMBridgeName)); err == nil {
+		left = append(left, "bridge "+lab.VMBridgeName)
+	}
+	for _, c := range lab.LibvirtChains(ctx) {
+		if !b.chains[c] {
+			left = append(left, "iptables chain "+c)
+		}
+	}
+	for _, d := range daemons() {
+		if !b.daemons[d] {
+			left = append(left, "daemon "+d)
+		}
+	}
+	if conf, _ := os.ReadFile("/etc/libvirt/qemu.conf"); !bytes.Equal(conf, b.qemuConf) {
+		left = append(left, "/etc/libvirt/qemu.conf differs from before the lab")
+	}
+	// With libvirtd still running (it was before the lab), ask it too.
+	if b.daemons["libvirtd"] {
+		if out, err := exec.Command("virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name").Output(); err == nil {
+			for _, d := range strings.Fields(string(out)) {
+				if strings.HasPrefix(d, "ferry-lab-") {
+					left = append(left, "domain "+d)
+				}
+			}
+		}
+		if exec.Command("virsh", "-q", "-c", "qemu:///system", "net-info", lab.VMNetworkName).Run() == nil {
+			left = append(left, "network "+lab.VMNetworkName)
+		}
+		if exec.Command("virsh", "-q", "-c", "qemu:///system", "pool-info", lab.VMPoolName).Run() == nil {
+			left = append(left, "pool "+lab.VMPoolName)
+		}
+	}
+	state := filepath.Join(repoRoot, ".lab-vagrant")
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || len(cl) == 0 {
+			continue
+		}
+		line := string(bytes.ReplaceAll(cl, []byte{0}, []byte{' '}))
+		if strings.Contains(line, "qemu-system") && strings.Contains(line, "ferry-lab-") ||
+			strings.Contains(line, "dnsmasq") && strings.Contains(line, lab.VMNetworkName) ||
+			strings.Contains(line, "nginx") && strings.Contains(line, state) {
+			left = append(left, fmt.Sprintf("process %s: %s", p.Name(), line))
+		}
+	}
+	if ents, err := os.ReadDir(state); err == nil {
+		var files []string
+		for _, e := range ents {
+			files = append(files, e.Name())
+		}
+		left = append(left, fmt.Sprintf("state folder %s (%s)", state, strings.Join(files, ", ")))
+	}
+	if len(left) > 0 {
+		sort.Strings(left)
+		return fmt.Errorf("lab down left:\n  %s", strings.Join(left, "\n  "))
+	}
+	return nil
+}
+
+// daemons lists the libvirt daemons running now, by program name.
+func daemons() []string {
+	var out []string
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || len(cl) == 0 {
+			continue
+		}
+		name := filepath.Base(string(bytes.SplitN(cl, []byte{0}, 2)[0]))
+		if name == "libvirtd" || name == "virtlogd" || name == "virtqemud" || name == "virtnetworkd" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func set(list []string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range list {
+		m[s] = true
+	}
+	return m
+}
+
+var repoRoot = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			panic("e2e vagrant: no go.mod above " + dir)
+		}
+	}
+}()
+
+func ferryBin() string { return filepath.Join(repoRoot, "bin", "ferry") }
+
+// cmdResult is one finished command.
+type cmdResult struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+func runFerry(t testing.TB, args ...string) cmdResult {
+	t.Helper()
+	cmd := exec.Command(ferryBin(), args...)
+	cmd.Dir = repoRoot
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := cmdResult{Stdout: out.String(), Stderr: errb.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("ferry %v: %v", args, err)
+	}
+	return res
+}
