@@ -45,6 +45,9 @@ type Options struct {
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
+	// StartAt, when set, passes over every task before the first one of
+	// this name (--start-at-task); handlers are not affected.
+	StartAt string
 }
 
 // BadInputError is returned when the deploy was stopped before any change
@@ -72,6 +75,8 @@ type hostRun struct {
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
 	drain      *drainState // armed during a play with drain:
+	// startReached is set once the host met Options.StartAt.
+	startReached bool
 }
 
 // New prepares an engine for inv.
@@ -129,6 +134,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		}
 		e.hosts[h.Name] = hr
 		g.Go(func() error {
+			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
@@ -185,7 +191,9 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 						return e.runDrained(ctx, p, p.Drain, hr, defaults)
 					}
 				}
-				if !run(ctx, p, hr, defaults) {
+				ok := run(ctx, p, hr, defaults)
+				e.watchFinished(p.Group, h.Name)
+				if !ok {
 					mu.Lock()
 					failed++
 					mu.Unlock()
@@ -215,7 +223,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 			if ctx.Err() != nil {
 				return false
 			}
-			if !e.selectedByTags(t.Tags) {
+			if !e.selectedByTags(t.Tags) || !e.startReached(hr, t) {
 				continue
 			}
 			if t.Module == modules.FlushHandlers {

@@ -147,6 +147,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	if t.IsHandler {
 		kind = "handler"
 	}
+	e.watchTask(hr, t)
 	data := taskData(vars, hr.registered, nil, false)
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
