@@ -55,6 +55,15 @@ lab-prereqs:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# What the unit tests of the operator commands drive: a real terminal
+# (tmux) and bash's completion (bash-completion).
+TEST_PACKAGES := tmux bash-completion
+test-prereqs:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 # Lab up, the whole stack deployed, its health shown, and one request
 # through the floating address with the lab CA.
 demo: build lab-prereqs

@@ -221,3 +221,35 @@ func TestParseModuleArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestFactsPerHost(t *testing.T) {
+	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", closedPort(t)))
+	r := ferryRun(context.Background(), t, "facts", "web", "-i", inv)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"web-a\n", "web-b\n", "  init ", "  os_id ", "  hostname "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("facts lack %q:\n%s", want, r.stdout)
+		}
+	}
+	r = ferryRun(context.Background(), t, "facts", "all", "-i", inv, "-o", "json")
+	if r.code != exitUnreachable {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r.stdout)
+	}
+	lines := jsonLines(t, r.stdout)
+	if len(lines) != 4 {
+		t.Fatalf("want 4 lines:\n%s", r.stdout)
+	}
+	for _, l := range lines {
+		facts, _ := l["facts"].(map[string]any)
+		switch {
+		case l["host"] == "gone-d":
+			if l["status"] != "unreachable" || facts != nil {
+				t.Errorf("gone-d: %v", l)
+			}
+		case l["status"] != "ok" || facts["init"] == nil:
+			t.Errorf("%v: %v", l["host"], l)
+		}
+	}
+}
