@@ -8,12 +8,14 @@ package progress
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 )
 
 // Display is a live status area. Its methods are safe for concurrent use.
@@ -44,7 +46,13 @@ type hostLine struct {
 // host completions; width is the longest host name.
 func New(w io.Writer, total, width int) *Display {
 	d := &Display{out: w, hosts: map[string]*hostLine{}, all: total, width: width}
-	d.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(1), mpb.WithRefreshRate(150*time.Millisecond), mpb.ForceTTY())
+	// A writer that is no terminal (a test's buffer) still gets every
+	// line, drawn without cursor movements.
+	tty := mpb.WithAutoRefresh()
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tty = mpb.ForceTTY()
+	}
+	d.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond), tty)
 	d.total = d.p.New(int64(max(total, 1)), mpb.NopStyle(),
 		mpb.BarPriority(1<<30), // always the last line
 		mpb.PrependDecorators(
