@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -224,14 +223,4 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
-}
-
-// hostNamesSorted lists the names of hosts, sorted.
-func hostNamesSorted(hosts []*inventory.Host) []string {
-	out := make([]string, len(hosts))
-	for i, h := range hosts {
-		out[i] = h.Name
-	}
-	sort.Strings(out)
-	return out
 }

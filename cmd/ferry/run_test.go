@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -251,5 +252,16 @@ func TestFactsPerHost(t *testing.T) {
 		case l["status"] != "ok" || facts["init"] == nil:
 			t.Errorf("%v: %v", l["host"], l)
 		}
+	}
+}
+
+func TestRunBecomeUser(t *testing.T) {
+	if _, err := exec.LookPath("runuser"); err != nil {
+		t.Skip("no runuser on this machine (util-linux): --become-user cannot run here")
+	}
+	_, inv := runSite(t, "")
+	r := ferryRun(context.Background(), t, "run", "web-a", "-i", inv, "--become-user", "nobody", "--env", "X=it's", "--", `echo "$(id -un) $X"`)
+	if r.code != 0 || !strings.Contains(r.stdout, "\nnobody it's\n") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
