@@ -140,6 +140,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 				hr.exec = &countingExecutor{Executor: x}
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 			}
+			e.watchStep(h.Name, "") // connected: off the status area until its play
 			if err != nil {
 				hr.stats.Unreachable = true
 				e.opts.Report.Event(Event{Kind: "host", Host: h.Name, Status: StatusUnreachable, Message: err.Error()})

@@ -7,7 +7,8 @@ import "github.com/ferry-deploy/ferry/roles"
 // starts a step and when it is through with a play. Events stay as they
 // are, so the JSON stream does not change.
 type Watcher interface {
-	// HostStep tells that host started step (connecting, a task).
+	// HostStep tells that host started step (connecting, a task); an
+	// empty step means the host waits (connected, its play not begun).
 	HostStep(host, step string)
 	// HostFinished tells that host is through with play (or skipped it).
 	HostFinished(play, host string)

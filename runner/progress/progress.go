@@ -83,8 +83,13 @@ func (d *Display) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// HostStep shows host at step, adding its line when it is new.
+// HostStep shows host at step, adding its line when it is new; an empty
+// step takes the line away (the host waits) without counting it done.
 func (d *Display) HostStep(host, step string) {
+	if step == "" {
+		d.remove(host)
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -110,20 +115,27 @@ func (d *Display) HostStep(host, step string) {
 
 // HostDone removes host's line and counts it done.
 func (d *Display) HostDone(host string) {
+	if d.remove(host) {
+		done := d.done.Add(1)
+		d.total.SetCurrent(min(done, int64(d.all)))
+	}
+}
+
+// remove takes host's line away; false once the area is closed.
+func (d *Display) remove(host string) bool {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return
+		return false
 	}
 	h, ok := d.hosts[host]
 	delete(d.hosts, host)
 	d.mu.Unlock()
-	done := d.done.Add(1)
-	d.total.SetCurrent(min(done, int64(d.all)))
 	if ok {
 		d.running.Add(-1)
 		h.bar.SetTotal(-1, true)
 	}
+	return true
 }
 
 // Close removes the status area's host lines, leaves the count, and
