@@ -133,3 +133,20 @@ func TestBashCompletionListsHostsAndGroups(t *testing.T) {
 		t.Errorf("with FERRY_INVENTORY: got %q", got)
 	}
 }
+
+// zsh and fish scripts come from the same cobra machinery and call the
+// same `ferry __complete`, which the bash test drives.
+func TestCompletionScriptsForEveryShell(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		out, code := ferry(t, "completion", sh)
+		if code != 0 || !strings.Contains(out, "__complete") {
+			t.Errorf("ferry completion %s: exit %d\n%.200s", sh, code, out)
+		}
+	}
+	inv := completionInv(t)
+	out, code := ferry(t, "__complete", "facts", "-i", inv, "web-")
+	if code != 0 || !strings.HasPrefix(out, "web-01\nweb-02\n:4\n") {
+		t.Errorf("__complete: exit %d\n%s", code, out)
+	}
+}
+
