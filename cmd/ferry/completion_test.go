@@ -149,4 +149,3 @@ func TestCompletionScriptsForEveryShell(t *testing.T) {
 		t.Errorf("__complete: exit %d\n%s", code, out)
 	}
 }
-
