@@ -115,3 +115,33 @@ func TestLiveProgressInTerminal(t *testing.T) {
 		t.Errorf("a host line of the status area is left below the recap:\n%s", final)
 	}
 }
+
+func TestLiveProgressOfRunInTerminal(t *testing.T) {
+	_, inv := runSite(t, "")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "run.sh")
+	text := "#!/bin/sh\nexport " + cliEnv + "=1 HOME=" + shellQuote(os.Getenv("HOME")) + " SSH_AUTH_SOCK=\n" +
+		shellQuote(self) + " run all -i " + shellQuote(inv) + " -- 'sleep 2; echo slept'\n" +
+		"echo \"ferry exited $?\"\nexec sleep 600\n"
+	if err := os.WriteFile(script, []byte(text), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pane := newTmuxPane(t, script)
+	running := regexp.MustCompile(`(?m)^(web-a|web-b|db-c)\s+\d\d:\d\d\s+running\s*$`)
+	live := pane.waitFor("the hosts running", func(sc string) bool { return len(running.FindAllString(sc, -1)) == 3 })
+	if !strings.Contains(live, "hosts done 0/3, running 3") {
+		t.Errorf("no count in the status area:\n%s", live)
+	}
+	// The visible screen, not the history: with the area at the top of the
+	// screen, each redraw clears the whole screen, which tmux's
+	// scroll-on-clear copies into its history.
+	final := pane.waitFor("ferry's exit", func(sc string) bool { return strings.Contains(sc, "ferry exited") })
+	want := "---- web-a, web-b, db-c (3 hosts): exit 0\nslept\n3 ok, 0 failed, 0 unreachable\nferry exited 0"
+	if !strings.Contains(final, want) || running.MatchString(final) {
+		t.Errorf("final screen:\n%s\nwant it to end with:\n%s", final, want)
+	}
+}

@@ -119,7 +119,9 @@ func runAdhoc(cmd *cobra.Command, f runFlags, pattern string, command []string) 
 		return badInput(errors.New("run: nothing to run: give -- COMMAND or -m MODULE"))
 	case f.module != "" && len(command) > 0:
 		return badInput(errors.New("run: give either -- COMMAND or -m MODULE, not both"))
-	case f.module == "" && (f.moduleArgs != "" || f.check || f.diff):
+	case f.module == "" && (cmd.Flags().Changed("args") || cmd.Flags().Changed("check") || cmd.Flags().Changed("diff")):
+		// Only when typed: check or diff set in ferry.yaml for deploy must
+		// not break a plain command.
 		return badInput(errors.New("run: -a, --check and --diff go with -m MODULE"))
 	case f.module != "" && len(f.env) > 0:
 		return badInput(errors.New("run: --env goes with -- COMMAND; a module takes its values in -a"))
