@@ -265,3 +265,16 @@ func TestRunBecomeUser(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// deploy's --diff set for every command (FERRY_DIFF, ferry.yaml) must not
+// make a plain `ferry run` bad input; typed, it is.
+func TestRunIgnoresModuleFlagsFromConfig(t *testing.T) {
+	_, inv := runSite(t, "")
+	t.Setenv("FERRY_DIFF", "true")
+	if r := ferryRun(context.Background(), t, "run", "web-a", "-i", inv, "--", "true"); r.code != 0 {
+		t.Fatalf("FERRY_DIFF=true: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := ferryRun(context.Background(), t, "run", "web-a", "-i", inv, "--diff", "--", "true"); r.code != exitBadInput {
+		t.Fatalf("--diff typed: exit %d", r.code)
+	}
+}
