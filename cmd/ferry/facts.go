@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -33,7 +34,8 @@ func newFactsCmd() *cobra.Command {
 		Long: `facts connects to every host matching PATTERN (the patterns of --limit) as
 deploy does, reads the facts deploy reads there in one round trip (OS, package
 manager, init system, addresses, CPUs, memory, handlers left pending), and
-prints them per host, or one JSON object per host with --output json.
+prints them as a table, one row per host, or one JSON object per host with
+--output json.
 Templates read them as .facts.NAME. Exit code 2 when a host is unreachable.`,
 		Example: `  ferry facts all -i lab/inventory.yml
   ferry facts web-01 -i lab/inventory.yml --output json`,
@@ -131,30 +133,44 @@ func writeFactsJSON(w io.Writer, results []hostFacts, redact func(string) string
 	return err
 }
 
-// writeFactsHuman prints a block per host: its name, then one aligned
-// "name  value" line per fact, lists joined with commas.
+// factColumns puts the facts an operator scans first on the left; facts
+// not named here follow, sorted.
+var factColumns = []string{"hostname", "os_id", "os_version", "os_family", "pkg_mgr", "init", "cpus", "memory_mb", "addresses"}
+
+// writeFactsHuman prints a table: one row per host, one column per fact
+// (lists joined with commas, no blanks, "-" when empty); unreachable hosts say so in
+// the row.
 func writeFactsHuman(w io.Writer, results []hostFacts, redact func(string) string) error {
-	var b strings.Builder
-	for i, r := range results {
-		if i > 0 {
-			b.WriteString("\n")
+	cols := slices.Clone(factColumns)
+	var extra []string
+	for _, r := range results {
+		for k := range r.Facts {
+			if !slices.Contains(cols, k) && !slices.Contains(extra, k) {
+				extra = append(extra, k)
+			}
 		}
+	}
+	sort.Strings(extra)
+	cols = append(cols, extra...)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "HOST\t%s\n", strings.ToUpper(strings.Join(cols, "\t")))
+	for _, r := range results {
 		if r.err != nil {
-			fmt.Fprintf(&b, "%s: unreachable (%s): %s\n", r.Host, sshx.Reason(r.err), r.err)
+			fmt.Fprintf(tw, "%s\tunreachable (%s): %s\n", r.Host, sshx.Reason(r.err), r.err)
 			continue
 		}
-		fmt.Fprintf(&b, "%s\n", r.Host)
-		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		keys := make([]string, 0, len(r.Facts))
-		for k := range r.Facts {
-			keys = append(keys, k)
+		row := []string{r.Host}
+		for _, c := range cols {
+			v := factText(r.Facts[c])
+			if v == "" {
+				v = "-"
+			}
+			row = append(row, v)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, factText(r.Facts[k]))
-		}
-		tw.Flush()
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
+	tw.Flush()
 	_, err := io.WriteString(w, redact(b.String()))
 	return err
 }
@@ -162,13 +178,13 @@ func writeFactsHuman(w io.Writer, results []hostFacts, redact func(string) strin
 func factText(v any) string {
 	switch x := v.(type) {
 	case []string:
-		return strings.Join(x, ", ")
+		return strings.Join(x, ",")
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
 			parts[i] = fmt.Sprint(e)
 		}
-		return strings.Join(parts, ", ")
+		return strings.Join(parts, ",")
 	case nil:
 		return ""
 	}
