@@ -151,3 +151,29 @@ func TestRunSecretMasked(t *testing.T) {
 	}
 	mustOnHost(t, "db-01", "rm -f /tmp/ferry-run-ps")
 }
+
+func TestFactsOfLabHosts(t *testing.T) {
+	r := runFerry(t, "facts", "all", "-i", labInventory(), "-o", "json")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var ev struct {
+			Host  string         `json:"host"`
+			Facts map[string]any `json:"facts"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		seen++
+		addrs, _ := ev.Facts["addresses"].([]any)
+		if ev.Facts["hostname"] != ev.Host || ev.Facts["os_id"] != "debian" || ev.Facts["init"] != "systemd" ||
+			len(addrs) == 0 || addrs[0] != hostAddress(t, ev.Host) {
+			t.Errorf("%s: facts %v", ev.Host, ev.Facts)
+		}
+	}
+	if seen != len(labHosts()) {
+		t.Errorf("%d hosts in the facts, lab has %d", seen, len(labHosts()))
+	}
+}
