@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,7 +170,7 @@ func TestFactsOfLabHosts(t *testing.T) {
 		seen++
 		addrs, _ := ev.Facts["addresses"].([]any)
 		if ev.Facts["hostname"] != ev.Host || ev.Facts["os_id"] != "debian" || ev.Facts["init"] != "systemd" ||
-			len(addrs) == 0 || addrs[0] != hostAddress(t, ev.Host) {
+			!slices.Contains(addrs, any(hostAddress(t, ev.Host))) {
 			t.Errorf("%s: facts %v", ev.Host, ev.Facts)
 		}
 	}
