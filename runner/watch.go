@@ -39,10 +39,16 @@ func (e *Engine) startReached(hr *hostRun, t *roles.Task) bool {
 	if e.opts.StartAt == "" || hr.startReached {
 		return true
 	}
-	if t.Name == e.opts.StartAt {
+	if TaskNamed(t, e.opts.StartAt) {
 		hr.startReached = true
 	}
 	return hr.startReached
+}
+
+// TaskNamed reports whether name names t: its own name, or "role : name"
+// as listings and events show it.
+func TaskNamed(t *roles.Task, name string) bool {
+	return t.Name == name || (t.Role != nil && t.Role.Name+" : "+t.Name == name)
 }
 
 // SelectedByTags reports whether a task with taskTags runs under --tags

@@ -26,7 +26,7 @@ func (o *deployOps) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&o.listHosts, "list-hosts", false, "list the hosts of each play (after --limit) and run nothing")
 	fl.BoolVar(&o.listTasks, "list-tasks", false, "list the tasks each play would run (after --tags/--skip-tags) and run nothing")
-	fl.StringVar(&o.startAt, "start-at-task", "", "pass over every task before the first task of this name")
+	fl.StringVar(&o.startAt, "start-at-task", "", "pass over every task before the first task of this name (NAME or \"ROLE : NAME\")")
 	fl.BoolVar(&o.noProgress, "no-progress", false, "no live status area on a terminal")
 	registerDeployCompletion(cmd)
 }
@@ -72,7 +72,7 @@ func listTasks(b *strings.Builder, p runner.Play, tags, skip []string, startAt s
 			if !runner.SelectedByTags(t.Tags, tags, skip) {
 				continue
 			}
-			started = started || t.Name == startAt
+			started = started || runner.TaskNamed(t, startAt)
 			if !started {
 				continue
 			}
@@ -89,7 +89,7 @@ func hasTask(plays []runner.Play, name string, tags, skip []string) bool {
 	for _, p := range plays {
 		for _, r := range p.Roles {
 			for _, t := range r.Tasks {
-				if t.Name == name && runner.SelectedByTags(t.Tags, tags, skip) {
+				if runner.TaskNamed(t, name) && runner.SelectedByTags(t.Tags, tags, skip) {
 					return true
 				}
 			}

@@ -51,7 +51,7 @@ func TestDeployListHostsAndTasks(t *testing.T) {
 
 func TestDeployStartAtTask(t *testing.T) {
 	s, inv := opsSite(t)
-	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "--start-at-task", "second")
+	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "--start-at-task", "steps : second")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
