@@ -63,6 +63,7 @@ type Engine struct {
 	opts  Options
 	hosts map[string]*hostRun
 	mu    sync.Mutex
+	start startPoint // where --start-at-task begins
 }
 
 // hostRun is one host's state across the whole run.
@@ -93,6 +94,7 @@ func New(inv *inventory.Inventory, opts Options) *Engine {
 // also when ctx is cancelled half-way, and returns it.
 func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	start := time.Now()
+	e.start = findStart(plays, e.opts.StartAt, e.selectedByTags)
 	defer e.closeAll()
 	e.connectAll(ctx, plays)
 	if err := e.preflight(plays); err != nil {
@@ -224,7 +226,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 			if ctx.Err() != nil {
 				return false
 			}
-			if !e.selectedByTags(t.Tags) || !e.startReached(hr, t) {
+			if !e.selectedByTags(t.Tags) || !e.startReached(p, hr, t) {
 				continue
 			}
 			if t.Module == modules.FlushHandlers {

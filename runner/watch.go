@@ -32,14 +32,51 @@ func (e *Engine) watchFinished(play, host string) {
 	}
 }
 
-// startReached reports whether host hr has reached Options.StartAt (always
-// true without it): tasks before the first task of that name are passed
-// over, on every host, across plays, as Ansible's --start-at-task does.
-func (e *Engine) startReached(hr *hostRun, t *roles.Task) bool {
-	if e.opts.StartAt == "" || hr.startReached {
+// startPoint is where Options.StartAt begins: the first task of that name,
+// in play order, that the tags select. Plays before its play run nothing,
+// its play runs from that task on, later plays run whole, as Ansible's
+// --start-at-task does.
+type startPoint struct {
+	play  int // index in the plays; -1 without StartAt
+	task  *roles.Task
+	index map[string]int // play group -> index
+}
+
+func findStart(plays []Play, name string, selected func(tags []string) bool) startPoint {
+	sp := startPoint{play: -1, index: map[string]int{}}
+	for i, p := range plays {
+		sp.index[p.Group] = i
+	}
+	if name == "" {
+		return sp
+	}
+	for i, p := range plays {
+		for _, r := range p.Roles {
+			for _, t := range r.Tasks {
+				if TaskNamed(t, name) && selected(t.Tags) {
+					sp.play, sp.task = i, t
+					return sp
+				}
+			}
+		}
+	}
+	sp.play = len(plays) // no such task: nothing runs (the CLI refuses this earlier)
+	return sp
+}
+
+// startReached reports whether task t of play p runs on hr under
+// Options.StartAt (always without it).
+func (e *Engine) startReached(p Play, hr *hostRun, t *roles.Task) bool {
+	if e.opts.StartAt == "" {
 		return true
 	}
-	if TaskNamed(t, e.opts.StartAt) {
+	switch i := e.start.index[p.Group]; {
+	case i < e.start.play:
+		return false
+	case i > e.start.play:
+		return true
+	}
+	if t == e.start.task {
 		hr.startReached = true
 	}
 	return hr.startReached

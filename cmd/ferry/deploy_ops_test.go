@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,37 @@ func TestDeployStartAtTask(t *testing.T) {
 	r = ferryRun(context.Background(), t, "deploy", "-i", inv, "--start-at-task", "second", "--tags", "a")
 	if r.code != exitBadInput {
 		t.Fatalf("start at a task --tags excludes: exit %d", r.code)
+	}
+}
+
+// --start-at-task is a point in the deploy, not in each host: plays before
+// it run nothing, later plays run whole, even on hosts that never ran the
+// task itself.
+func TestDeployStartAtTaskAcrossPlays(t *testing.T) {
+	s, _ := opsSite(t)
+	s.role("later", "tasks:\n  - name: fourth\n    copy: {dest: \"{{ .root }}/fourth\", content: \"4\"}\n", nil)
+	s.role("earlier", "tasks:\n  - name: zeroth\n    copy: {dest: \"{{ .root }}/zeroth\", content: \"0\"}\n", nil)
+	host := func(n string) string {
+		return fmt.Sprintf("      %s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", n, s.srv[n].Host, s.srv[n].Port, s.root(n), s.root(n)+"/.ferry")
+	}
+	inv := s.write("inventory.yml", s.connection()+"order: [zero, one, two]\ngroups:\n"+
+		"  zero:\n    roles: [earlier]\n    hosts:\n"+host("web-b")+
+		"  one:\n    roles: [steps]\n    hosts:\n"+host("web-a")+
+		"  two:\n    roles: [later]\n    hosts:\n"+host("web-b"), 0o644)
+	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "--start-at-task", "second")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want := map[string]map[string]bool{
+		"web-a": {"first": false, "second": true, "third": true},
+		"web-b": {"zeroth": false, "fourth": true},
+	}
+	for n, files := range want {
+		for file, exists := range files {
+			_, err := os.Stat(filepath.Join(s.root(n), file))
+			if (err == nil) != exists {
+				t.Errorf("%s: %s exists=%v, want %v", n, file, err == nil, exists)
+			}
+		}
 	}
 }
