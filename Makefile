@@ -4,7 +4,7 @@ BIN      := bin/ferry
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build test unit e2e e2e-vagrant lint demo lab-prereqs vagrant-prereqs ansible-oracle bench bench-inventory fuzz clean
+.PHONY: build test unit e2e e2e-vagrant lint demo lab-prereqs vagrant-prereqs test-prereqs ansible-oracle bench bench-inventory fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -12,7 +12,7 @@ build:
 # Lint (gofmt, vet, staticcheck), unit tests with the race detector, a few
 # seconds of each fuzz target, then (as root on Linux) the lab's end-to-end
 # tests; without root the e2e suite says it was skipped.
-test: build lint ansible-oracle unit fuzz e2e e2e-vagrant
+test: build lint ansible-oracle test-prereqs unit fuzz e2e e2e-vagrant
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -80,6 +80,15 @@ vagrant-prereqs: lab-prereqs
 	@missing=""; for p in $(VAGRANT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# What the unit tests of the operator commands drive: a real terminal
+# (tmux) and bash's completion (bash-completion).
+TEST_PACKAGES := tmux bash-completion
+test-prereqs:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 

@@ -52,6 +52,9 @@ type Options struct {
 	// step: an error (a *PlanDriftError) stops the host, which is counted
 	// as refused.
 	Expect func(host string, s Step) error
+	// StartAt, when set, passes over every task before the first one of
+	// this name (--start-at-task); handlers are not affected.
+	StartAt string
 }
 
 // BadInputError is returned when the deploy was stopped before any change
@@ -67,6 +70,7 @@ type Engine struct {
 	opts  Options
 	hosts map[string]*hostRun
 	mu    sync.Mutex
+	start startPoint // where --start-at-task begins
 }
 
 // hostRun is one host's state across the whole run.
@@ -83,6 +87,8 @@ type hostRun struct {
 	// predicted is, in check mode, the host as the tasks planned so far
 	// would leave it; modules read the host through it (nil in real runs).
 	predicted *hoststate.Overlay
+	// startReached is set once the host met Options.StartAt.
+	startReached bool
 }
 
 // New prepares an engine for inv.
@@ -99,6 +105,7 @@ func New(inv *inventory.Inventory, opts Options) *Engine {
 // also when ctx is cancelled half-way, and returns it.
 func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	start := time.Now()
+	e.start = findStart(plays, e.opts.StartAt, e.selectedByTags)
 	defer e.closeAll()
 	e.connectAll(ctx, plays)
 	if err := e.preflight(plays); err != nil {
@@ -140,6 +147,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		}
 		e.hosts[h.Name] = hr
 		g.Go(func() error {
+			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
@@ -149,6 +157,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
+			e.watchStep(h.Name, "") // connected: off the status area until its play
 			if err != nil {
 				hr.stats.Unreachable = true
 				e.opts.Report.Event(Event{Kind: "host", Host: h.Name, Status: StatusUnreachable, Message: err.Error()})
@@ -200,7 +209,9 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 						return e.runDrained(ctx, p, p.Drain, hr, defaults)
 					}
 				}
-				if !run(ctx, p, hr, defaults) {
+				ok := run(ctx, p, hr, defaults)
+				e.watchFinished(p.Group, h.Name)
+				if !ok {
 					mu.Lock()
 					failed++
 					mu.Unlock()
@@ -230,7 +241,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 			if ctx.Err() != nil {
 				return false
 			}
-			if !e.selectedByTags(t.Tags) {
+			if !e.selectedByTags(t.Tags) || !e.startReached(p, hr, t) {
 				continue
 			}
 			if t.Module == modules.FlushHandlers {

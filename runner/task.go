@@ -148,6 +148,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	if t.IsHandler {
 		kind = "handler"
 	}
+	e.watchTask(hr, t)
 	data := taskData(vars, hr.registered, nil, false)
 	if hr.predicted != nil {
 		if why := unknownReads(hr.registered, taskTexts(t)...); why != "" {

@@ -21,6 +21,7 @@ type deployFlags struct {
 	tags, skipTags                []string
 	conn                          connFlags
 	rolesPath                     []string
+	ops                           deployOps // listing, --start-at-task, progress
 }
 
 func init() {
@@ -56,6 +57,7 @@ run would change.`,
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with one of these tags")
 	fl.StringArrayVar(&f.rolesPath, "roles-path", nil, "folder of user roles, searched before built-ins (repeatable)")
 	f.conn.register(fl)
+	f.ops.register(cmd)
 	return cmd
 }
 
@@ -81,7 +83,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		return badInput(err)
 	}
 	verbose, _ := cmd.Flags().GetCount("verbose")
-	rep, err := report.New(f.output, cmd.OutOrStdout(), inv.Redact, verbose)
+	rep, err := report.New(f.output, f.ops.out(cmd), inv.Redact, verbose)
 	if err != nil {
 		return badInput(fmt.Errorf("--output: %w", err))
 	}
@@ -92,6 +94,11 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if len(plays) == 0 {
 		return badInput(fmt.Errorf("%s: no host selected has a role to run (limit %q)", inv.Path, f.limit))
 	}
+	if done, err := f.ops.before(cmd, plays, f.tags, f.skipTags); done || err != nil {
+		return err
+	}
+	rep, closeLive := f.ops.live(cmd, rep, f.output, plays)
+	defer closeLive()
 	opts := runner.Options{
 		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
 		Tags: f.tags, SkipTags: f.skipTags,
@@ -99,6 +106,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),
 		Report:  rep,
+		StartAt: f.ops.startAt,
 	}
 	steps := newStepLog()
 	if f.out != "" {

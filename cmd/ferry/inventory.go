@@ -138,6 +138,7 @@ func writeList(w io.Writer, inv *inventory.Inventory) error {
 
 func newInventoryVarsCmd() *cobra.Command {
 	var extra []string
+	var output string
 	cmd := &cobra.Command{
 		Use:   "vars HOST",
 		Short: "Show the variables one host sees, merged, as YAML (secrets masked)",
@@ -166,6 +167,9 @@ Secret values are shown as ********.`,
 					vars[name] = inventory.Mask
 				}
 			}
+			if output != "yaml" {
+				return writeVarsJSON(cmd.OutOrStdout(), output, vars, inv.Redact)
+			}
 			out, err := yaml.Marshal(vars)
 			if err != nil {
 				return fmt.Errorf("vars of %s: %w", h.Name, err)
@@ -177,11 +181,13 @@ Secret values are shown as ********.`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
+	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
 	return cmd
 }
 
 func newInventoryGraphCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "graph [GROUP]",
 		Short: "Draw the group tree with its hosts, like ansible-inventory --graph",
 		Example: `  ferry inventory graph -i lab/inventory.yml
@@ -199,12 +205,17 @@ func newInventoryGraphCmd() *cobra.Command {
 			if inv.Groups[root] == nil {
 				return badInput(fmt.Errorf("%s: no group %q", inv.Path, root))
 			}
+			if output != "text" {
+				return writeGraphJSON(cmd.OutOrStdout(), output, inv, root)
+			}
 			var b strings.Builder
 			writeGraph(&b, inv, root, 0)
 			_, err = io.WriteString(cmd.OutOrStdout(), inv.Redact(b.String()))
 			return err
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
 }
 
 // writeGraph draws group, then its child groups and its direct hosts, each
