@@ -181,13 +181,15 @@ func (b *builder) finish() {
 			}
 		}
 		h.Groups = groupsOf(direct[h.Name], parents, depth)
-		h.Conn = Connection{Port: 22}
+		// Port stays 0 unless the inventory gives one, so that an
+		// ssh_config Port for the address applies (then 22), as with ssh.
+		h.Conn = Connection{}
 		for _, g := range h.Groups {
 			b.groups[g].conn.applyTo(&h.Conn, b.dir)
 		}
 		hd.conn.applyTo(&h.Conn, b.dir)
 	}
-	b.inv.Connection = Connection{Port: 22}
+	b.inv.Connection = Connection{}
 	b.groups["all"].conn.applyTo(&b.inv.Connection, b.dir)
 	for _, r := range b.order {
 		b.inv.Order = append(b.inv.Order, r.name)
