@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ferry-deploy/ferry/internal/mask"
 	"github.com/ferry-deploy/ferry/runner"
 )
 
@@ -33,7 +34,7 @@ func New(format string, w io.Writer, redact func(string) string, verbose int) (r
 // redactEvent masks every free-text field of an event.
 func redactEvent(ev runner.Event, redact func(string) string) runner.Event {
 	ev.Message = redact(ev.Message)
-	ev.Diff = redact(ev.Diff)
+	ev.Diff = redactDiff(ev.Diff, redact)
 	ev.Item = redact(ev.Item)
 	ev.Task = redact(ev.Task)
 	if len(ev.Summary) > 0 {
@@ -45,6 +46,70 @@ func redactEvent(ev runner.Event, redact func(string) string) runner.Event {
 	}
 	return ev
 }
+
+// redactDiff masks a unified diff line by line and, where a change's new
+// lines hold a secret, masks that change's old lines whole: they hold the
+// secret's previous value (a rotated password), which redact cannot know.
+func redactDiff(diff string, redact func(string) string) string {
+	if diff == "" {
+		return diff
+	}
+	lines := strings.Split(diff, "\n")
+	inHunk := false
+	for i := 0; i < len(lines); {
+		if strings.HasPrefix(lines[i], "@@") {
+			inHunk = true
+		}
+		if !inHunk || !isChangeLine(lines[i]) {
+			lines[i] = redact(lines[i])
+			i++
+			continue
+		}
+		end := i
+		for end < len(lines) && isChangeLine(lines[end]) {
+			end++
+		}
+		secret := false
+		for k := i; k < end; k++ {
+			masked := redact(lines[k])
+			secret = secret || (lines[k][0] == '+' && masked != lines[k])
+			lines[k] = masked
+		}
+		if secret {
+			maskOldSide(lines[i:end])
+		}
+		i = end
+	}
+	return strings.Join(lines, "\n")
+}
+
+// maskOldSide masks the old lines of a change whose new lines hold a
+// secret. The n-th old line keeps what it shares at its start with the
+// n-th new line ("password = "), which holds no secret.
+func maskOldSide(block []string) {
+	var olds, news []int
+	for k, l := range block {
+		if l[0] == '-' {
+			olds = append(olds, k)
+		} else {
+			news = append(news, k)
+		}
+	}
+	for n, k := range olds {
+		keep := ""
+		if n < len(news) {
+			oldL, newL := block[k][1:], block[news[n]][1:]
+			j := 0
+			for j < len(oldL) && j < len(newL) && oldL[j] == newL[j] {
+				j++
+			}
+			keep = strings.TrimRight(oldL[:j], "*")
+		}
+		block[k] = "-" + keep + mask.Mask
+	}
+}
+
+func isChangeLine(l string) bool { return l != "" && (l[0] == '-' || l[0] == '+') }
 
 // JSON writes one JSON object per event, and the recap as the last line.
 type JSON struct {
