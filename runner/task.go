@@ -229,7 +229,10 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
 		if err != nil {
-			return false, nil, err
+			if !e.changedDespite(ctx, m, target, err) {
+				return false, nil, err
+			}
+			ch = planned // in place: report it, and notify (handlers.go)
 		}
 		ch.Changed = true
 		if len(ch.Summary) == 0 {
