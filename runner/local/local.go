@@ -171,6 +171,8 @@ func (e *Executor) Stat(ctx context.Context, path string, become bool) (executor
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		info.Owner = userName(st.Uid)
 		info.Group = groupName(st.Gid)
+		info.OwnerID = strconv.FormatUint(uint64(st.Uid), 10)
+		info.GroupID = strconv.FormatUint(uint64(st.Gid), 10)
 	}
 	if info.IsLink {
 		if info.LinkTo, err = os.Readlink(path); err != nil {
