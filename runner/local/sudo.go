@@ -122,6 +122,7 @@ chmod "$mode" "$tmp"
 if [ -n "$validate" ]; then
   sh -c "$validate" ferry-validate "$tmp" >&2 || exit 3
 fi
+if [ -d "$p" ]; then echo "$p is a directory or a symlink to one" >&2; exit 1; fi
 [ "$backup" = 1 ] && [ -e "$p" ] && cp -p "$p" "$p.ferry-backup-$(date +%s)"
 mv -f "$tmp" "$p"
 trap - EXIT`

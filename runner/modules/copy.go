@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
@@ -64,6 +65,24 @@ func newCopy(name string) func(a *argReader) (Module, error) {
 	}
 }
 
+// refuseLinkToDir fails for a destination that is a symlink to a
+// directory: the file would have to replace the link (surprising) or go
+// into the directory (wrong). A link to a file is replaced by the file.
+func refuseLinkToDir(ctx context.Context, t *Target, dest, linkTo string) error {
+	target := linkTo
+	if !path.IsAbs(target) {
+		target = path.Join(path.Dir(dest), target)
+	}
+	fi, err := t.Exec.Stat(ctx, target, t.Become)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir {
+		return fmt.Errorf("dest is a symlink to a directory (%s); name a file, or remove the link", linkTo)
+	}
+	return nil
+}
+
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -78,6 +97,11 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	if fi.IsDir {
 		return Change{}, fmt.Errorf("copy %s: dest is a directory", m.dest)
+	}
+	if fi.IsLink {
+		if err := refuseLinkToDir(ctx, t, m.dest, fi.LinkTo); err != nil {
+			return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
+		}
 	}
 	m.cur = fi
 	m.rewrite = !fi.Exists || fi.IsLink || fi.SHA256 != sha256Hex(m.content)

@@ -179,7 +179,9 @@ func (in install) script() string {
 	w := func(s string) { b.WriteString(s + "\n") }
 	w("t=" + quote(in.tmp) + " p=" + quote(in.target) + " d=" + quote(in.privDir))
 	w(`fail() { rm -f "$t"; [ -z "$d" ] || rm -rf "$d"; exit "${1:-1}"; }`)
-	w(`if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; fail; fi`)
+	// -d follows a symlink: mv onto a symlink to a directory would move
+	// the candidate into it.
+	w(`if [ -d "$p" ]; then if [ -L "$p" ]; then echo "$p is a symlink to a directory" >&2; else echo "$p is a directory" >&2; fi; fail; fi`)
 	if in.sudo {
 		// Across filesystems mv copies; that happens to the temp name,
 		// so the rename below stays atomic.
