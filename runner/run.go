@@ -89,6 +89,9 @@ func New(inv *inventory.Inventory, opts Options) *Engine {
 func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	start := time.Now()
 	defer e.closeAll()
+	if err := e.preflightStatic(plays); err != nil {
+		return e.recap(start, ctx), &BadInputError{Err: err}
+	}
 	e.connectAll(ctx, plays)
 	if err := e.preflight(plays); err != nil {
 		return e.recap(start, ctx), &BadInputError{Err: err}
