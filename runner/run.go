@@ -42,6 +42,9 @@ type Options struct {
 	// Gather reads a host's facts, and the handlers a previous run left
 	// pending in stateDir, in one round trip.
 	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error)
+	// LockTimeout is how long to wait for a host another run holds
+	// (hostlock.go); 0 fails at once naming the holder.
+	LockTimeout time.Duration
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
@@ -60,6 +63,7 @@ type Engine struct {
 	opts  Options
 	hosts map[string]*hostRun
 	mu    sync.Mutex
+	runID string // names this run in hosts' run locks (hostlock.go)
 }
 
 // hostRun is one host's state across the whole run.
@@ -72,6 +76,7 @@ type hostRun struct {
 	failed     bool // a task failed: later tasks and plays skip this host
 	stateDir   string
 	drain      *drainState // armed during a play with drain:
+	unlock     func()      // releases the run lock (not in check mode)
 }
 
 // New prepares an engine for inv.
@@ -133,6 +138,12 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		e.hosts[h.Name] = hr
 		g.Go(func() error {
 			x, err := e.opts.Connect(ctx, h)
+			if err == nil && !e.opts.Check {
+				// Uncounted: the lock is not a step's round trip.
+				if hr.unlock, err = e.lockHost(ctx, x, hr); err != nil {
+					x.Close()
+				}
+			}
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
 				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
@@ -149,6 +160,9 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 
 func (e *Engine) closeAll() {
 	for _, hr := range e.hosts {
+		if hr.unlock != nil {
+			hr.unlock()
+		}
 		if hr.exec != nil {
 			_ = hr.exec.Close()
 		}
