@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/ferry-deploy/ferry/internal/mask"
 	"github.com/ferry-deploy/ferry/runner"
@@ -177,18 +178,18 @@ func (h *Human) Event(ev runner.Event) {
 		if ev.Item != "" {
 			name += " (" + ev.Item + ")"
 		}
-		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, name)
+		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, clip(name))
 		for _, s := range ev.Summary {
-			fmt.Fprintf(&b, "      %s\n", s)
+			fmt.Fprintf(&b, "      %s\n", clip(s))
 		}
 		if ev.Message != "" {
 			for _, line := range strings.Split(strings.TrimRight(ev.Message, "\n"), "\n") {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", clip(line))
 			}
 		}
 		if ev.Diff != "" {
 			for _, line := range strings.Split(strings.TrimRight(ev.Diff, "\n"), "\n") {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", clip(line))
 			}
 		}
 	default:
@@ -224,4 +225,22 @@ func (h *Human) Recap(rc runner.Recap) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	io.WriteString(h.w, b.String())
+}
+
+// maxLineBytes bounds one printed line of human output: a command carrying
+// a 50 MB value, or a minified file in a diff, is shown by its start and
+// its length instead of flooding the terminal. JSON output keeps values
+// whole (programs read it).
+const maxLineBytes = 400
+
+// clip shortens a line longer than maxLineBytes, at a character boundary.
+func clip(line string) string {
+	if len(line) <= maxLineBytes {
+		return line
+	}
+	cut := maxLineBytes
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", line[:cut], len(line)-cut)
 }
