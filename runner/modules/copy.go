@@ -83,6 +83,10 @@ func refuseLinkToDir(ctx context.Context, t *Target, dest, linkTo string) error 
 	return nil
 }
 
+// maxDiffBytes is the largest file shown as a diff; a bigger change is
+// summed up by its sizes.
+const maxDiffBytes = 1 << 20
+
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -111,9 +115,10 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	c := Change{Changed: true}
 	var old []byte
+	big := fi.Size > maxDiffBytes || len(m.content) > maxDiffBytes
 	if fi.Exists && !fi.IsLink {
 		c.Summary = []string{"update " + m.dest}
-		if !m.secret {
+		if !m.secret && !big {
 			if old, err = t.Exec.ReadFile(ctx, m.dest, t.Become); err != nil {
 				return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
 			}
@@ -124,7 +129,13 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 		// line says so, there is nothing to fix afterwards.
 		c.Summary = []string{"create " + m.dest + " (" + modeString(m.uploadOptions().Mode) + ")"}
 	}
-	c.Diff = fileDiff(m.dest, old, m.content, m.secret)
+	if big && !m.secret {
+		// Reading and diffing it would hold both sides (and the diff) in
+		// memory on the controller, for a diff nobody reads.
+		c.Diff = fmt.Sprintf("content changed (%d -> %d bytes, too large to diff)", fi.Size, len(m.content))
+	} else {
+		c.Diff = fileDiff(m.dest, old, m.content, m.secret)
+	}
 	return c, nil
 }
 
