@@ -101,9 +101,32 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 		items = []any{nil}
 	}
 	for _, item := range items {
-		if _, err := e.buildModule(t, taskData(vars, stub, item, looped)); err != nil {
+		d := taskData(vars, stub, item, looped)
+		if _, err := e.buildModule(t, d); err != nil {
 			return err
 		}
+		if err := e.checkArgvSecret(t, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkArgvSecret refuses a `command` task whose words hold a secret: the
+// program's arguments are visible in the host's process list (ps, /proc)
+// while it runs, whatever ferry does with the script. A `shell` task's
+// text travels on stdin like every script; what the programs it starts
+// are given is its own business (see doc/guarantees.md).
+func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
+	if t.Module != "command" || e.inv == nil {
+		return nil
+	}
+	v, err := e.opts.Render.RenderValue(taskName(t), t.Args["cmd"], data)
+	if err != nil {
+		return err
+	}
+	if words := fmt.Sprint(v); e.inv.Redact(words) != words {
+		return fmt.Errorf("%s: command: an argument holds a secret, which the host's process list would show while the program runs; give it on stdin (stdin:), or in a shell task through a here-document or printf (builtins run no program)", taskName(t))
 	}
 	return nil
 }
