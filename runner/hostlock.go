@@ -50,8 +50,12 @@ cat >/dev/null
 rm -f "$d/run.holder"
 `
 
-// lockPoll is how often the holder file is read while the lock is taken.
-const lockPoll = 50 * time.Millisecond
+// lockPoll is how soon the holder file is first read while the lock is
+// taken; the interval doubles up to maxLockPoll while a run waits.
+const (
+	lockPoll    = 50 * time.Millisecond
+	maxLockPoll = time.Second
+)
 
 // lockHost takes hr's run lock through x and returns its release. A host
 // held by another run fails with a message naming the holder.
@@ -91,7 +95,8 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		}
 	}
 	holderFile := path.Join(hr.stateDir, "run.holder")
-	tick := time.NewTicker(lockPoll)
+	interval := lockPoll
+	tick := time.NewTimer(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -121,6 +126,8 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 			release()
 			return nil, ctx.Err()
 		case <-tick.C:
+			interval = min(2*interval, maxLockPoll)
+			tick.Reset(interval)
 		}
 		res, err := x.Run(ctx, executor.Command{Script: "cat " + shq(holderFile) + " 2>/dev/null", Become: hr.host.Conn.Become})
 		if err == nil && strings.HasPrefix(string(res.Stdout), token+" ") {
