@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -19,9 +20,12 @@ import (
 // A run holds a lock on each host it may change, so that two deploys on the
 // same host never interleave (one's edits lost under the other's). The lock
 // is flock(1) on STATE_DIR/run.lock, held by a command that lives as long
-// as the run: it ends when ferry closes its stdin, or when the connection
-// drops (ferry killed), so a lock is never left behind. The holder writes
-// who it is beside the lock, for the message a second run shows.
+// as the run: it ends when ferry closes its stdin, when the connection
+// drops (ferry killed), or when ferry's heartbeat (a line on its stdin
+// every lockHeartbeat) stops for lockLease (the network cut: sshd may not
+// notice a dead connection for hours), so a lock is never left behind. The
+// holder writes who it is beside the lock, for the message a second run
+// shows.
 
 // Exit statuses of the lock command: another run holds the lock; this run
 // holds it already (two inventory names for one machine).
@@ -46,9 +50,17 @@ if ! flock -n 9; then
   fi
 fi
 printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
-cat >/dev/null
+while l=$(timeout %d head -n 1) && [ -n "$l" ]; do :; done
 rm -f "$d/run.holder"
 `
+
+// The holder's heartbeat: ferry sends a line every lockHeartbeat; the
+// holder gives the lock up after lockLease without one. Variables for
+// tests only.
+var (
+	lockHeartbeat = 10 * time.Second
+	lockLease     = 30 * time.Second
+)
 
 // lockPoll is how soon the holder file is first read while the lock is
 // taken; the interval doubles up to maxLockPoll while a run waits.
@@ -70,7 +82,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		wait = 1
 	}
 	cmd := executor.Command{
-		Script: fmt.Sprintf(lockScript, shq(hr.stateDir)),
+		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), int(lockLease/time.Second)),
 		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
 		Stdin:  stdinR,
 		Become: hr.host.Conn.Become,
@@ -87,8 +99,30 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		res, err := x.Run(hold, cmd)
 		ended <- outcome{res, err}
 	}()
+	stop := make(chan struct{})
+	go func() {
+		beat := time.NewTicker(lockHeartbeat)
+		defer beat.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-beat.C:
+				if _, err := stdinW.Write([]byte("beat\n")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	shutdown := func() {
+		once.Do(func() {
+			close(stop)
+			stdinW.Close()
+		})
+	}
 	release = func() {
-		stdinW.Close()
+		shutdown()
 		select {
 		case <-ended:
 		case <-time.After(5 * time.Second):
@@ -101,7 +135,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 	for {
 		select {
 		case o := <-ended:
-			stdinW.Close()
+			shutdown()
 			switch {
 			case o.err != nil:
 				return nil, fmt.Errorf("run lock: %w", o.err)
