@@ -100,8 +100,9 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		ended <- outcome{res, err}
 	}()
 	stop := make(chan struct{})
+	every := lockHeartbeat
 	go func() {
-		beat := time.NewTicker(lockHeartbeat)
+		beat := time.NewTicker(every)
 		defer beat.Stop()
 		for {
 			select {

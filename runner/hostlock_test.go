@@ -34,9 +34,11 @@ func TestRunLockLeaseExpires(t *testing.T) {
 	}
 	hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
 	first, second := &Engine{}, &Engine{}
-	if _, err := first.lockHost(context.Background(), dial(), hr); err != nil {
+	releaseFirst, err := first.lockHost(context.Background(), dial(), hr)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer releaseFirst()
 	if _, err := second.lockHost(context.Background(), dial(), hr); err == nil || !strings.Contains(err.Error(), "locked by") {
 		t.Fatalf("while the first run holds the lock: %v", err)
 	}
