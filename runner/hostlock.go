@@ -76,6 +76,17 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 	if err != nil {
 		return nil, err
 	}
+	if hr.host.Conn.Become {
+		// Become must work before the polls below use it: with a wrong
+		// sudo password each of them would be one more failed sudo.
+		res, err := x.Run(ctx, executor.Command{Script: "true", Become: true})
+		if err != nil {
+			return nil, err
+		}
+		if !res.OK() {
+			return nil, fmt.Errorf("become (sudo) failed: %s", strings.TrimSpace(string(res.Stderr)))
+		}
+	}
 	stdinR, stdinW := io.Pipe()
 	wait := int(e.opts.LockTimeout.Round(time.Second) / time.Second)
 	if e.opts.LockTimeout > 0 && wait == 0 {
