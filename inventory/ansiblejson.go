@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"math"
 	"sort"
 	"strconv"
@@ -45,7 +46,7 @@ func (inv *Inventory) hostVarsForList(h *Host) map[string]any {
 		delete(vars, name)
 	}
 	vars["ansible_host"] = h.Address
-	vars["ansible_port"] = h.Conn.Port
+	vars["ansible_port"] = cmp.Or(h.Conn.Port, 22) // 0: ssh_config's port, else 22
 	if h.Conn.User != "" {
 		vars["ansible_user"] = h.Conn.User
 	}

@@ -210,7 +210,7 @@ func (b *builder) finish() {
 			}
 		}
 	}
-	b.inv.Connection = Connection{Port: 22}
+	b.inv.Connection = Connection{}
 	all := b.groups["all"]
 	all.conn.applyTo(&b.inv.Connection, b.dir)
 	allVars := map[string]varEntry{}

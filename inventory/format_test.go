@@ -14,6 +14,9 @@ func summary(inv *Inventory) string {
 	var b strings.Builder
 	for _, h := range inv.Hosts {
 		c := h.Conn
+		if c.Port == 0 {
+			c.Port = 22 // unset: ssh_config's port, else 22
+		}
 		fmt.Fprintf(&b, "%s %s %v %s@:%d", h.Name, h.Address, h.Groups, c.User, c.Port)
 		if c.Become {
 			b.WriteString(" become")

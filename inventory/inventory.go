@@ -75,7 +75,9 @@ type Group struct {
 
 // Connection is how ferry reaches a host.
 type Connection struct {
-	User       string
+	User string
+	// Port is the SSH port the inventory gives; 0 means ssh_config's
+	// Port for the address, else 22.
 	Port       int
 	PrivateKey string // path; relative paths are relative to the inventory
 	KnownHosts string // path; default ~/.ssh/known_hosts

@@ -244,7 +244,7 @@ func TestSeed(t *testing.T) {
 		}
 		return a
 	}
-	wantConn := Connection{User: "root", Port: 22,
+	wantConn := Connection{User: "root",
 		PrivateKey: abs(filepath.Join(testdataDir, "../.lab/id_ed25519")),
 		KnownHosts: abs(filepath.Join(testdataDir, "../.lab/known_hosts"))}
 	if conn != wantConn {

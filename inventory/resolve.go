@@ -72,7 +72,9 @@ func (b *builder) split(merged map[string]varEntry, groups []string, hd *hostDec
 			vars[k] = e.value
 		}
 	}
-	c := Connection{Port: 22}
+	// Port stays 0 unless the inventory gives one, so that an ssh_config
+	// Port for the address applies (then 22), as with ssh.
+	c := Connection{}
 	for _, g := range groups {
 		b.groups[g].conn.applyTo(&c, b.dir)
 	}

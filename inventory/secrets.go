@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ferry-deploy/ferry/internal/mask"
 )
 
 // Environment variables that unlock an age-encrypted secrets file.
@@ -24,7 +24,7 @@ const (
 )
 
 // Mask replaces every secret value in output.
-const Mask = "********"
+const Mask = mask.Mask
 
 // maxSecretsSize bounds what a decrypted secrets file may grow to in memory.
 const maxSecretsSize = 1 << 20
@@ -194,28 +194,16 @@ func decryptAge(data []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// Redact replaces every secret value in s with Mask. Longer values go first,
-// so a secret that contains another is masked whole.
+// Redact masks every secret value in s, as package mask describes: each
+// line of a multi-line value too, JSON-escaped forms, and values shorter
+// than mask.MinSubstring only as whole words.
 func (inv *Inventory) Redact(s string) string {
 	if inv == nil || len(inv.Secrets) == 0 {
 		return s
 	}
 	values := make([]string, 0, len(inv.Secrets))
 	for _, v := range inv.Secrets {
-		if v != "" {
-			values = append(values, v)
-		}
+		values = append(values, v)
 	}
-	sort.Slice(values, func(i, j int) bool {
-		if len(values[i]) != len(values[j]) {
-			return len(values[i]) > len(values[j])
-		}
-		return values[i] < values[j]
-	})
-	pairs := make([]string, 0, 2*len(values))
-	for _, v := range values {
-		pairs = append(pairs, v, Mask)
-	}
-	// Replacer tries the pairs in order at each position: longest first wins.
-	return strings.NewReplacer(pairs...).Replace(s)
+	return mask.New(values).Redact(s)
 }

@@ -2,11 +2,14 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
 // Handlers notified by a change are recorded on the host before they run,
@@ -60,6 +63,27 @@ func (hr *hostRun) pendingFile(play string) string {
 	return path.Join(hr.stateDir, "pending", play)
 }
 
+// afterErrorTimeout bounds the round trips made after a step failed or was
+// interrupted: checking whether its change is in place, and recording the
+// handlers it notifies.
+const afterErrorTimeout = 15 * time.Second
+
+// changedDespite tells whether a step whose Apply failed (or was
+// interrupted after the rename, say) nevertheless left the host in the
+// planned state: the module plans again and finds nothing to do. Such a
+// change must count, and notify, or the next run — finding the host right —
+// would never run the handlers. A rejected candidate changed nothing.
+func (e *Engine) changedDespite(ctx context.Context, m modules.Module, t *modules.Target, err error) bool {
+	var ve *executor.ValidationError
+	if errors.As(err, &ve) || errors.Is(err, executor.ErrUnreachable) {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterErrorTimeout)
+	defer cancel()
+	again, perr := m.Plan(cctx, t)
+	return perr == nil && !again.Changed
+}
+
 // notify marks handlers to run at the end of the play and, outside check
 // mode, records the new ones on the host first.
 func (e *Engine) notify(ctx context.Context, hr *hostRun, hs *handlerState, names []string) error {
@@ -76,7 +100,10 @@ func (e *Engine) notify(ctx context.Context, hr *hostRun, hs *handlerState, name
 	file := hr.pendingFile(hs.play)
 	script := fmt.Sprintf("mkdir -p %s && chmod 0700 %s && printf '%%s\\n' %s >> %s",
 		shq(path.Dir(file)), shq(path.Dir(file)), quoteAll(fresh), shq(file))
-	res, err := hr.exec.Run(ctx, executor.Command{Script: script, Become: hr.host.Conn.Become})
+	// Recorded even when the run was just interrupted: the change is made.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterErrorTimeout)
+	defer cancel()
+	res, err := hr.exec.Run(rctx, executor.Command{Script: script, Become: hr.host.Conn.Become})
 	if err != nil {
 		return fmt.Errorf("record pending handlers: %w", err)
 	}

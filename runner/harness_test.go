@@ -116,6 +116,10 @@ type runOpts struct {
 	forks       int
 	extra       map[string]any
 	rep         runner.Reporter
+	// ctx and wrap, when set, run the deploy under ctx and wrap each
+	// host's executor (to inject faults at a precise step).
+	ctx  context.Context
+	wrap func(executor.Executor) executor.Executor
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -140,13 +144,17 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"
 			cfg.ConnectTimeout = 10 * time.Second
-			return sshx.Dial(ctx, cfg)
+			c, err := sshx.Dial(ctx, cfg)
+			if err != nil || o.wrap == nil {
+				return c, err
+			}
+			return o.wrap(c), nil
 		},
 		Gather: facts.GatherIn,
 		Render: templates.New(templates.Options{Inventory: invView{l.inv}, BaseDir: l.dir}),
 		Report: rep,
 	})
-	rc, err := eng.Run(context.Background(), plays)
+	rc, err := eng.Run(cmp.Or(o.ctx, context.Background()), plays)
 	return rec, rc, err
 }
 

@@ -3,6 +3,8 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"strings"
+
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
@@ -16,7 +18,16 @@ const maxPreflightErrors = 10
 // change. Results a task registers are not known yet: they stand in as
 // "skipped" results, and a task whose when: depends on one is checked as if
 // it were skipped.
-func (e *Engine) preflight(plays []Play) error {
+func (e *Engine) preflight(plays []Play) error { return e.preflightHosts(plays, false) }
+
+// preflightStatic is preflight before any connection: it checks, for every
+// host, the tasks that do not read facts (their arguments, when:, loop and
+// template never mention them), so that a bad argument (an unquoted mode,
+// a relative path, an unknown state) is bad input even when a host is
+// unreachable. Tasks that read facts wait for the facts: preflight.
+func (e *Engine) preflightStatic(plays []Play) error { return e.preflightHosts(plays, true) }
+
+func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	stub := map[string]any{}
 	for _, p := range plays {
 		for _, r := range p.Roles {
@@ -39,13 +50,16 @@ func (e *Engine) preflight(plays []Play) error {
 		defaults := roleDefaults(p.Roles)
 		for _, h := range p.Hosts {
 			hr := e.hosts[h.Name]
+			if static {
+				hr = &hostRun{host: h, facts: map[string]any{}}
+			}
 			if hr == nil || hr.stats.Unreachable {
 				continue
 			}
 			vars := e.hostVars(hr, defaults)
 			for _, r := range p.Roles {
 				for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
-					if !e.selectedByTags(t.Tags) && !t.IsHandler {
+					if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
 						continue
 					}
 					if err := e.checkTask(t, vars, stub); err != nil {
@@ -87,9 +101,48 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 		items = []any{nil}
 	}
 	for _, item := range items {
-		if _, err := e.buildModule(t, taskData(vars, stub, item, looped)); err != nil {
+		d := taskData(vars, stub, item, looped)
+		if _, err := e.buildModule(t, d); err != nil {
+			return err
+		}
+		if err := e.checkArgvSecret(t, d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkArgvSecret refuses a `command` task whose words hold a secret: the
+// program's arguments are visible in the host's process list (ps, /proc)
+// while it runs, whatever ferry does with the script. A `shell` task's
+// text travels on stdin like every script; what the programs it starts
+// are given is its own business (see doc/guarantees.md).
+func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
+	if t.Module != "command" || e.inv == nil {
+		return nil
+	}
+	v, err := e.opts.Render.RenderValue(taskName(t), t.Args["cmd"], data)
+	if err != nil {
+		return err
+	}
+	if words := fmt.Sprint(v); e.inv.Redact(words) != words {
+		return fmt.Errorf("%s: command: an argument holds a secret, which the host's process list would show while the program runs; give it on stdin (stdin:), or in a shell task through a here-document or printf (builtins run no program)", taskName(t))
+	}
+	return nil
+}
+
+// readsFacts tells whether a task may depend on the host's facts: its
+// arguments, when:, loop or template mention them. An unreadable template
+// counts as reading them (preflight reports it once the facts are known).
+func readsFacts(t *rolesTask) bool {
+	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems)
+	if t.Module == "template" {
+		src, _ := t.Args["src"].(string)
+		b, _, err := t.Role.Templates.ReadFile(src)
+		if err != nil {
+			return true
+		}
+		text += string(b)
+	}
+	return strings.Contains(text, "facts")
 }

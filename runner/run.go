@@ -43,6 +43,9 @@ type Options struct {
 	// Gather reads a host's facts, and the handlers a previous run left
 	// pending in stateDir, in one round trip.
 	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error)
+	// LockTimeout is how long to wait for a host another run holds
+	// (hostlock.go); 0 fails at once naming the holder.
+	LockTimeout time.Duration
 	// Render renders templates; Report receives events.
 	Render Renderer
 	Report Reporter
@@ -71,6 +74,7 @@ type Engine struct {
 	hosts map[string]*hostRun
 	mu    sync.Mutex
 	start startPoint // where --start-at-task begins
+	runID string     // names this run in hosts' run locks (hostlock.go)
 }
 
 // hostRun is one host's state across the whole run.
@@ -89,6 +93,7 @@ type hostRun struct {
 	predicted *hoststate.Overlay
 	// startReached is set once the host met Options.StartAt.
 	startReached bool
+	unlock       func() // releases the run lock (not in check mode)
 }
 
 // New prepares an engine for inv.
@@ -107,6 +112,9 @@ func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	start := time.Now()
 	e.start = findStart(plays, e.opts.StartAt, e.selectedByTags)
 	defer e.closeAll()
+	if err := e.preflightStatic(plays); err != nil {
+		return e.recap(start, ctx), &BadInputError{Err: err}
+	}
 	e.connectAll(ctx, plays)
 	if err := e.preflight(plays); err != nil {
 		return e.recap(start, ctx), &BadInputError{Err: err}
@@ -149,6 +157,12 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		g.Go(func() error {
 			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
+			if err == nil && !e.opts.Check {
+				// Uncounted: the lock is not a step's round trip.
+				if hr.unlock, err = e.lockHost(ctx, x, hr); err != nil {
+					x.Close()
+				}
+			}
 			if err == nil {
 				hr.exec = &countingExecutor{Executor: x}
 				if e.opts.Check {
@@ -170,6 +184,9 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 
 func (e *Engine) closeAll() {
 	for _, hr := range e.hosts {
+		if hr.unlock != nil {
+			hr.unlock()
+		}
 		if hr.exec != nil {
 			_ = hr.exec.Close()
 		}

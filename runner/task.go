@@ -294,7 +294,10 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
 		if err != nil {
-			return "", nil, err
+			if !e.changedDespite(ctx, m, target, err) {
+				return "", nil, err
+			}
+			ch = planned // in place: report it, and notify (handlers.go)
 		}
 		ch.Changed = true
 		if len(ch.Summary) == 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,7 @@ type deployFlags struct {
 	conn                          connFlags
 	rolesPath                     []string
 	ops                           deployOps // listing, --start-at-task, progress
+	lockTimeout                   time.Duration
 }
 
 func init() {
@@ -53,6 +55,7 @@ run would change.`,
 	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
 	fl.StringVarP(&f.output, "output", "o", "human", "output format: human or json (one object per line)")
+	fl.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for a host another deploy is changing (default: fail at once, naming it)")
 	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with one of these tags")
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with one of these tags")
 	fl.StringArrayVar(&f.rolesPath, "roles-path", nil, "folder of user roles, searched before built-ins (repeatable)")
@@ -70,6 +73,12 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	}
 	if f.forks < 1 {
 		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
+	}
+	if err := checkLimit(cmd, f.limit); err != nil {
+		return err
+	}
+	if f.lockTimeout < 0 {
+		return badInput(fmt.Errorf("--lock-timeout %s: must be positive", f.lockTimeout))
 	}
 	if err := f.conn.check(); err != nil {
 		return err
@@ -101,7 +110,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	defer closeLive()
 	opts := runner.Options{
 		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
-		Tags: f.tags, SkipTags: f.skipTags,
+		Tags: f.tags, SkipTags: f.skipTags, LockTimeout: f.lockTimeout,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),

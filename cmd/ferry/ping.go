@@ -57,6 +57,9 @@ func runPing(cmd *cobra.Command, f pingFlags) error {
 	if f.forks < 1 {
 		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
 	}
+	if err := checkLimit(cmd, f.limit); err != nil {
+		return err
+	}
 	if err := f.conn.check(); err != nil {
 		return err
 	}

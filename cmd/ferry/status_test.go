@@ -205,7 +205,7 @@ func TestParseStatusSections(t *testing.T) {
 type fakeHost map[string]string
 
 // newStatusEnv starts one SSH server per host (PATH holds only the
-// stand-ins and dd, which sshx's bootstrap needs) and writes an inventory
+// stand-ins and the tools sshx itself needs) and writes an inventory
 // naming them, plus an unreachable host when down is set.
 func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv string, servers map[string]*sshtest.Server) {
 	t.Helper()
@@ -219,8 +219,11 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 	port := map[string]int{}
 	for name, tools := range hosts {
 		bin := t.TempDir()
-		if err := os.Symlink("/bin/dd", filepath.Join(bin, "dd")); err != nil {
-			t.Fatal(err)
+		// sshx's bootstrap needs dd; its output framing mktemp, rm and cat.
+		for _, tool := range []string{"dd", "mktemp", "rm", "cat"} {
+			if err := os.Symlink("/bin/"+tool, filepath.Join(bin, tool)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for tool, out := range tools {
 			data := filepath.Join(dir, name+"-"+tool+".out")

@@ -351,6 +351,12 @@ func TestFaultValidatorRejects(t *testing.T) {
 		runOnHost(t, "web-01", "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nginx nginx-common >/dev/null; rm -rf /etc/nginx /var/www/fault")
 	})
 	runOnHost(t, "web-01", "mkdir -p /var/www/fault")
+	// The test reaches nginx on 8099 from the controller: open the port if
+	// a firewall deployed before (the stack's) is active, and close it after.
+	if onHostOK(t, "web-01", "command -v ufw >/dev/null && ufw status | grep -q 'Status: active'") {
+		mustOnHost(t, "web-01", "ufw insert 1 allow 8099/tcp >/dev/null")
+		t.Cleanup(func() { runOnHost(t, "web-01", "ufw delete allow 8099/tcp >/dev/null") })
+	}
 	if r := s.deploy(t); r.res.Code != 0 {
 		t.Fatalf("first run: exit %d\n%s", r.res.Code, r.text())
 	}

@@ -73,7 +73,19 @@ func supervise() int {
 }
 
 // upAndTest boots the lab and runs the tests; any failure gives 1.
+//
+// The tests need a freshly booted lab, whatever ran before: a lab left up
+// (by `make demo`, with the stack and its firewall deployed, or by an
+// earlier run that was killed) is taken down first, so that no test sees
+// another run's state.
 func upAndTest(sigs <-chan os.Signal) int {
+	if _, err := os.Stat(filepath.Join(repoRoot, ".lab", "hosts")); err == nil {
+		fmt.Fprintf(os.Stderr, "e2e: a lab exists already (make demo?): taking it down to start from a fresh one\n")
+		if err := teardown(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+			return 1
+		}
+	}
 	start := time.Now()
 	up := exec.Command(ferryBin(), "lab", "up")
 	up.Dir, up.Stdout, up.Stderr = repoRoot, os.Stderr, os.Stderr

@@ -430,7 +430,13 @@ func stackFailover(t *testing.T) {
 		t.Fatalf("stop nginx on web-01: %s", r.Stderr)
 	}
 	t.Cleanup(func() { runOnHost(t, "web-01", "systemctl start nginx") })
-	time.Sleep(healthWait)
+	// Wait for the health checks to take web-01 out on both balancers (a
+	// fixed wait is too short on a loaded machine).
+	for _, lb := range []string{"lb-01", "lb-02"} {
+		waitUntil(t, 30*time.Second, lb+" marking web-01 DOWN", func() bool {
+			return onHostOK(t, lb, `echo 'show stat' | socat stdio /run/haproxy/admin.sock | grep -q '^web,web-01,.*,DOWN,'`)
+		})
+	}
 
 	c := siteClient(t)
 	seq, err := servedBy(t, c, 10)

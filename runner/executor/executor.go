@@ -68,8 +68,12 @@ type FileInfo struct {
 	Mode   fs.FileMode
 	Owner  string
 	Group  string
-	Size   int64
-	SHA256 string // hex; regular files only
+	// OwnerID and GroupID are the numeric ids, as decimal strings, so that
+	// an owner given as a number compares equal to its name.
+	OwnerID string
+	GroupID string
+	Size    int64
+	SHA256  string // hex; regular files only
 }
 
 // UploadOptions tune Upload.

@@ -4,7 +4,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,10 +66,22 @@ func (e *Executor) Run(ctx context.Context, cmd executor.Command) (executor.Resu
 		c.Env = mergeEnv(os.Environ(), cmd.Env)
 		c.Stdin = cmd.Stdin
 	}
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	res := executor.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	// The output goes to unlinked files, not pipes: a background child the
+	// script leaves would hold a pipe open, and Run with it (sshx does the
+	// same on the target).
+	stdout, err := unlinkedFile()
+	if err != nil {
+		return executor.Result{}, err
+	}
+	defer stdout.Close()
+	stderr, err := unlinkedFile()
+	if err != nil {
+		return executor.Result{}, err
+	}
+	defer stderr.Close()
+	c.Stdout, c.Stderr = stdout, stderr
+	err = c.Run()
+	res := executor.Result{Stdout: readBack(stdout), Stderr: readBack(stderr)}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -88,6 +99,27 @@ func (e *Executor) Run(ctx context.Context, cmd executor.Command) (executor.Resu
 		return res, fmt.Errorf("run local command: %w", err)
 	}
 	return res, nil
+}
+
+// unlinkedFile is a private temp file that has no name any more.
+func unlinkedFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "ferry-out-")
+	if err != nil {
+		return nil, fmt.Errorf("run local command: output file: %w", err)
+	}
+	os.Remove(f.Name())
+	return f, nil
+}
+
+// readBack reads what was written to f so far.
+func readBack(f *os.File) []byte {
+	n, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil
+	}
+	b := make([]byte, n)
+	m, _ := f.ReadAt(b, 0)
+	return b[:m]
 }
 
 // sudoEnvBegin and sudoEnvEnd frame the environment block on stdin. The
@@ -171,6 +203,8 @@ func (e *Executor) Stat(ctx context.Context, path string, become bool) (executor
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		info.Owner = userName(st.Uid)
 		info.Group = groupName(st.Gid)
+		info.OwnerID = strconv.FormatUint(uint64(st.Uid), 10)
+		info.GroupID = strconv.FormatUint(uint64(st.Gid), 10)
 	}
 	if info.IsLink {
 		if info.LinkTo, err = os.Readlink(path); err != nil {

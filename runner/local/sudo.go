@@ -34,7 +34,7 @@ const statScript = `p=$1
 [ -e "$p" ] || [ -L "$p" ] || exit 0
 if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=dir; elif [ -f "$p" ]; then t=file; else t=other; fi
 s=-; [ "$t" = file ] && s=$(sha256sum < "$p" | cut -d' ' -f1)
-printf '%s|%s|%s|%s|%s|%s\n' "$t" "$(stat -c %a "$p")" "$(stat -c %U "$p")" "$(stat -c %G "$p")" "$(stat -c %s "$p")" "$s"
+printf '%s|%s|%s|%s|%s|%s|%s\n' "$t" "$(stat -c %a "$p")" "$(stat -c %U "$p")" "$(stat -c %G "$p")" "$(stat -c %s "$p")" "$s" "$(stat -c %u:%g "$p")"
 [ "$t" = link ] && readlink "$p"
 exit 0`
 
@@ -55,7 +55,7 @@ func parseStat(out string) (executor.FileInfo, error) {
 	}
 	lines := strings.SplitN(out, "\n", 2)
 	f := strings.Split(lines[0], "|")
-	if len(f) != 6 {
+	if len(f) != 7 {
 		return executor.FileInfo{}, fmt.Errorf("stat: unexpected output %q", lines[0])
 	}
 	mode, err := strconv.ParseUint(f[1], 8, 32)
@@ -67,6 +67,7 @@ func parseStat(out string) (executor.FileInfo, error) {
 		Exists: true, IsDir: f[0] == "dir", IsLink: f[0] == "link",
 		Mode: executor.ModeFromBits(uint32(mode)), Owner: f[2], Group: f[3], Size: size,
 	}
+	info.OwnerID, info.GroupID, _ = strings.Cut(f[6], ":")
 	if f[0] == "file" {
 		if _, err := hex.DecodeString(f[5]); err != nil {
 			return executor.FileInfo{}, fmt.Errorf("stat: sha256 %q: %w", f[5], err)
@@ -121,6 +122,7 @@ chmod "$mode" "$tmp"
 if [ -n "$validate" ]; then
   sh -c "$validate" ferry-validate "$tmp" >&2 || exit 3
 fi
+if [ -d "$p" ]; then echo "$p is a directory or a symlink to one" >&2; exit 1; fi
 [ "$backup" = 1 ] && [ -e "$p" ] && cp -p "$p" "$p.ferry-backup-$(date +%s)"
 mv -f "$tmp" "$p"
 trap - EXIT`

@@ -40,8 +40,8 @@ func (at attrs) fixes(path string, fi executor.FileInfo) []string {
 
 // ownerSpec is the chown argument needed to fix ownership, or "".
 func (at attrs) ownerSpec(fi executor.FileInfo) string {
-	o := at.owner != "" && at.owner != fi.Owner
-	g := at.group != "" && at.group != fi.Group
+	o := at.owner != "" && !sameID(at.owner, fi.Owner, fi.OwnerID)
+	g := at.group != "" && !sameID(at.group, fi.Group, fi.GroupID)
 	switch {
 	case o && g, o && at.group != "":
 		return at.owner + ":" + at.group
@@ -51,6 +51,12 @@ func (at attrs) ownerSpec(fi executor.FileInfo) string {
 		return ":" + at.group
 	}
 	return ""
+}
+
+// sameID tells whether a requested owner or group, a name or a number,
+// is the one stat reported: "0" and "root" are the same owner.
+func sameID(want, name, id string) bool {
+	return want == name || (id != "" && want == id)
 }
 
 // fixScript is the shell that applies fixes to path; it assumes the path

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
@@ -66,6 +67,28 @@ func newCopy(name string) func(a *argReader) (Module, error) {
 	}
 }
 
+// refuseLinkToDir fails for a destination that is a symlink to a
+// directory: the file would have to replace the link (surprising) or go
+// into the directory (wrong). A link to a file is replaced by the file.
+func refuseLinkToDir(ctx context.Context, t *Target, dest, linkTo string) error {
+	target := linkTo
+	if !path.IsAbs(target) {
+		target = path.Join(path.Dir(dest), target)
+	}
+	fi, err := t.Exec.Stat(ctx, target, t.Become)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir {
+		return fmt.Errorf("dest is a symlink to a directory (%s); name a file, or remove the link", linkTo)
+	}
+	return nil
+}
+
+// maxDiffBytes is the largest file shown as a diff; a bigger change is
+// summed up by its sizes.
+const maxDiffBytes = 1 << 20
+
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -82,6 +105,11 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if fi.IsDir {
 		return Change{}, fmt.Errorf("copy %s: dest is a directory", m.dest)
 	}
+	if fi.IsLink {
+		if err := refuseLinkToDir(ctx, t, m.dest, fi.LinkTo); err != nil {
+			return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
+		}
+	}
 	m.cur = fi
 	m.rewrite = !fi.Exists || fi.IsLink || fi.SHA256 != sha256Hex(m.content)
 	if !m.rewrite {
@@ -94,6 +122,7 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	c := Change{Changed: true, Predict: m.predict}
 	var old []byte
+	big := fi.Size > maxDiffBytes || len(m.content) > maxDiffBytes
 	if !fi.Exists || fi.IsLink {
 		if err := needParent(ctx, t, m.dest); err != nil {
 			return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
@@ -101,7 +130,7 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	}
 	if fi.Exists && !fi.IsLink {
 		c.Summary = []string{"update " + m.dest}
-		if !m.secret {
+		if !m.secret && !big {
 			if old, err = readFile(ctx, t, m.dest); err != nil {
 				return Change{}, fmt.Errorf("copy %s: %w", m.dest, err)
 			}
@@ -112,7 +141,13 @@ func (m *copyModule) Plan(ctx context.Context, t *Target) (Change, error) {
 		// line says so, there is nothing to fix afterwards.
 		c.Summary = []string{"create " + m.dest + " (" + modeString(m.uploadOptions().Mode) + ")"}
 	}
-	c.Diff = fileDiff(m.dest, old, m.content, m.secret)
+	if big && !m.secret {
+		// Reading and diffing it would hold both sides (and the diff) in
+		// memory on the controller, for a diff nobody reads.
+		c.Diff = fmt.Sprintf("content changed (%d -> %d bytes, too large to diff)", fi.Size, len(m.content))
+	} else {
+		c.Diff = fileDiff(m.dest, old, m.content, m.secret)
+	}
 	return c, nil
 }
 

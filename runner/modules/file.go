@@ -39,9 +39,13 @@ func newFile(a *argReader) (Module, error) {
 	if !strings.HasPrefix(m.path, "/") {
 		return nil, fmt.Errorf("file: argument path: %q is not an absolute path", m.path)
 	}
-	if m.path == "/" {
+	if m.path == "/" || strings.Trim(m.path, "/") == "" {
 		return nil, fmt.Errorf("file: argument path: refusing to manage /")
 	}
+	// The module manages the path itself: a trailing slash would make the
+	// shell follow a symlink (state absent emptying the directory a link
+	// points to), so it is dropped; a link is then seen as a link.
+	m.path = path.Clean(m.path)
 	if m.state == "link" && m.src == "" {
 		return nil, fmt.Errorf("file: argument src: required with state link")
 	}
@@ -185,8 +189,12 @@ func (m *fileModule) Apply(ctx context.Context, t *Target, c Change) (Change, er
 	if err != nil {
 		return c, fmt.Errorf("file %s: verify: %w", m.path, err)
 	}
-	if left, _, err := m.plan(fi); err != nil || len(left) > 0 {
-		return c, fmt.Errorf("file %s: verify: still needs %v %v", m.path, left, err)
+	left, _, err := m.plan(fi)
+	if err != nil {
+		return c, fmt.Errorf("file %s: verify: %w", m.path, err)
+	}
+	if len(left) > 0 {
+		return c, fmt.Errorf("file %s: verify: still needs %v", m.path, left)
 	}
 	return c, nil
 }

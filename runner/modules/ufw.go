@@ -168,8 +168,12 @@ func (m *ufwModule) Apply(ctx context.Context, t *Target, c Change) (Change, err
 	if err != nil {
 		return c, fmt.Errorf("ufw: verify: %w", err)
 	}
-	if left, err := m.plan(st); err != nil || len(left) > 0 {
-		return c, fmt.Errorf("ufw: verify: still needs %v %v", left, err)
+	left, err := m.plan(st)
+	if err != nil {
+		return c, fmt.Errorf("ufw: verify: %w", err)
+	}
+	if len(left) > 0 {
+		return c, fmt.Errorf("ufw: verify: still needs %v", left)
 	}
 	return c, nil
 }

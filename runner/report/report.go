@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/ferry-deploy/ferry/internal/mask"
 	"github.com/ferry-deploy/ferry/runner"
 )
 
@@ -33,7 +35,7 @@ func New(format string, w io.Writer, redact func(string) string, verbose int) (r
 // redactEvent masks every free-text field of an event.
 func redactEvent(ev runner.Event, redact func(string) string) runner.Event {
 	ev.Message = redact(ev.Message)
-	ev.Diff = redact(ev.Diff)
+	ev.Diff = redactDiff(ev.Diff, redact)
 	ev.Item = redact(ev.Item)
 	ev.Task = redact(ev.Task)
 	if len(ev.Summary) > 0 {
@@ -45,6 +47,70 @@ func redactEvent(ev runner.Event, redact func(string) string) runner.Event {
 	}
 	return ev
 }
+
+// redactDiff masks a unified diff line by line and, where a change's new
+// lines hold a secret, masks that change's old lines whole: they hold the
+// secret's previous value (a rotated password), which redact cannot know.
+func redactDiff(diff string, redact func(string) string) string {
+	if diff == "" {
+		return diff
+	}
+	lines := strings.Split(diff, "\n")
+	inHunk := false
+	for i := 0; i < len(lines); {
+		if strings.HasPrefix(lines[i], "@@") {
+			inHunk = true
+		}
+		if !inHunk || !isChangeLine(lines[i]) {
+			lines[i] = redact(lines[i])
+			i++
+			continue
+		}
+		end := i
+		for end < len(lines) && isChangeLine(lines[end]) {
+			end++
+		}
+		secret := false
+		for k := i; k < end; k++ {
+			masked := redact(lines[k])
+			secret = secret || (lines[k][0] == '+' && masked != lines[k])
+			lines[k] = masked
+		}
+		if secret {
+			maskOldSide(lines[i:end])
+		}
+		i = end
+	}
+	return strings.Join(lines, "\n")
+}
+
+// maskOldSide masks the old lines of a change whose new lines hold a
+// secret. The n-th old line keeps what it shares at its start with the
+// n-th new line ("password = "), which holds no secret.
+func maskOldSide(block []string) {
+	var olds, news []int
+	for k, l := range block {
+		if l[0] == '-' {
+			olds = append(olds, k)
+		} else {
+			news = append(news, k)
+		}
+	}
+	for n, k := range olds {
+		keep := ""
+		if n < len(news) {
+			oldL, newL := block[k][1:], block[news[n]][1:]
+			j := 0
+			for j < len(oldL) && j < len(newL) && oldL[j] == newL[j] {
+				j++
+			}
+			keep = strings.TrimRight(oldL[:j], "*")
+		}
+		block[k] = "-" + keep + mask.Mask
+	}
+}
+
+func isChangeLine(l string) bool { return l != "" && (l[0] == '-' || l[0] == '+') }
 
 // JSON writes one JSON object per event, and the recap as the last line.
 type JSON struct {
@@ -112,18 +178,18 @@ func (h *Human) Event(ev runner.Event) {
 		if ev.Item != "" {
 			name += " (" + ev.Item + ")"
 		}
-		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, name)
+		fmt.Fprintf(&b, "  %-12s %-11s %s\n", ev.Host, ev.Status, clip(name))
 		for _, s := range ev.Summary {
-			fmt.Fprintf(&b, "      %s\n", s)
+			fmt.Fprintf(&b, "      %s\n", clip(s))
 		}
 		if ev.Message != "" {
 			for _, line := range strings.Split(strings.TrimRight(ev.Message, "\n"), "\n") {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", clip(line))
 			}
 		}
 		if ev.Diff != "" {
 			for _, line := range strings.Split(strings.TrimRight(ev.Diff, "\n"), "\n") {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", clip(line))
 			}
 		}
 	default:
@@ -168,4 +234,22 @@ func (h *Human) Recap(rc runner.Recap) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	io.WriteString(h.w, b.String())
+}
+
+// maxLineBytes bounds one printed line of human output: a command carrying
+// a 50 MB value, or a minified file in a diff, is shown by its start and
+// its length instead of flooding the terminal. JSON output keeps values
+// whole (programs read it).
+const maxLineBytes = 400
+
+// clip shortens a line longer than maxLineBytes, at a character boundary.
+func clip(line string) string {
+	if len(line) <= maxLineBytes {
+		return line
+	}
+	cut := maxLineBytes
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", line[:cut], len(line)-cut)
 }

@@ -44,6 +44,8 @@ type Server struct {
 	nConns    int
 	nSessions int
 	dropped   bool
+	startups  int // handshakes in progress
+	nRefused  int // connections dropped by WithMaxStartups
 }
 
 type options struct {
@@ -56,6 +58,7 @@ type options struct {
 	jump        bool
 	pathPrefix  []string
 	env         []string
+	maxStartups int // 0: no limit
 }
 
 // Option configures a Server.
@@ -105,6 +108,18 @@ func WithPath(dir string) Option {
 
 // WithEnv adds "KEY=value" entries to the environment of exec requests.
 func WithEnv(kv ...string) Option { return func(o *options) { o.env = append(o.env, kv...) } }
+
+// WithMaxStartups drops a connection that arrives while n handshakes are
+// in progress, as OpenSSH's MaxStartups does (the client sees the
+// connection closed or reset before or during the handshake).
+func WithMaxStartups(n int) Option { return func(o *options) { o.maxStartups = n } }
+
+// Refused returns how many connections WithMaxStartups dropped.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nRefused
+}
 
 // New starts a server on 127.0.0.1:0 and registers its shutdown with
 // t.Cleanup. Without WithAuthorizedKeys or WithPassword nobody can log in.
@@ -251,8 +266,26 @@ func (s *Server) sshConfig() *ssh.ServerConfig {
 	return cfg
 }
 
+// startup counts a handshake in; false means the connection is dropped.
+func (s *Server) startup() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.maxStartups > 0 && s.startups >= s.opts.maxStartups {
+		s.nRefused++
+		return false
+	}
+	s.startups++
+	return true
+}
+
 func (s *Server) serveConn(c net.Conn) {
+	if !s.startup() {
+		return
+	}
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.sshConfig())
+	s.mu.Lock()
+	s.startups--
+	s.mu.Unlock()
 	if err != nil {
 		return
 	}

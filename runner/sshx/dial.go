@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -17,6 +19,43 @@ const (
 	retryBackoff    = 250 * time.Millisecond
 	maxRetryBackoff = 5 * time.Second
 )
+
+// A connection closed or reset during the handshake is what an sshd under
+// load does (OpenSSH's MaxStartups drops connections beyond 10 unfinished
+// handshakes): it is retried resetRetries times whatever ConnectRetries
+// says, with a jittered backoff capped at maxResetBackoff.
+const (
+	resetRetries    = 6
+	maxResetBackoff = 2 * time.Second
+)
+
+// maxJumpHandshakes bounds the handshakes in progress with one jump host
+// from this process: every target behind a bastion opens its own
+// connection to it, and many at once would trip the bastion's MaxStartups.
+const maxJumpHandshakes = 8
+
+// jumpSlots holds one semaphore per jump host address.
+var jumpSlots = struct {
+	sync.Mutex
+	m map[string]chan struct{}
+}{m: map[string]chan struct{}{}}
+
+// jumpSlot takes a handshake slot for a jump host; release gives it back.
+func jumpSlot(ctx context.Context, addr string) (release func(), err error) {
+	jumpSlots.Lock()
+	sem, ok := jumpSlots.m[addr]
+	if !ok {
+		sem = make(chan struct{}, maxJumpHandshakes)
+		jumpSlots.m[addr] = sem
+	}
+	jumpSlots.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // Dial connects to the host described by cfg, through its bastions, and
 // returns a Client that carries every later step over this one connection.
@@ -43,15 +82,27 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	d.auth = auth
 
 	backoff := retryBackoff
-	for attempt := 0; ; attempt++ {
+	attempts, resets := 0, 0
+	for {
 		chain, err := d.dialChain(ctx)
 		if err == nil {
 			return newClient(cfg, hops[len(hops)-1], chain), nil
 		}
-		if attempt >= cfg.ConnectRetries || !retryable(err) || ctx.Err() != nil {
+		wait := backoff
+		switch {
+		case ctx.Err() != nil || !retryable(err):
+			return nil, err
+		case Reason(err) == ReasonConnectionLost && resets < resetRetries:
+			resets++
+			// Jitter spreads the retries of many hosts dropped at once.
+			wait = min(backoff, maxResetBackoff)
+			wait = wait/2 + rand.N(wait/2+1)
+		case attempts < cfg.ConnectRetries:
+			attempts++
+		default:
 			return nil, err
 		}
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -84,7 +135,19 @@ func (d *dialer) dialChain(ctx context.Context) ([]*ssh.Client, error) {
 		if i > 0 {
 			via = chain[i-1]
 		}
-		c, err := d.dialHop(ctx, h, via)
+		var c *ssh.Client
+		var err error
+		if i == 0 && len(d.hops) > 1 {
+			var release func()
+			if release, err = jumpSlot(ctx, h.addr()); err != nil {
+				closeAll()
+				return nil, fmt.Errorf("connect via %s: %w", h.name, err)
+			}
+			c, err = d.dialHop(ctx, h, via)
+			release()
+		} else {
+			c, err = d.dialHop(ctx, h, via)
+		}
 		if err != nil {
 			closeAll()
 			if i < len(d.hops)-1 {

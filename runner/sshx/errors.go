@@ -35,6 +35,9 @@ const (
 	HostKeyChanged
 	// HostKeyRevoked: the key is marked @revoked in known_hosts.
 	HostKeyRevoked
+	// HostKeyUntrustedCert: the host presented a certificate that no
+	// @cert-authority line of known_hosts vouches for (or an invalid one).
+	HostKeyUntrustedCert
 )
 
 func (k HostKeyKind) String() string {
@@ -45,6 +48,8 @@ func (k HostKeyKind) String() string {
 		return "changed"
 	case HostKeyRevoked:
 		return "revoked"
+	case HostKeyUntrustedCert:
+		return "untrusted certificate"
 	}
 	return "invalid"
 }
@@ -61,6 +66,8 @@ type HostKeyError struct {
 	KnownHosts string
 	// Line is the known_hosts line holding the conflicting key (Changed).
 	Line int
+	// Detail is why a host certificate was refused (UntrustedCert).
+	Detail string
 }
 
 func (e *HostKeyError) Error() string {
@@ -70,6 +77,9 @@ func (e *HostKeyError) Error() string {
 			e.Host, e.Fingerprint, e.KnownHosts, e.keyscan(), e.KnownHosts)
 	case HostKeyRevoked:
 		return fmt.Sprintf("HOST KEY FOR %s IS REVOKED (%s) in %s: connection refused", e.Host, e.Fingerprint, e.KnownHosts)
+	case HostKeyUntrustedCert:
+		return fmt.Sprintf("HOST CERTIFICATE OF %s IS NOT TRUSTED (%s): no @cert-authority line of %s vouches for it (%s): connection refused",
+			e.Host, e.Fingerprint, e.KnownHosts, e.Detail)
 	default:
 		return fmt.Sprintf("HOST KEY FOR %s HAS CHANGED (now %s, %s:%d holds another): possible man-in-the-middle attack, connection refused; if the change is expected, remove the old key (ssh-keygen -R '%s' -f %s)",
 			e.Host, e.Fingerprint, e.KnownHosts, e.Line, e.Host, e.KnownHosts)

@@ -19,7 +19,7 @@ import (
 const statScript = `if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi
 if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=dir; elif [ -f "$p" ]; then t=file; else t=other; fi
 echo "$t"
-stat -c '%a %U %G %s' "$p" 2>/dev/null || stat -f '%Lp %Su %Sg %z' "$p" || exit 1
+stat -c '%a %U %G %s %u %g' "$p" 2>/dev/null || stat -f '%Lp %Su %Sg %z %u %g' "$p" || exit 1
 if [ "$t" = file ]; then
   { command -v sha256sum >/dev/null && s=$(sha256sum <"$p"); } || s=$(shasum -a 256 <"$p") || exit 1
   echo "${s%% *}"
@@ -59,7 +59,7 @@ func parseStat(out string) (executor.FileInfo, error) {
 		return executor.FileInfo{}, fmt.Errorf("unexpected stat output %q", out)
 	}
 	f := strings.Fields(lines[1])
-	if len(f) != 4 {
+	if len(f) != 4 && len(f) != 6 {
 		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", lines[1])
 	}
 	bits, err1 := strconv.ParseUint(f[0], 8, 32)
@@ -76,6 +76,9 @@ func parseStat(out string) (executor.FileInfo, error) {
 		Group:  f[2],
 		Size:   size,
 		SHA256: lines[2],
+	}
+	if len(f) == 6 {
+		fi.OwnerID, fi.GroupID = f[4], f[5]
 	}
 	if fi.IsLink && len(lines) == 4 {
 		fi.LinkTo = strings.TrimSuffix(lines[3], "\n")

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -47,10 +48,10 @@ func TestStat(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Stat(%s): %v", tt.path, err)
 		}
-		if got.Exists && (got.Owner == "" || got.Group == "") {
-			t.Errorf("Stat(%s): no owner/group: %+v", tt.path, got)
+		if got.Exists && (got.Owner == "" || got.Group == "" || got.OwnerID != strconv.Itoa(os.Getuid()) || got.GroupID != strconv.Itoa(os.Getgid())) {
+			t.Errorf("Stat(%s): no owner/group or wrong ids: %+v", tt.path, got)
 		}
-		got.Owner, got.Group = "", ""
+		got.Owner, got.Group, got.OwnerID, got.GroupID = "", "", "", ""
 		if tt.want.IsDir {
 			got.Size = 0 // directory sizes depend on the filesystem
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -84,17 +85,53 @@ func checkKnown(file, hostname string, remote net.Addr, key ssh.PublicKey) error
 		ke *knownhosts.KeyError
 		re *knownhosts.RevokedError
 	)
+	_, isCert := key.(*ssh.Certificate)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &re):
 		return refuse(HostKeyRevoked, re.Revoked.Line)
-	case errors.As(err, &ke) && len(ke.Want) == 0:
-		return refuse(HostKeyUnknown, 0)
 	case errors.As(err, &ke):
-		return refuse(HostKeyChanged, ke.Want[0].Line)
+		// A @cert-authority line vouches for certificates; it is not a
+		// key the host had before, so a plain key is unknown, not changed.
+		ca := caLines(file)
+		for _, w := range ke.Want {
+			if !ca[w.Line] {
+				return refuse(HostKeyChanged, w.Line)
+			}
+		}
+		return refuse(HostKeyUnknown, 0)
+	case isCert:
+		// Fails closed: a certificate whose CA is not trusted for this
+		// host, or that is expired or names other principals.
+		hk := refuse(HostKeyUntrustedCert, 0).(*HostKeyError)
+		hk.Detail = err.Error()
+		return hk
 	}
 	return fmt.Errorf("known_hosts %s: %w", file, err)
+}
+
+// caLines returns the numbers (from 1) of the @cert-authority lines of a
+// known_hosts file.
+func caLines(file string) map[int]bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	out := map[int]bool{}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "@cert-authority") {
+			out[i+1] = true
+		}
+	}
+	return out
+}
+
+// certAlgorithms are the host certificate algorithms, offered first for a
+// host that a @cert-authority line covers, as OpenSSH does.
+var certAlgorithms = []string{
+	ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
 }
 
 var (
@@ -130,7 +167,16 @@ func knownAlgorithms(file, hostname string) []string {
 			}
 		}
 	}
+	ca := caLines(file)
 	for _, k := range ke.Want {
+		if ca[k.Line] {
+			add(certAlgorithms...)
+		}
+	}
+	for _, k := range ke.Want {
+		if ca[k.Line] {
+			continue
+		}
 		switch t := k.Key.Type(); t {
 		case ssh.KeyAlgoRSA:
 			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)

@@ -21,7 +21,32 @@ import (
 // script. Neither the script nor the environment shows in the remote
 // process list, and with sudo the password line comes first, read by
 // `sudo -S` before the shell starts.
-const bootstrap = `/bin/sh -c 'eval "$(dd bs=1 count=%d 2>/dev/null)"'`
+//
+// dd reads the preamble in one block (iflag=fullblock: GNU and BusyBox),
+// never past it; a dd without that flag falls back to byte by byte.
+const bootstrap = `/bin/sh -c 'eval "$(dd bs=%[1]d count=1 iflag=fullblock 2>/dev/null || dd bs=1 count=%[1]d 2>/dev/null)"'`
+
+// sessionFrame runs a session's script (%s, quoted) with its stdout and
+// stderr in unlinked private files, copied out once it is over, as the
+// persistent shell does (shell.go): a background child of the script must
+// not hold the session open until it ends. Where no private file can be
+// made (a full disk without /dev/shm), the script runs on the session's
+// own streams.
+const sessionFrame = `__ferry_s=%s
+if __ferry_d=$(umask 077; mktemp -d /dev/shm/.ferry-XXXXXXXXXX 2>/dev/null || mktemp -d 2>/dev/null) &&
+  { command exec 3>"$__ferry_d/o" 4<"$__ferry_d/o" 5>"$__ferry_d/e" 6<"$__ferry_d/e"; } 2>/dev/null; then
+  rm -rf "$__ferry_d"
+  (unset __ferry_d; eval "unset __ferry_s;$__ferry_s") >&3 2>&5 3>&- 4<&- 5>&- 6<&-
+  __ferry_c=$?
+  exec 3>&- 5>&-
+  cat <&4
+  cat <&6 >&2
+  exit "$__ferry_c"
+fi
+[ -z "$__ferry_d" ] || rm -rf "$__ferry_d"
+unset __ferry_d
+eval "unset __ferry_s;$__ferry_s"
+`
 
 // sudoKind is how Become works on this connection, found out once.
 type sudoKind int
@@ -71,8 +96,9 @@ func (c *Client) Run(ctx context.Context, cmd executor.Command) (executor.Result
 // exec runs the preamble in a session of its own, through sudo as kind
 // says.
 func (c *Client) exec(ctx context.Context, kind sudoKind, pre string, in io.Reader, stdout, stderr io.Writer) (int, error) {
-	line := fmt.Sprintf(bootstrap, len(pre))
-	var password string
+	var line, password string
+	pre = fmt.Sprintf(sessionFrame, quote(pre))
+	line = fmt.Sprintf(bootstrap, len(pre))
 	switch kind {
 	case sudoNoPasswd:
 		line = "sudo -n -- " + line

@@ -26,15 +26,22 @@ import (
 // request is the usual preamble (exports, then the script) followed by a
 // line holding the connection's token; the loop reads it with the `read`
 // builtin, runs it in a background subshell with stdin from /dev/null and
-// waits for it, so a request costs one fork on the target. Output is not
-// captured but streamed: on each stream the loop writes TOKEN "B\n" before
-// the script runs, and TOKEN "E" after it (with the exit status and a
-// newline on stdout). The output is exactly the bytes between the markers,
-// binary and trailing newlines included, with no temp file, size limit or
-// extra fork. The token is random, never on a command line, and hidden
-// from the script; a script containing it is sent through a fresh session
-// instead.
+// waits for it.
+//
+// The script's stdout and stderr are not the session's: they are two files
+// in a private directory (0700, in /dev/shm where there is one), unlinked
+// as soon as they are opened, so that their content has no name and is
+// gone when the request ends. Once the script is over the loop copies them
+// to the session, framed: on each stream TOKEN "B\n" before, TOKEN "E"
+// after (with the exit status and a newline on stdout). A background child
+// the script left behind keeps writing into its request's unlinked files,
+// never into the session: it can neither hold the session open nor have
+// its output taken as a later request's. The token is random, never on a
+// command line, and hidden from the script; a script containing it is sent
+// through a fresh session instead.
 const shellLoop = `__ferry_t=%s
+__ferry_d=$(umask 077; mktemp -d /dev/shm/.ferry-XXXXXXXXXX 2>/dev/null || mktemp -d) || exit 1
+trap 'rm -rf "$__ferry_d"' EXIT
 trap 'kill -TERM "$__ferry_p" 2>/dev/null; exit 143' TERM
 while :; do
   __ferry_s=
@@ -43,13 +50,20 @@ while :; do
     __ferry_s="$__ferry_s$__ferry_l
 "
   done
+  exec 3>"$__ferry_d/o" 4<"$__ferry_d/o" 5>"$__ferry_d/e" 6<"$__ferry_d/e"
+  rm -f "$__ferry_d/o" "$__ferry_d/e"
   printf '%%sB\n' "$__ferry_t"
   printf '%%sB\n' "$__ferry_t" >&2
-  (unset __ferry_t __ferry_l __ferry_p; eval "unset __ferry_s;${__ferry_s%%?}") </dev/null &
+  (unset __ferry_t __ferry_l __ferry_p __ferry_d __ferry_c; eval "unset __ferry_s;${__ferry_s%%?}") </dev/null >&3 2>&5 3>&- 4<&- 5>&- 6<&- &
   __ferry_p=$!
   wait "$__ferry_p"
-  printf '%%sE%%d\n' "$__ferry_t" "$?"
+  __ferry_c=$?
+  exec 3>&- 5>&-
+  cat <&4
+  printf '%%sE%%d\n' "$__ferry_t" "$__ferry_c"
+  cat <&6 >&2
   printf '%%sE\n' "$__ferry_t" >&2
+  exec 4<&- 6<&-
 done
 `
 

@@ -179,7 +179,9 @@ func (in install) script() string {
 	w := func(s string) { b.WriteString(s + "\n") }
 	w("t=" + quote(in.tmp) + " p=" + quote(in.target) + " d=" + quote(in.privDir))
 	w(`fail() { rm -f "$t"; [ -z "$d" ] || rm -rf "$d"; exit "${1:-1}"; }`)
-	w(`if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; fail; fi`)
+	// -d follows a symlink: mv onto a symlink to a directory would move
+	// the candidate into it.
+	w(`if [ -d "$p" ]; then if [ -L "$p" ]; then echo "$p is a symlink to a directory" >&2; else echo "$p is a directory" >&2; fi; fail; fi`)
 	if in.sudo {
 		// Across filesystems mv copies; that happens to the temp name,
 		// so the rename below stays atomic.
@@ -206,7 +208,32 @@ func (in install) script() string {
 	}
 	w(`mv -f "$t" "$p" || fail`)
 	w(`[ -z "$d" ] || rm -rf "$d"`)
+	b.WriteString(staleTempsScript(in.target))
 	return b.String()
+}
+
+// staleTempsScript removes the temp files an earlier upload of target left
+// (ferry killed mid-transfer): files of ferry's naming beside it that no
+// process has open (on Linux, per /proc; elsewhere, those untouched for 10
+// minutes). It never fails the upload. Names holding glob characters are
+// skipped: find's patterns would need escaping.
+func staleTempsScript(target string) string {
+	if strings.ContainsAny(target, `*?[\`) {
+		return ""
+	}
+	dir, name := path.Split(target)
+	prefix := quote(dir + "." + name + ".ferry-tmp-")
+	return `for s in ` + prefix + `*; do
+  [ -f "$s" ] && [ "$s" != "$t" ] || continue
+  if [ -d /proc/self/fd ]; then
+    [ -z "$(find /proc/[0-9]*/fd -lname "$s" 2>/dev/null | head -n 1)" ] || continue
+  else
+    [ -z "$(find "$s" -mmin -10 2>/dev/null)" ] || continue
+  fi
+  rm -f "$s"
+done
+exit 0
+`
 }
 
 func (in install) cleanupScript() string {

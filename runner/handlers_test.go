@@ -1,0 +1,56 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// cancelAfterUpload cancels the run right after an upload to a path ending
+// in suffix succeeded: the interruption lands between the rename into
+// place and the task's verification.
+type cancelAfterUpload struct {
+	executor.Executor
+	suffix string
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterUpload) Upload(ctx context.Context, p string, content []byte, o executor.UploadOptions) error {
+	err := c.Executor.Upload(ctx, p, content, o)
+	if err == nil && strings.HasSuffix(p, c.suffix) {
+		c.cancel()
+	}
+	return err
+}
+
+// TestInterruptAfterRenameKeepsHandler: a run interrupted once a changed
+// file is in place, before the task finished, still records the handler
+// the task notifies, so that the next run (which finds the file right)
+// runs it.
+func TestInterruptAfterRenameKeepsHandler(t *testing.T) {
+	l := newLab(t, 1, "site")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec, _, _ := l.deploy(runOpts{ctx: ctx, wrap: func(e executor.Executor) executor.Executor {
+		return cancelAfterUpload{Executor: e, suffix: "/site.conf", cancel: cancel}
+	}})
+	root := l.roots["h01"]
+	if _, err := os.Stat(filepath.Join(root, "etc/site/site.conf")); err != nil {
+		t.Fatalf("the interrupted run did not put site.conf in place: %v", err)
+	}
+	if got := rec.changed(); len(got) == 0 || !strings.Contains(strings.Join(got, " "), "site config") {
+		t.Errorf("the change made before the interruption is not reported: %v\nevents %+v", got, rec.events)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var/reloads")); err == nil {
+		t.Fatal("the handler ran in the interrupted run")
+	}
+	mustDeploy(t, l, runOpts{})
+	reloads, _ := os.ReadFile(filepath.Join(root, "var/reloads"))
+	if n := strings.Count(string(reloads), "reload"); n != 1 {
+		t.Errorf("the handler ran %d times in the next run, want 1", n)
+	}
+}

@@ -1,0 +1,208 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// A run holds a lock on each host it may change, so that two deploys on the
+// same host never interleave (one's edits lost under the other's). The lock
+// is flock(1) on STATE_DIR/run.lock, held by a command that lives as long
+// as the run: it ends when ferry closes its stdin, when the connection
+// drops (ferry killed), or when ferry's heartbeat (a line on its stdin
+// every lockHeartbeat) stops for lockLease (the network cut: sshd may not
+// notice a dead connection for hours), so a lock is never left behind. The
+// holder writes who it is beside the lock, for the message a second run
+// shows.
+
+// Exit statuses of the lock command: another run holds the lock; this run
+// holds it already (two inventory names for one machine).
+const (
+	exitLockBusy = 75
+	exitLockOurs = 76
+)
+
+// lockScript takes the lock; $T is this run's token, $H who holds it, $W
+// how many seconds to wait (0: not at all).
+const lockScript = `d=%s
+mkdir -p "$d" && chmod 0700 "$d" || exit 1
+command -v flock >/dev/null || { echo "flock(1) not found: install util-linux" >&2; exit 1; }
+exec 9>>"$d/run.lock" || exit 1
+if ! flock -n 9; then
+  # The holder writes its name just after it got the lock.
+  i=0; while [ ! -s "$d/run.holder" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done
+  read -r h _ 2>/dev/null <"$d/run.holder" && [ "$h" = "$T" ] && exit 76
+  if [ "$W" -eq 0 ] || ! flock -w "$W" 9; then
+    cat "$d/run.holder" 2>/dev/null || echo "another run"
+    exit 75
+  fi
+fi
+printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
+while l=$(timeout %d head -n 1) && [ -n "$l" ]; do :; done
+rm -f "$d/run.holder"
+`
+
+// The holder's heartbeat: ferry sends a line every lockHeartbeat; the
+// holder gives the lock up after lockLease without one. Variables for
+// tests only.
+var (
+	lockHeartbeat = 10 * time.Second
+	lockLease     = 30 * time.Second
+)
+
+// lockPoll is how soon the holder file is first read while the lock is
+// taken; the interval doubles up to maxLockPoll while a run waits.
+const (
+	lockPoll    = 50 * time.Millisecond
+	maxLockPoll = time.Second
+)
+
+// lockHost takes hr's run lock through x and returns its release. A host
+// held by another run fails with a message naming the holder.
+func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun) (release func(), err error) {
+	token, err := e.runToken()
+	if err != nil {
+		return nil, err
+	}
+	if hr.host.Conn.Become {
+		// Become must work before the polls below use it: with a wrong
+		// sudo password each of them would be one more failed sudo.
+		res, err := x.Run(ctx, executor.Command{Script: "true", Become: true})
+		if err != nil {
+			return nil, err
+		}
+		if !res.OK() {
+			return nil, fmt.Errorf("become (sudo) failed: %s", strings.TrimSpace(string(res.Stderr)))
+		}
+	}
+	stdinR, stdinW := io.Pipe()
+	wait := int(e.opts.LockTimeout.Round(time.Second) / time.Second)
+	if e.opts.LockTimeout > 0 && wait == 0 {
+		wait = 1
+	}
+	cmd := executor.Command{
+		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), int(lockLease/time.Second)),
+		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
+		Stdin:  stdinR,
+		Become: hr.host.Conn.Become,
+	}
+	type outcome struct {
+		res executor.Result
+		err error
+	}
+	ended := make(chan outcome, 1)
+	// The holding command outlives ctx's cancellation: the lock must stay
+	// held while an interrupted run still cleans up (and records handlers).
+	hold := context.WithoutCancel(ctx)
+	go func() {
+		res, err := x.Run(hold, cmd)
+		ended <- outcome{res, err}
+	}()
+	stop := make(chan struct{})
+	every := lockHeartbeat
+	go func() {
+		beat := time.NewTicker(every)
+		defer beat.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-beat.C:
+				if _, err := stdinW.Write([]byte("beat\n")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	shutdown := func() {
+		once.Do(func() {
+			close(stop)
+			stdinW.Close()
+		})
+	}
+	release = func() {
+		shutdown()
+		select {
+		case <-ended:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	holderFile := path.Join(hr.stateDir, "run.holder")
+	interval := lockPoll
+	tick := time.NewTimer(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case o := <-ended:
+			shutdown()
+			switch {
+			case o.err != nil:
+				return nil, fmt.Errorf("run lock: %w", o.err)
+			case o.res.ExitCode == exitLockOurs:
+				return func() {}, nil
+			case o.res.ExitCode == exitLockBusy:
+				who := strings.TrimSpace(string(o.res.Stdout))
+				if _, rest, ok := strings.Cut(who, " "); ok && strings.HasPrefix(who, "ferry-") {
+					who = rest
+				}
+				msg := "host busy: locked by " + who
+				if wait > 0 {
+					msg += fmt.Sprintf(" (waited %s)", e.opts.LockTimeout)
+				} else {
+					msg += " (--lock-timeout waits for it)"
+				}
+				return nil, errors.New(msg)
+			default:
+				return nil, fmt.Errorf("run lock in %s: exit %d: %s", hr.stateDir, o.res.ExitCode, strings.TrimSpace(string(o.res.Stderr)))
+			}
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		case <-tick.C:
+			interval = min(2*interval, maxLockPoll)
+			tick.Reset(interval)
+		}
+		res, err := x.Run(ctx, executor.Command{Script: "cat " + shq(holderFile) + " 2>/dev/null", Become: hr.host.Conn.Become})
+		if err == nil && strings.HasPrefix(string(res.Stdout), token+" ") {
+			return release, nil
+		}
+	}
+}
+
+// runToken names this run in the holder file, so that a host reached under
+// two inventory names is not refused as busy with this very run.
+func (e *Engine) runToken() (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runID == "" {
+		tok := make([]byte, 8)
+		if _, err := rand.Read(tok); err != nil {
+			return "", err
+		}
+		e.runID = "ferry-" + hex.EncodeToString(tok)
+	}
+	return e.runID, nil
+}
+
+// holder says who runs this deploy: user@host, process id and start time.
+func holder() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s (pid %d, since %s)", name, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,94 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+)
+
+// TestRunLockLeaseExpires: a holder whose heartbeat stopped (the network
+// cut, sshd none the wiser) gives the lock up after the lease, so the next
+// run gets it; while the lease runs, the lock is refused naming the holder.
+func TestRunLockLeaseExpires(t *testing.T) {
+	savedBeat, savedLease := lockHeartbeat, lockLease
+	lockHeartbeat, lockLease = time.Hour, 2*time.Second // no heartbeat at all
+	t.Cleanup(func() { lockHeartbeat, lockLease = savedBeat, savedLease })
+
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
+	cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
+		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
+	dial := func() *sshx.Client {
+		c, err := sshx.Dial(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
+	first, second := &Engine{}, &Engine{}
+	releaseFirst, err := first.lockHost(context.Background(), dial(), hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseFirst()
+	if _, err := second.lockHost(context.Background(), dial(), hr); err == nil || !strings.Contains(err.Error(), "locked by") {
+		t.Fatalf("while the first run holds the lock: %v", err)
+	}
+	second.opts.LockTimeout = 20 * time.Second
+	start := time.Now()
+	release, err := second.lockHost(context.Background(), dial(), hr)
+	if err != nil {
+		t.Fatalf("after the lease: %v", err)
+	}
+	release()
+	t.Logf("lock taken over after %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+// wrongSudo stands in for sudo: it reads a password line and always
+// refuses it, slowly, logging each attempt.
+const wrongSudo = `#!/bin/sh
+for a; do [ "$a" = -n ] && { echo "sudo: a password is required" >&2; exit 1; }; done
+IFS= read -r pw
+echo attempt >>"$SUDO_LOG"
+sleep 0.5 # as pam_faildelay makes a real sudo wait
+echo "sudo: incorrect password" >&2
+exit 1
+`
+
+// TestRunLockWrongSudoPasswordTriesOnce: with a wrong sudo password, taking
+// the lock makes one sudo attempt, not one per poll (each would be a failed
+// authentication in the host's log).
+func TestRunLockWrongSudoPasswordTriesOnce(t *testing.T) {
+	bin, logDir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(wrongSudo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(logDir, "log")
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithPath(bin), sshtest.WithEnv("SUDO_LOG="+log))
+	c, err := sshx.Dial(context.Background(), sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "deploy",
+		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none", SudoPassword: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hr := &hostRun{host: &inventory.Host{Name: "h01", Conn: inventory.Connection{Become: true}}, stateDir: srv.Dir + "/.ferry"}
+	if _, err := (&Engine{}).lockHost(context.Background(), c, hr); err == nil || !strings.Contains(err.Error(), "sudo") {
+		t.Errorf("lock with a wrong sudo password: %v", err)
+	}
+	b, _ := os.ReadFile(log)
+	if n := strings.Count(string(b), "attempt"); n != 1 {
+		t.Errorf("%d sudo attempts, want 1", n)
+	}
+}

@@ -1,0 +1,63 @@
+package sshx_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/sshx"
+)
+
+// TestSSHConfigPortFromInventory: an inventory host whose address is an
+// ssh_config alias and that gives no port is dialled on ssh_config's Port,
+// as ssh does; a port the inventory gives wins over ssh_config's.
+func TestSSHConfigPortFromInventory(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	sshConfig := filepath.Join(dir, "ssh_config")
+	writeFile(t, sshConfig, "Host myalias\n  HostName 127.0.0.1\n  Port "+strconv.Itoa(f.srv.Port)+"\n", 0o600)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+
+	invFile := filepath.Join(dir, "hosts.yml")
+	writeFile(t, invFile, `connection: {user: deploy, private_key: `+f.keyF+`, known_hosts: `+f.known+`}
+groups:
+  web:
+    hosts:
+      aliased: {address: myalias}
+      explicit: {address: myalias, port: `+strconv.Itoa(closed)+`}
+`, 0o644)
+	inv, err := inventory.Load(invFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The known_hosts entry names 127.0.0.1 with the server's port.
+	cfg := sshx.ConfigFor(inv.Host("aliased"), nil, dir)
+	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
+	c := dial(t, cfg)
+	if res := run(t, c, executor.Command{Script: "echo reached"}); strings.TrimSpace(string(res.Stdout)) != "reached" {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+
+	cfg = sshx.ConfigFor(inv.Host("explicit"), nil, dir)
+	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
+	if c, err := sshx.Dial(context.Background(), cfg); err == nil {
+		c.Close()
+		t.Error("the inventory's explicit port lost to ssh_config's Port")
+	} else if !strings.Contains(err.Error(), strconv.Itoa(closed)) && !strings.Contains(err.Error(), "refused") {
+		t.Errorf("explicit port: unexpected error %v", err)
+	}
+	_ = os.Remove(sshConfig)
+}
