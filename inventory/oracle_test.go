@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -159,8 +160,9 @@ func compareWithAnsible(t *testing.T, inv *Inventory, want ansibleList) {
 			t.Errorf("host %s: variables\n got %s\nwant %s", h.Name, g, w)
 		}
 		c := want.conn[h.Name]
-		if h.Address != c.address || h.Conn.Port != c.port || h.Conn.User != c.user {
-			t.Errorf("host %s: connection %s@%s:%d, want %s@%s:%d", h.Name, h.Conn.User, h.Address, h.Conn.Port, c.user, c.address, c.port)
+		port := cmp.Or(h.Conn.Port, 22) // 0: ssh_config's port, else 22
+		if h.Address != c.address || port != c.port || h.Conn.User != c.user {
+			t.Errorf("host %s: connection %s@%s:%d, want %s@%s:%d", h.Name, h.Conn.User, h.Address, port, c.user, c.address, c.port)
 		}
 	}
 }

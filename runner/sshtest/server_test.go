@@ -82,6 +82,13 @@ func TestPasswordAuth(t *testing.T) {
 	if c, err := connect(t, s, ssh.Password("pw")); err != nil {
 		t.Errorf("right password: %v", err)
 	} else {
+		// The server counts a connection once its handshake returns, which
+		// may come after the client's; a session is served only after it.
+		if sess, err := c.NewSession(); err != nil {
+			t.Errorf("session: %v", err)
+		} else {
+			sess.Close()
+		}
 		c.Close()
 	}
 	if _, err := connect(t, s, ssh.Password("nope")); err == nil {
