@@ -65,6 +65,7 @@ func TestLoadBroken(t *testing.T) {
 			"vault/group_vars/all/vault.yml:1: encrypted with Ansible Vault, which ferry does not read: put its secrets in ferry's secrets file (age)",
 			`vault/group_vars/web.yml:2: variable "db_password": Ansible Vault values (!vault) are not supported: put the secret in ferry's secrets file`,
 		}},
+		{"neither.yml", []string{`neither.yml:4: neither ferry's inventory format (top-level groups:, vars:, connection:, order:, secrets:) nor Ansible's (groups at the top level, such as all:, each with only hosts:, children: and vars:); "chidren" is not one of them; did you mean "children"?`}},
 		{"ungrouped-parent.ini", []string{`ungrouped-parent.ini:2: "ungrouped" cannot have child groups ("web")`}},
 		{"ungrouped-child.ini", []string{`ungrouped-child.ini:4: group "web": "ungrouped" cannot be a child group`}},
 		{"undefined.ini", []string{`undefined.ini:5: children of "frontend": group "wbe" is not defined; did you mean "web"?`}},
