@@ -159,6 +159,21 @@ groups:
 @alpha [] children=[]
 `,
 	}, {
+		name: "ferry yaml: Ansible connection variables act at their level",
+		inv:  "inv.yml",
+		files: map[string]string{"inv.yml": `
+groups:
+  web:
+    vars: {ansible_port: 2222, ansible_user: deploy}
+    hosts:
+      web-01: {address: 198.18.0.21, port: 2200}
+      web-02: {address: 198.18.0.22}
+`},
+		want: `web-01 198.18.0.21 [all web] deploy@:2200
+web-02 198.18.0.22 [all web] deploy@:2222
+@web [] children=[]
+`,
+	}, {
 		name: "yaml anchors and aliases",
 		inv:  "inv.yml",
 		files: map[string]string{"inv.yml": `
