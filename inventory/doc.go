@@ -51,8 +51,9 @@
 // group_vars/all < group_vars/GROUP < host (inline) < host_vars/HOST <
 // extra vars; see Inventory.VarsFor. Among groups: depth, then
 // ansible_group_priority, then name (Ansible's rule). ferry's connection:
-// settings follow inventory < groups < host; Ansible's connection
-// variables, ranked like any variable, override them.
+// settings follow inventory < groups < host, and in ferry's format
+// Ansible's connection variables are such settings of their level; in
+// Ansible's formats they rank like any variable.
 //
 // # Secrets
 //

@@ -162,6 +162,21 @@ groups:
 @alpha [] children=[]
 `,
 	}, {
+		name: "ferry yaml: Ansible connection variables act at their level",
+		inv:  "inv.yml",
+		files: map[string]string{"inv.yml": `
+groups:
+  web:
+    vars: {ansible_port: 2222, ansible_user: deploy}
+    hosts:
+      web-01: {address: 198.18.0.21, port: 2200}
+      web-02: {address: 198.18.0.22}
+`},
+		want: `web-01 198.18.0.21 [all web] deploy@:2200
+web-02 198.18.0.22 [all web] deploy@:2222
+@web [] children=[]
+`,
+	}, {
 		name: "yaml anchors and aliases",
 		inv:  "inv.yml",
 		files: map[string]string{"inv.yml": `
@@ -175,7 +190,7 @@ groups:
 @web [] children=[]
 `,
 	}, {
-		name: "group_vars and host_vars override the inventory; the first of NAME/, NAME.yml, NAME.yaml wins",
+		name: "group_vars and host_vars override the inventory; a folder's files in order",
 		inv:  "inv.yml",
 		files: map[string]string{
 			"inv.yml": `
@@ -186,8 +201,6 @@ groups:
     hosts: {web-01: {vars: {c: inline}}}
 `,
 			"group_vars/all.yml":         "a: all.yml\nansible_user: deploy\nansible_ssh_common_args: -J bastion\n",
-			"group_vars/web.yml":         "b: web.yml\nd: web.yml\ne: web.yml\n",
-			"group_vars/web.yaml":        "d: web.yaml\ne: web.yaml\n",
 			"group_vars/web/10-more.yml": "e: web/10-more.yml\n",
 			"group_vars/web/README.md":   "not yaml: [\n",
 			"host_vars/web-01/main.yaml": "c: host_vars\nansible_port: 2222\nansible_host: 198.18.0.99\n",

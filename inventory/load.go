@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"os"
 
 	"go.yaml.in/yaml/v3"
@@ -81,37 +82,41 @@ func parseYAMLFile(b *builder, data []byte) {
 		parseAnsibleYAML(b, y, root)
 		return
 	}
-	if line, ok := neitherYAMLShape(root); ok {
+	if line, key, ok := neitherYAMLShape(root); ok {
+		why := ""
+		if key != "" {
+			why = fmt.Sprintf("; %q is not one of them%s", key, suggest(key, ansibleGroupKeys))
+		}
 		b.add(b.file, line, "neither ferry's inventory format (top-level groups:, vars:, connection:, order:, secrets:) "+
-			"nor Ansible's (groups at the top level, such as all:, each with only hosts:, children: and vars:)")
+			"nor Ansible's (groups at the top level, such as all:, each with only hosts:, children: and vars:)%s", why)
 		return
 	}
 	parseYAML(b, y, root)
 }
 
 // neitherYAMLShape reports a mapping none of whose keys is, or is a likely
-// typo of, a key of ferry's format, with the line of the first key of
-// Ansible's shape that does not fit.
-func neitherYAMLShape(root *yaml.Node) (int, bool) {
+// typo of, a key of ferry's format, with the line and name of the first
+// group key that Ansible's shape does not have.
+func neitherYAMLShape(root *yaml.Node) (int, string, bool) {
 	if root == nil || root.Kind != yaml.MappingNode {
-		return 0, false
+		return 0, "", false
 	}
-	line := root.Line
+	line, key := root.Line, ""
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := deref(root.Content[i])
 		if contains(topKeys, k.Value) || suggest(k.Value, topKeys) != "" {
-			return 0, false
+			return 0, "", false
 		}
-		if v := deref(root.Content[i+1]); v.Kind == yaml.MappingNode && line == root.Line {
+		if v := deref(root.Content[i+1]); v.Kind == yaml.MappingNode && key == "" {
 			for j := 0; j < len(v.Content); j += 2 {
 				if kk := deref(v.Content[j]); !contains(ansibleGroupKeys, kk.Value) {
-					line = kk.Line
+					line, key = kk.Line, kk.Value
 					break
 				}
 			}
 		}
 	}
-	return line, true
+	return line, key, true
 }
 
 func isYAMLName(path string) bool {

@@ -69,6 +69,8 @@ func TestLoadBroken(t *testing.T) {
 			"vault/group_vars/all/vault.yml:1: encrypted with Ansible Vault, which ferry does not read: put its secrets in ferry's secrets file (age)",
 			`vault/group_vars/web.yml:2: variable "db_password": Ansible Vault values (!vault) are not supported: put the secret in ferry's secrets file`,
 		}},
+		{"gvars2/inventory.yml", []string{`gvars2/group_vars/web.yml: group_vars for "web": both web and web.yml exist, and only the first would be read: merge them`}},
+		{"neither.yml", []string{`neither.yml:4: neither ferry's inventory format (top-level groups:, vars:, connection:, order:, secrets:) nor Ansible's (groups at the top level, such as all:, each with only hosts:, children: and vars:); "chidren" is not one of them; did you mean "children"?`}},
 		{"ungrouped-parent.ini", []string{`ungrouped-parent.ini:2: "ungrouped" cannot have child groups ("web")`}},
 		{"ungrouped-child.ini", []string{`ungrouped-child.ini:4: group "web": "ungrouped" cannot be a child group`}},
 		{"undefined.ini", []string{`undefined.ini:5: children of "frontend": group "wbe" is not defined; did you mean "web"?`}},
@@ -119,7 +121,7 @@ func TestLoadBroken(t *testing.T) {
 // TestLoadBrokenLines makes sure every problem of every broken inventory
 // names a file, and that only whole-file problems lack a line.
 func TestLoadBrokenLines(t *testing.T) {
-	whole := map[string]bool{"empty.yml": true, "nohosts.yml": true, "gvars/inventory.yml": true}
+	whole := map[string]bool{"empty.yml": true, "nohosts.yml": true, "gvars/inventory.yml": true, "gvars2/inventory.yml": true}
 	err := filepath.WalkDir(filepath.Join(testdataDir, "broken"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.Contains(path, "/group_vars/") || d.Name() == SiteFile {
 			return err

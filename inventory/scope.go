@@ -63,6 +63,10 @@ func (b *builder) setVars(s scope, entries []varEntry) {
 			continue
 		}
 		setting, isConn := ansibleConnVars[e.key]
+		if isConn && !b.ansible {
+			b.setFerryConn(s, setting, e)
+			continue
+		}
 		switch {
 		case isConn && e.value == nil:
 			// null: as if unset (it still hides a value from a lower level).
@@ -101,4 +105,27 @@ func (b *builder) varNameOK(name string) bool {
 		return name != "" && !strings.ContainsAny(name, " \t\n")
 	}
 	return validVarName(name)
+}
+
+// setFerryConn applies an Ansible connection variable written in ferry's
+// own format as that format always has: at its level, among the
+// connection: settings (host over group over all), and ansible_host only
+// for a host, as its address.
+func (b *builder) setFerryConn(s scope, setting string, e varEntry) {
+	switch {
+	case setting == "address" && s.hd == nil:
+		b.add(e.at.file, e.at.line, "%s is only valid for a host", e.key)
+	case setting == "address":
+		b.setAddress(s.hd, scalarString(e.value), e.at)
+	default:
+		var p *connPatch
+		if s.gd != nil {
+			p = &s.gd.conn
+		} else {
+			p = &s.hd.conn
+		}
+		if err := setConn(p, setting, e.value, e.at); err != nil {
+			b.add(e.at.file, e.at.line, "%s: %v", e.key, err)
+		}
+	}
 }

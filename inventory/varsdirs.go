@@ -22,7 +22,8 @@ var varsExtensions = []string{"", ".yml", ".yaml", ".json"}
 //
 // In ferry's own format a file for a group or host the inventory does not
 // have is an error: it is nearly always a typo that would otherwise
-// silently do nothing. Ansible's formats ignore it, as Ansible does.
+// silently do nothing; so are two candidates for one NAME, since only one
+// would be read. Ansible's formats ignore both, as Ansible does.
 func (b *builder) loadVarsDirs() {
 	for _, kind := range []string{"group", "host"} {
 		dir := filepath.Join(b.dir, kind+"_vars")
@@ -50,6 +51,15 @@ func (b *builder) loadVarsDirs() {
 		}
 		sort.Strings(names)
 		for _, name := range names {
+			if !b.ansible {
+				if found := varsCandidates(dir, name); len(found) > 1 {
+					// Ansible would read the first and ignore the rest without
+					// a word; ferry's own format used to merge them all.
+					b.add(found[1], 0, "%s_vars for %q: both %s and %s exist, and only the first would be read: merge them",
+						kind, name, filepath.Base(found[0]), filepath.Base(found[1]))
+					continue
+				}
+			}
 			b.applyVarsFiles(kind, name, findVarsFiles(dir, name))
 		}
 	}
@@ -69,6 +79,23 @@ func findVarsFiles(dir, name string) []string {
 		return []string{p}
 	}
 	return nil
+}
+
+// varsCandidates lists which of NAME, NAME.yml, NAME.yaml and NAME.json
+// exist, in Ansible's order.
+func varsCandidates(dir, name string) []string {
+	var out []string
+	for _, ext := range varsExtensions {
+		if p := filepath.Join(dir, name+ext); fileExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func varsFilesIn(dir string) []string {
