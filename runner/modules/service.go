@@ -236,6 +236,13 @@ func (m *serviceModule) script() string {
 	b.WriteString("set -e\n")
 	for _, a := range m.actions {
 		switch {
+		case !m.sysv && (a == "start" || a == "restart"):
+			// A unit that failed to start repeatedly before (a package's
+			// postinst started it with its default arguments) is refused
+			// by its start limit until reset ("Start request repeated too
+			// quickly"), even though its configuration is now right.
+			b.WriteString("systemctl reset-failed -- " + n + " 2>/dev/null || true\n")
+			b.WriteString("systemctl " + a + " -- " + n + "\n")
 		case !m.sysv:
 			b.WriteString("systemctl " + a + " -- " + n + "\n")
 		case a == "enable":

@@ -86,7 +86,7 @@ func TestServicePlanner(t *testing.T) {
 
 func TestServiceScripts(t *testing.T) {
 	m := &serviceModule{name: "nginx", actions: []string{"enable", "start"}}
-	if got := m.script(); got != "set -e\nsystemctl enable -- nginx\nsystemctl start -- nginx\n" {
+	if got := m.script(); got != "set -e\nsystemctl enable -- nginx\nsystemctl reset-failed -- nginx 2>/dev/null || true\nsystemctl start -- nginx\n" {
 		t.Errorf("systemd script = %q", got)
 	}
 	m.sysv = true

@@ -42,6 +42,9 @@ import (
 const shellLoop = `__ferry_t=%s
 __ferry_d=$(umask 077; mktemp -d /dev/shm/.ferry-XXXXXXXXXX 2>/dev/null || mktemp -d) || exit 1
 trap 'rm -rf "$__ferry_d"' EXIT
+# Directories of shells that ended without their trap (killed): empty, and
+# unused for an hour (a live shell's directory changes with each request).
+find /dev/shm -maxdepth 1 -name '.ferry-*' -type d -user "$(id -u)" -empty -mmin +60 -exec rmdir {} + >/dev/null 2>&1 &
 trap 'kill -TERM "$__ferry_p" 2>/dev/null; exit 143' TERM
 while :; do
   __ferry_s=
