@@ -31,7 +31,7 @@ e2e: build
 # balancer, idempotence, then lab down and a leak check.
 e2e-vagrant: build
 	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
-		$(GO) test -tags e2e -count=1 -timeout 30m -v ./lab/e2e/vagrant/ ; \
+		$(GO) test -tags e2e -count=1 -timeout 45m -v ./lab/e2e/vagrant/ ; \
 	else \
 		echo "e2e-vagrant: skipped: the Vagrant lab needs root on Linux (run 'sudo make e2e-vagrant')"; \
 	fi

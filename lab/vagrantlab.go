@@ -257,14 +257,16 @@ func VagrantUp(ctx context.Context, spec Spec, opts VagrantOptions) error {
 // leaves nothing in the user's.
 func (s Spec) chooseBox(ctx context.Context, want string) (box string, env []string, accel string, err error) {
 	cached, _ := CachedBox()
-	kernel := ""
-	if cached.Path != "" {
-		kernel = cached.Kernel
+	kernel := cached.Kernel
+	if kernel == "" {
+		kernel = hostKernel()
 	}
 	accel, why := DetectAccel(ctx, kernel)
 	if want == "" {
+		// KVM unproven (no kernel to try) counts as unusable: the
+		// public box would then boot emulated, if it downloads at all.
 		want = PublicBox
-		if cached.Path != "" || accel != "kvm" {
+		if cached.Path != "" || accel != "kvm" || kernel == "" {
 			want = "local"
 		}
 	}
@@ -276,7 +278,7 @@ func (s Spec) chooseBox(ctx context.Context, want string) (box string, env []str
 	if err != nil {
 		return "", nil, "", err
 	}
-	if kernel == "" {
+	if kernel == "" { // unproven so far: the box's kernel can be tried now
 		accel, why = DetectAccel(ctx, b.Kernel)
 	}
 	s.logf("vagrant: %s (%s)", accelSaid(accel), why)
@@ -290,6 +292,21 @@ func (s Spec) chooseBox(ctx context.Context, want string) (box string, env []str
 		}
 	}
 	return b.Name, env, accel, nil
+}
+
+// hostKernel is this machine's own kernel if readable, for the KVM probe
+// before any box is built.
+func hostKernel() string {
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	k := "/boot/vmlinuz-" + strings.TrimSpace(string(rel))
+	if f, err := os.Open(k); err == nil {
+		f.Close()
+		return k
+	}
+	return ""
 }
 
 func accelSaid(accel string) string {
@@ -320,7 +337,8 @@ func DetectAccel(ctx context.Context, kernel string) (accel, why string) {
 	// The answer holds until the machine reboots: a probe that times out
 	// costs 20 s, so it is kept per boot.
 	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	cache := filepath.Join(filepath.Dir(kernel), "accel-probe")
+	cache := filepath.Join(DefaultBoxDir, "accel-probe")
+	_ = os.MkdirAll(DefaultBoxDir, 0o755)
 	if data, err := os.ReadFile(cache); err == nil && len(bootID) > 0 {
 		if id, rest, ok := strings.Cut(string(data), "\n"); ok && id == strings.TrimSpace(string(bootID)) {
 			if accel, why, ok := strings.Cut(strings.TrimSpace(rest), " "); ok && (accel == "kvm" || accel == "qemu") {

@@ -203,6 +203,15 @@ func leftovers(b before) error {
 			left = append(left, "pool "+lab.VMPoolName)
 		}
 	}
+	// Definitions persist on disk even with libvirtd stopped.
+	for _, f := range []string{"/etc/libvirt/qemu/networks/" + lab.VMNetworkName + ".xml", "/etc/libvirt/storage/" + lab.VMPoolName + ".xml"} {
+		if _, err := os.Stat(f); err == nil {
+			left = append(left, "libvirt definition "+f)
+		}
+	}
+	if doms, _ := filepath.Glob("/etc/libvirt/qemu/ferry-lab-*.xml"); len(doms) > 0 {
+		left = append(left, "domain definitions "+strings.Join(doms, ", "))
+	}
 	state := filepath.Join(repoRoot, ".lab-vagrant")
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
