@@ -117,9 +117,9 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 // commands.
 func trackedKind(module string) string {
 	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", modules.FlushHandlers:
 		return ""
-	case "user", "group":
+	case "user":
 		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":
 		return "mysql"
