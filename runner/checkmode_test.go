@@ -199,3 +199,30 @@ func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
 		t.Fatalf("check = %v, want %v", got, want)
 	}
 }
+
+// An unknown looped task makes the paths of its items unknown, and only
+// those.
+func TestCheckUnknownLoopMarksItsItems(t *testing.T) {
+	l := newLab(t, 1, "loop")
+	l.writeRole("loop", `tasks:
+  - name: generate
+    shell: {cmd: "echo made"}
+    register: gen
+  - name: items
+    copy: {content: "x\n", dest: "{{ .root }}/{{ .item }}"}
+    loop: [x, y]
+    when: 'eq .gen.stdout "made\n"'
+  - name: other
+    copy: {content: "z\n", dest: "{{ .root }}/z"}
+  - name: item x
+    line: {path: "{{ .root }}/x", line: "more", create: true}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"generate[]=changed", "items[]=unknown", "other[]=changed", "item x[]=unknown"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check = %v, want %v", got, want)
+	}
+}
