@@ -88,13 +88,10 @@ func (e *Engine) markWrites(ctx context.Context, hr *hostRun, m modules.Module, 
 			// predicted) does not have, up to the first one it has.
 			for dir := path.Dir(p); dir != "/" && dir != "."; dir = path.Dir(dir) {
 				fi, err := hr.predicted.Stat(ctx, dir, hr.host.Conn.Become)
-				if err == nil && fi.Exists {
-					break
+				if err != nil || fi.Exists {
+					break // there, or unknown already (and what it holds)
 				}
 				hr.predicted.State.MarkMaybeFolder(dir, because)
-				if err != nil {
-					break // unknown already, and so is what it holds
-				}
 			}
 		}
 		hr.predicted.State.MarkUnknown(p, because)
