@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -23,13 +24,13 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	hr.stats.Unknown++
 	st := hr.predicted.State
 	because := fmt.Sprintf("unknown task %q may write it", t.Name)
-	if args := unknownReads(hr.registered, appendStrings(nil, t.Args)...); args != "" {
-		// Where it writes is unknown: so is every path.
-		st.MarkUnknown("/", because)
-	} else if m, err := e.buildModule(t, data); err == nil {
+	for _, m := range e.modulesOf(hr, t, data) {
+		if m == nil {
+			// Where it writes is unknown: so is every path.
+			st.MarkUnknown("/", because)
+			break
+		}
 		e.markWrites(ctx, hr, m, because)
-	} else {
-		st.MarkUnknown("/", because)
 	}
 	st.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
 	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusUnknown, Message: why}, "")
@@ -40,6 +41,38 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	if hs != nil {
 		hs.maybeNotify(t.Notify, t.Name)
 	}
+}
+
+// modulesOf builds the modules an unknown task would run, one per loop
+// item, to learn what it may write; a nil module means that cannot be
+// known (its arguments or its loop read unknown values).
+func (e *Engine) modulesOf(hr *hostRun, t *roles.Task, data map[string]any) []modules.Module {
+	if unknownReads(hr.registered, appendStrings(nil, t.Args)...) != "" {
+		return []modules.Module{nil}
+	}
+	items, looped := []any{nil}, false
+	if t.LoopExpr != "" || t.LoopVar != "" || t.LoopItems != nil {
+		loopTexts := appendStrings([]string{t.LoopExpr, "{{ ." + t.LoopVar + " }}"}, t.LoopItems)
+		its, _, err := e.loopItems(t, data)
+		if unknownReads(hr.registered, loopTexts...) != "" || err != nil {
+			return []modules.Module{nil}
+		}
+		items, looped = its, true
+	}
+	var out []modules.Module
+	for _, it := range items {
+		d := data
+		if looped {
+			d = maps.Clone(data)
+			d["item"] = it
+		}
+		m, err := e.buildModule(t, d)
+		if err != nil {
+			return []modules.Module{nil}
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // markWrites makes the paths a module writes unknown in the prediction.
@@ -55,13 +88,10 @@ func (e *Engine) markWrites(ctx context.Context, hr *hostRun, m modules.Module, 
 			// predicted) does not have, up to the first one it has.
 			for dir := path.Dir(p); dir != "/" && dir != "."; dir = path.Dir(dir) {
 				fi, err := hr.predicted.Stat(ctx, dir, hr.host.Conn.Become)
-				if err == nil && fi.Exists {
-					break
+				if err != nil || fi.Exists {
+					break // there, or unknown already (and what it holds)
 				}
 				hr.predicted.State.MarkMaybeFolder(dir, because)
-				if err != nil {
-					break // unknown already, and so is what it holds
-				}
 			}
 		}
 		hr.predicted.State.MarkUnknown(p, because)
@@ -117,9 +147,9 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 // commands.
 func trackedKind(module string) string {
 	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", modules.FlushHandlers:
 		return ""
-	case "user", "group":
+	case "user":
 		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":
 		return "mysql"

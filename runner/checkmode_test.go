@@ -170,15 +170,21 @@ func TestCheckReportsUnknown(t *testing.T) {
 	}
 }
 
-// A module whose state check mode does not predict (accounts here) makes
-// the next task of its kind unknown once it would change something.
+// A module whose state check mode does not predict (users here) makes the
+// next task of its kind unknown once it would change something.
 func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
 	l := newLab(t, 1, "accounts")
 	l.writeRole("accounts", `tasks:
-  - name: user
-    user: {name: ferry-check-no-such-user}
   - name: group
     group: {name: ferry-check-no-such-group}
+  - name: group again
+    group: {name: ferry-check-no-such-group}
+  - name: user
+    user: {name: ferry-check-no-such-user}
+  - name: user again
+    user: {name: ferry-check-no-such-user}
+  - name: another group
+    group: {name: ferry-check-other-group}
   - name: file
     copy: {content: "x\n", dest: "{{ .root }}/f"}
 `)
@@ -186,7 +192,36 @@ func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"user[]=changed", "group[]=unknown", "file[]=changed"}
+	// Groups are predicted (the second task finds the group the first one
+	// creates); users are not, and useradd may create a group too.
+	want := []string{"group[]=changed", "group again[]=ok", "user[]=changed", "user again[]=unknown", "another group[]=unknown", "file[]=changed"}
+	if got := check.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("check = %v, want %v", got, want)
+	}
+}
+
+// An unknown looped task makes the paths of its items unknown, and only
+// those.
+func TestCheckUnknownLoopMarksItsItems(t *testing.T) {
+	l := newLab(t, 1, "loop")
+	l.writeRole("loop", `tasks:
+  - name: generate
+    shell: {cmd: "echo made"}
+    register: gen
+  - name: items
+    copy: {content: "x\n", dest: "{{ .root }}/{{ .item }}"}
+    loop: [x, y]
+    when: 'eq .gen.stdout "made\n"'
+  - name: other
+    copy: {content: "z\n", dest: "{{ .root }}/z"}
+  - name: item x
+    line: {path: "{{ .root }}/x", line: "more", create: true}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"generate[]=changed", "items[]=unknown", "other[]=changed", "item x[]=unknown"}
 	if got := check.statuses(); !slices.Equal(got, want) {
 		t.Fatalf("check = %v, want %v", got, want)
 	}

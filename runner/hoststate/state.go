@@ -136,7 +136,11 @@ func (s *State) MarkUnknown(p, because string) {
 func (s *State) MarkMaybeFolder(p, because string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries[path.Clean(p)] = &Entry{Kind: Unknown, Shallow: true, Because: because}
+	p = path.Clean(p)
+	if e, ok := s.lookup(p); ok && e.Kind == Unknown && !e.Shallow {
+		return // unknown with all it holds already
+	}
+	s.entries[p] = &Entry{Kind: Unknown, Shallow: true, Because: because}
 	if s.changed == "" {
 		s.changed = because
 	}

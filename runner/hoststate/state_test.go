@@ -91,3 +91,13 @@ func TestMaybeFolderIsShallow(t *testing.T) {
 		t.Error("/m/y below a maybe-folder is predicted; want the host's answer")
 	}
 }
+
+func TestMaybeFolderKeepsDeepUnknown(t *testing.T) {
+	s := New()
+	s.Set("/m/x", Entry{Kind: File})
+	s.MarkUnknown("/m", "rm -rf may run")
+	s.MarkMaybeFolder("/m", "mkdir -p may create it")
+	if e, _ := s.Lookup("/m/x"); e.Kind != Unknown {
+		t.Errorf("/m/x = %+v: a maybe-folder made what an unknown task may remove known again", e)
+	}
+}

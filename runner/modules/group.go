@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -88,13 +89,49 @@ func (m *groupModule) plan(exists bool, gid int) ([]string, string) {
 
 // Plan costs one round trip.
 func (m *groupModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	exists, gid, err := m.read(ctx, t)
+	exists, gid, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
 	sum, script := m.plan(exists, gid)
 	m.script = script
-	return Change{Changed: len(sum) > 0, Summary: sum}, nil
+	c := Change{Changed: len(sum) > 0, Summary: sum}
+	if c.Changed {
+		c.Predict = func(ps *hoststate.State) {
+			v := "absent"
+			if m.state == "present" {
+				v = "present " + strconv.Itoa(m.gid) // -1: groupadd picks it
+			}
+			ps.SetFact("group", m.name, v)
+		}
+	}
+	return c, nil
+}
+
+// readPredicted reads the group, or in check mode takes what an earlier
+// task of the run would have left. Packages and new users create groups
+// check mode does not see: after them, a group no task names is unknown.
+func (m *groupModule) readPredicted(ctx context.Context, t *Target) (bool, int, error) {
+	if t.State == nil {
+		return m.read(ctx, t)
+	}
+	ps := t.State.State
+	if v, ok := ps.Fact("group", m.name); ok {
+		if v == "absent" {
+			return false, 0, nil
+		}
+		gid, _ := strconv.Atoi(strings.TrimPrefix(v, "present "))
+		if gid < 0 && m.gid >= 0 {
+			return false, 0, &hoststate.UnknownError{What: "the gid of group " + m.name, Because: "groupadd picks it in the real run"}
+		}
+		return true, gid, nil
+	}
+	for _, kind := range []string{hoststate.Packages, "accounts"} {
+		if why := ps.Touched(kind); why != "" {
+			return false, 0, &hoststate.UnknownError{What: "group " + m.name, Because: why + ", which may create it"}
+		}
+	}
+	return m.read(ctx, t)
 }
 
 // Apply runs the one command and verifies with one read.
