@@ -64,8 +64,25 @@ type Task struct {
 	CheckModeRun bool
 	// NoLog hides the task's arguments, diff and output (secret content).
 	NoLog bool
-	// IgnoreErrors lets the play go on when this task fails.
+	// IgnoreErrors lets the play go on when this task fails; an ignored
+	// failure is counted as ignored, not failed, and the run exits 0.
 	IgnoreErrors bool
+	// FailedWhen, when set, is a template expression over the task's
+	// result (.result, and the register name when set) that decides
+	// whether the task failed, replacing the module's own verdict.
+	FailedWhen string
+	// Until, when set, reruns the task until this expression over its
+	// result is true: at most Retries more times, Delay seconds apart.
+	Until   string
+	Retries int
+	Delay   int
+	// Vars are variables set for this task only (values are templates,
+	// rendered against the host's variables).
+	Vars map[string]any
+	// Environment is exported to a command or shell task's process
+	// (values are templates); it travels on stdin, never on the command
+	// line.
+	Environment map[string]any
 	// Line is the task's line in Source, for error messages.
 	Line int
 	// Role is the role the task belongs to.

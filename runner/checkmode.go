@@ -94,6 +94,7 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		}
 		out, err := m.Apply(ctx, target, *ch)
 		if err != nil {
+			ch.Output = out.Output // for failed_when and until
 			return nil, err
 		}
 		ch.Output = out.Output

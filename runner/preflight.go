@@ -34,6 +34,9 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 			for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
 				if t.Register != "" {
 					stub[t.Register] = skippedResult()
+					if t.Until != "" {
+						stub[t.Register].(map[string]any)["attempts"] = 0
+					}
 				}
 			}
 		}
@@ -83,6 +86,10 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 	if t.Module == modules.FlushHandlers {
 		return nil
 	}
+	vars, err := e.withTaskVars(t, vars, stub)
+	if err != nil {
+		return err
+	}
 	data := taskData(vars, stub, nil, false)
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
@@ -103,6 +110,9 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 	for _, item := range items {
 		d := taskData(vars, stub, item, looped)
 		if _, err := e.buildModule(t, d); err != nil {
+			return err
+		}
+		if _, err := e.taskEnv(t, d); err != nil {
 			return err
 		}
 		if err := e.checkArgvSecret(t, d); err != nil {
@@ -135,7 +145,7 @@ func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
 // arguments, when:, loop or template mention them. An unreadable template
 // counts as reading them (preflight reports it once the facts are known).
 func readsFacts(t *rolesTask) bool {
-	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems)
+	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems) + fmt.Sprint(t.Vars) + fmt.Sprint(t.Environment)
 	if t.Module == "template" {
 		src, _ := t.Args["src"].(string)
 		b, _, err := t.Role.Templates.ReadFile(src)

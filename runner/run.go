@@ -94,6 +94,8 @@ type hostRun struct {
 	// startReached is set once the host met Options.StartAt.
 	startReached bool
 	unlock       func() // releases the run lock (not in check mode)
+	// held, while set, keeps task events back (until:, taskkeys.go).
+	held *[]heldEvent
 }
 
 // New prepares an engine for inv.

@@ -23,6 +23,9 @@ type Target struct {
 	// have left it; nil in a real run. Read files through stat, readFile
 	// and readText (predict.go), which use it.
 	State *hoststate.Overlay
+	// Env is the task's environment: (command and shell export it to the
+	// commands they run, through stdin).
+	Env map[string]string
 }
 
 // Change is the plan a module computed: nothing to do when Changed is false.

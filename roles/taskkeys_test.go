@@ -1,0 +1,102 @@
+package roles
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// loadText loads role.yml text as role "r" from a fresh folder.
+func loadText(t *testing.T, text string) (*Role, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "r"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "r", "role.yml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := (&Loader{Paths: []string{dir}}).Load("r")
+	return r, file, err
+}
+
+func TestTaskKeysLoad(t *testing.T) {
+	r, _, err := loadText(t, `tasks:
+  - name: wait
+    testmod_package: {names: x}
+    until: eq .result.rc 0
+  - name: tuned
+    testmod_package: {names: x}
+    until: "{{ eq .result.rc 0 }}"
+    retries: 10
+    delay: 0
+    failed_when: false
+    ignore_errors: true
+    vars: {port: 8080, url: "http://{{ .host.name }}:8080"}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, tuned := r.Tasks[0], r.Tasks[1]
+	if wait.Until != "eq .result.rc 0" || wait.Retries != 3 || wait.Delay != 5 {
+		t.Errorf("until defaults: until %q retries %d delay %d, want Ansible's 3 and 5", wait.Until, wait.Retries, wait.Delay)
+	}
+	if tuned.Retries != 10 || tuned.Delay != 0 || tuned.FailedWhen != "false" || !tuned.IgnoreErrors {
+		t.Errorf("tuned = %+v", tuned)
+	}
+	if diff := cmp.Diff(map[string]any{"port": 8080, "url": "http://{{ .host.name }}:8080"}, tuned.Vars); diff != "" {
+		t.Errorf("vars (-want +got):\n%s", diff)
+	}
+}
+
+func TestTaskKeysEnvironmentOnCommands(t *testing.T) {
+	r, _, err := loadText(t, `tasks:
+  - name: build
+    shell: {cmd: make}
+    environment: {GOFLAGS: "-mod=vendor", N: 2}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"GOFLAGS": "-mod=vendor", "N": 2}, r.Tasks[0].Environment); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+}
+
+func TestTaskKeysBadInput(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"retries without until", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    retries: 3\n", `:4: retries needs until: (the condition to wait for)`},
+		{"delay without until", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    delay: 3\n", `:4: delay needs until: (the condition to wait for)`},
+		{"retries not a number", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    until: true\n    retries: many\n", `:5: retries must be a whole number, got "many"`},
+		{"negative delay", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    until: true\n    delay: -1\n", `:5: delay must be a whole number from 0 to 100000, got -1`},
+		{"failed_when list", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    failed_when: [a, b]\n", `:4: failed_when must be one template expression (ne .result.rc 0), got a list`},
+		{"failed_when syntax", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    failed_when: eq .result.rc (0\n", `:4: failed_when: template syntax: unclosed left paren`},
+		{"until syntax", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    until: \"{{ .a \"\n", `:4: until: template syntax: unclosed action`},
+		{"vars not a mapping", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    vars: [a]\n", `:4: vars must be a mapping (name: value), got a list`},
+		{"vars bad name", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    vars: {my-var: 1}\n", `:4: vars name "my-var": use letters, digits and _`},
+		{"vars template syntax", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    vars: {a: \"{{ .b \"}\n", `:4: vars: template syntax: unclosed action`},
+		{"environment on a package", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    environment: {A: b}\n", `:4: environment applies to command and shell tasks only, not testmod_package`},
+		{"environment list value", "tasks:\n  - name: a\n    shell: {cmd: env}\n    environment: {A: [b]}\n", `:4: environment A must be a string, got a list`},
+		{"typo", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    retires: 3\n", `:4: unknown task key "retires" (did you mean "retries"?)`},
+		{"ignore_errors not bool", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    ignore_errors: yes please\n", `:4: ignore_errors must be true or false, got "yes please"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, file, err := loadText(t, tt.text)
+			if err == nil {
+				t.Fatalf("loaded, want error %s", tt.want)
+			}
+			if err.Error() != file+tt.want {
+				t.Errorf("error\n got: %s\nwant: %s", err, file+tt.want)
+			}
+			var re *Error
+			if !errors.As(err, &re) || re.ExitCode() != 3 {
+				t.Errorf("%T is not a *roles.Error with exit code 3", err)
+			}
+		})
+	}
+}
