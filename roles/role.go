@@ -89,4 +89,29 @@ type Task struct {
 	Role *Role
 	// IsHandler marks tasks declared under handlers:.
 	IsHandler bool
+	// Block, Rescue and Always are set on a block (Module is then ""):
+	// its tasks run in order; when one fails, the rescue tasks run and the
+	// failure is rescued; the always tasks run in every case. The block's
+	// own keys (when, become, tags, vars, no_log) are already applied to
+	// every task inside it at load time.
+	Block, Rescue, Always []*Task
+}
+
+// IsBlock tells a block from a task.
+func (t *Task) IsBlock() bool { return t.Block != nil }
+
+// Flatten lists the tasks of a task list in order, blocks replaced by the
+// tasks of their block, rescue and always sections: every task that may run.
+func Flatten(tasks []*Task) []*Task {
+	var out []*Task
+	for _, t := range tasks {
+		if !t.IsBlock() {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, Flatten(t.Block)...)
+		out = append(out, Flatten(t.Rescue)...)
+		out = append(out, Flatten(t.Always)...)
+	}
+	return out
 }

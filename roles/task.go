@@ -49,6 +49,14 @@ func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
 	}
 	out := make([]*Task, 0, len(n.Content))
 	for _, item := range n.Content {
+		if item := resolve(item); isBlock(item) {
+			b, err := p.block(item, section)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+			continue
+		}
 		t, err := p.task(resolve(item))
 		if err != nil {
 			return nil, err
@@ -394,7 +402,7 @@ func (p *parser) checkNotify() error {
 	for _, h := range p.role.Handlers {
 		names = append(names, h.Name)
 	}
-	for _, list := range [][]*Task{p.role.Tasks, p.role.Handlers} {
+	for _, list := range [][]*Task{Flatten(p.role.Tasks), p.role.Handlers} {
 		for _, t := range list {
 			for _, n := range t.Notify {
 				if !contains(names, n) {

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -96,6 +97,77 @@ func TestTaskKeysBadInput(t *testing.T) {
 			var re *Error
 			if !errors.As(err, &re) || re.ExitCode() != 3 {
 				t.Errorf("%T is not a *roles.Error with exit code 3", err)
+			}
+		})
+	}
+}
+
+func TestBlockLoad(t *testing.T) {
+	r, _, err := loadText(t, `tasks:
+  - name: outer
+    when: "{{ .on }}"
+    become: true
+    tags: [web]
+    vars: {a: 1, b: 2}
+    no_log: true
+    block:
+      - name: one
+        testmod_package: {names: x}
+        when: eq .x 1
+        vars: {b: 3}
+        tags: [one]
+      - block:
+          - name: two
+            testmod_package: {names: y}
+            become: false
+        rescue:
+          - name: three
+            testmod_package: {names: z}
+    always:
+      - name: four
+        testmod_package: {names: w}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Tasks) != 1 || !r.Tasks[0].IsBlock() {
+		t.Fatalf("tasks = %+v, want one block", r.Tasks)
+	}
+	var got []string
+	for _, task := range Flatten(r.Tasks) {
+		got = append(got, fmt.Sprintf("%s when=%q become=%v tags=%v vars=%v nolog=%v", task.Name, task.When, *task.Become, task.Tags, task.Vars, task.NoLog))
+	}
+	want := []string{
+		`one when="and (.on) (eq .x 1)" become=true tags=[one web] vars=map[a:1 b:3] nolog=true`,
+		`two when="{{ .on }}" become=false tags=[web] vars=map[a:1 b:2] nolog=true`,
+		`three when="{{ .on }}" become=true tags=[web] vars=map[a:1 b:2] nolog=true`,
+		`four when="{{ .on }}" become=true tags=[web] vars=map[a:1 b:2] nolog=true`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("inherited keys (-want +got):\n%s", diff)
+	}
+}
+
+func TestBlockBadInput(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"unknown block key", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    rescu:\n      - {name: b, testmod_package: {names: x}}\n", `:4: unknown block key "rescu" (did you mean "rescue"?); a block has block, rescue, always, name, when, become, tags, vars and no_log`},
+		{"module on a block", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    testmod_package: {names: x}\n", `:4: unknown block key "testmod_package"; a block has block, rescue, always, name, when, become, tags, vars and no_log`},
+		{"empty block", "tasks:\n  - block: []\n", `:2: block: must list at least one task`},
+		{"block not a list", "tasks:\n  - block: {name: a}\n", `:2: block must be a list of tasks, got a mapping`},
+		{"bad task inside", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        retries: 2\n", `:5: retries needs until: (the condition to wait for)`},
+		{"nested bad task", "tasks:\n  - block:\n      - block:\n          - name: a\n            testmod_pakage: {names: x}\n", `:5: unknown module "testmod_pakage" (did you mean "testmod_package"?)`},
+		{"block in handlers", "handlers:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n", `:2: a handler cannot be a block; notify several handlers instead`},
+		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (the role has no handlers)`},
+		{"text when", "tasks:\n  - when: .a\n    block:\n      - name: a\n        testmod_package: {names: x}\n        when: \"x{{ .b }}\"\n", `:4: inside a block with when:, a task's when: and the block's must each be one expression (eq .x "y"), not text around {{ }}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, file, err := loadText(t, tt.text)
+			if err == nil {
+				t.Fatalf("loaded, want error %s", tt.want)
+			}
+			if err.Error() != file+tt.want {
+				t.Errorf("error\n got: %s\nwant: %s", err, file+tt.want)
 			}
 		})
 	}

@@ -100,6 +100,7 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		ch.Output = out.Output
 		return nil, nil
 	case isCommand(t):
+		hr.uncertain++ // whether it fails is unknown (block.go)
 		e.markWrites(ctx, hr, m, fmt.Sprintf("the command of task %q, which runs only in the real run, may write it", t.Name))
 		st.MarkChanged(fmt.Sprintf("task %q runs a command", t.Name))
 		return unknownResult(fmt.Sprintf("it comes from task %q, whose command runs only in the real run", t.Name), true), nil

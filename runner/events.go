@@ -54,7 +54,9 @@ type HostStats struct {
 	Failed  int `json:"failed"`
 	// Ignored counts failures of tasks with ignore_errors: they do not
 	// fail the run.
-	Ignored     int  `json:"ignored,omitempty"`
+	Ignored int `json:"ignored,omitempty"`
+	// Rescued counts failures a block\'s rescue: handled.
+	Rescued     int  `json:"rescued,omitempty"`
 	Skipped     int  `json:"skipped"`
 	Unknown     int  `json:"unknown,omitempty"`
 	Unreachable bool `json:"unreachable"`

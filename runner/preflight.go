@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
@@ -31,7 +32,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	stub := map[string]any{}
 	for _, p := range plays {
 		for _, r := range p.Roles {
-			for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
+			for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
 				if t.Register != "" {
 					stub[t.Register] = skippedResult()
 					if t.Until != "" {
@@ -61,7 +62,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 			}
 			vars := e.hostVars(hr, defaults)
 			for _, r := range p.Roles {
-				for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
+				for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
 					if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
 						continue
 					}

@@ -16,7 +16,6 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
-	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
 // Renderer renders the templates in task arguments on the controller.
@@ -96,6 +95,9 @@ type hostRun struct {
 	unlock       func() // releases the run lock (not in check mode)
 	// held, while set, keeps task events back (until:, taskkeys.go).
 	held *[]heldEvent
+	// uncertain counts, in check mode, the tasks whose real run may fail
+	// where check mode cannot tell (block.go: does a rescue run?).
+	uncertain int
 }
 
 // New prepares an engine for inv.
@@ -256,27 +258,14 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 	vars := e.hostVars(hr, defaults)
 	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
-		for _, t := range r.Tasks {
-			if ctx.Err() != nil {
-				return false
-			}
-			if !e.selectedByTags(t.Tags) || !e.startReached(p, hr, t) {
-				continue
-			}
-			if t.Module == modules.FlushHandlers {
-				e.flushHandlers(ctx, p, hr, vars, hs)
-				if hr.failed {
-					return false
-				}
-				continue
-			}
-			ok, fatal := e.runTask(ctx, hr, t, vars, hs)
-			if fatal {
-				hr.failed = true
-				e.flushHandlers(ctx, p, hr, vars, hs)
-				return false
-			}
-			_ = ok
+		// Tasks and blocks: block.go.
+		switch e.runList(ctx, p, hr, r.Tasks, vars, hs) {
+		case listStopped:
+			return false
+		case listFailed, listLost:
+			hr.failed = true
+			e.flushHandlers(ctx, p, hr, vars, hs)
+			return false
 		}
 	}
 	e.flushHandlers(ctx, p, hr, vars, hs)

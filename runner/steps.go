@@ -111,6 +111,9 @@ func (e *Engine) taskEvent(hr *hostRun, ev Event, change string) {
 		*hr.held = append(*hr.held, heldEvent{ev, change})
 		return
 	}
+	if ev.Status == StatusUnknown {
+		hr.uncertain++ // block.go
+	}
 	s := e.step(hr, ev, change)
 	if e.opts.Steps != nil {
 		e.opts.Steps(hr.host.Name, s)
