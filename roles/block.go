@@ -34,7 +34,7 @@ func (p *parser) block(n *yaml.Node, section string) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Task{Line: n.Line, Role: p.role}
+	b := &Task{Line: n.Line, Role: p.role, File: p.file}
 	var lists [3]*yaml.Node
 	for _, kv := range pairs {
 		k := kv.key.Value

@@ -121,16 +121,18 @@ func (l *Loader) load(name string) (*Role, error) {
 		content, err = fs.ReadFile(win.fsys, "role.yml")
 		r.Templates = fsSource{fsys: win.fsys, dir: "templates", display: "builtin:" + name + "/templates"}
 		r.Files = fsSource{fsys: win.fsys, dir: "files", display: "builtin:" + name + "/files"}
+		r.TaskFiles = fsSource{fsys: win.fsys, dir: "tasks", display: "builtin:" + name + "/tasks"}
 	} else {
 		content, err = os.ReadFile(win.source)
 		root := os.DirFS(win.dir)
 		r.Templates = fsSource{fsys: root, dir: "templates", display: filepath.Join(win.dir, "templates")}
 		r.Files = fsSource{fsys: root, dir: "files", display: filepath.Join(win.dir, "files")}
+		r.TaskFiles = fsSource{fsys: root, dir: "tasks", display: filepath.Join(win.dir, "tasks")}
 	}
 	if err != nil {
 		return nil, &Error{File: win.source, Msg: "cannot read: " + err.Error(), Err: err}
 	}
-	p := &parser{file: win.source, role: r, engine: l.engine(), notifyLines: map[*Task]int{}}
+	p := &parser{file: win.source, role: r, engine: l.engine(), notifyLines: map[*Task]int{}, notifyFiles: map[*Task]string{}}
 	if err := p.parse(content); err != nil {
 		return nil, err
 	}

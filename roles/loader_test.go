@@ -135,8 +135,8 @@ func TestLoadGoodRole(t *testing.T) {
 		},
 	}
 	opts := []cmp.Option{
-		cmpopts.IgnoreFields(Role{}, "Templates", "Files"),
-		cmpopts.IgnoreFields(Task{}, "Role"),
+		cmpopts.IgnoreFields(Role{}, "Templates", "Files", "TaskFiles"),
+		cmpopts.IgnoreFields(Task{}, "Role", "File"),
 		cmpopts.EquateEmpty(),
 	}
 	if diff := cmp.Diff(want, r, opts...); diff != "" {

@@ -19,6 +19,12 @@ type parser struct {
 	engine *templates.Engine
 	// notifyLines remembers where each task's notify is, for checkNotify.
 	notifyLines map[*Task]int
+	// notifyFiles remembers the file of each task with a notify (tasks of
+	// tasks/ files are checked with the role's handlers).
+	notifyFiles map[*Task]string
+	// chain lists the files that import or include this one, to report
+	// a cycle.
+	chain []string
 }
 
 var topKeys = []string{"defaults", "tasks", "handlers"}

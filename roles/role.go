@@ -24,6 +24,8 @@ type Role struct {
 	// Templates and Files read the role's templates/ and files/ folders.
 	Templates FileSource
 	Files     FileSource
+	// TaskFiles reads the role's tasks/ folder (import_tasks, include_tasks).
+	TaskFiles FileSource
 }
 
 // FileSource reads files relative to one folder of a role.
@@ -95,20 +97,33 @@ type Task struct {
 	// own keys (when, become, tags, vars, no_log) are already applied to
 	// every task inside it at load time.
 	Block, Rescue, Always []*Task
+	// Include is set on an include_tasks (Module is then ""): the tasks of
+	// IncludeFile, run when the include is reached, once per loop item
+	// (with .item), with the include's vars. Its when, loop, vars and tags
+	// are the include's own; they are not copied onto the tasks.
+	Include     []*Task
+	IncludeFile string
+	// File is the file the task is written in (role.yml, or a file of
+	// tasks/ it imports or includes), for error messages.
+	File string
 }
 
 // IsBlock tells a block from a task.
 func (t *Task) IsBlock() bool { return t.Block != nil }
+
+// IsInclude tells an include_tasks from a task.
+func (t *Task) IsInclude() bool { return t.Include != nil }
 
 // Flatten lists the tasks of a task list in order, blocks replaced by the
 // tasks of their block, rescue and always sections: every task that may run.
 func Flatten(tasks []*Task) []*Task {
 	var out []*Task
 	for _, t := range tasks {
-		if !t.IsBlock() {
+		if !t.IsBlock() && !t.IsInclude() {
 			out = append(out, t)
 			continue
 		}
+		out = append(out, Flatten(t.Include)...)
 		out = append(out, Flatten(t.Block)...)
 		out = append(out, Flatten(t.Rescue)...)
 		out = append(out, Flatten(t.Always)...)

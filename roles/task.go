@@ -49,7 +49,14 @@ func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
 	}
 	out := make([]*Task, 0, len(n.Content))
 	for _, item := range n.Content {
-		if item := resolve(item); isBlock(item) {
+		if item := resolve(item); includeKind(item) != "" {
+			t, err := p.include(item, includeKind(item), section)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+			continue
+		} else if isBlock(item) {
 			b, err := p.block(item, section)
 			if err != nil {
 				return nil, err
@@ -76,7 +83,7 @@ func (p *parser) task(n *yaml.Node) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Task{Line: n.Line, Role: p.role}
+	t := &Task{Line: n.Line, Role: p.role, File: p.file}
 	var module *keyValue
 	for i := range pairs {
 		kv := &pairs[i]
@@ -196,6 +203,9 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 		}
 		t.Notify = list
 		p.notifyLines[t] = v.Line
+		if p.notifyFiles != nil {
+			p.notifyFiles[t] = p.file
+		}
 	case "tags":
 		list, err := p.strList(k, v)
 		if err != nil {
@@ -412,7 +422,11 @@ func (p *parser) checkNotify() error {
 					} else {
 						msg += didYouMean(n, names)
 					}
-					return errorf(p.file, p.notifyLines[t], "%s", msg)
+					file := p.file
+					if f := p.notifyFiles[t]; f != "" {
+						file = f
+					}
+					return errorf(file, p.notifyLines[t], "%s", msg)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -168,6 +169,94 @@ func TestBlockBadInput(t *testing.T) {
 			}
 			if err.Error() != file+tt.want {
 				t.Errorf("error\n got: %s\nwant: %s", err, file+tt.want)
+			}
+		})
+	}
+}
+
+// loadFiles writes role "r" with files (role.yml, tasks/x.yml, ...) and loads it.
+func loadFiles(t *testing.T, files map[string]string) (*Role, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, "r", name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := (&Loader{Paths: []string{dir}}).Load("r")
+	return r, filepath.Join(dir, "r"), err
+}
+
+func TestImportAndIncludeLoad(t *testing.T) {
+	r, dir, err := loadFiles(t, map[string]string{
+		"role.yml": `tasks:
+  - import_tasks: base.yml
+    when: .on
+    tags: [base]
+  - include_tasks: vhost.yml
+    loop: vhosts
+    vars: {port: 80}
+`,
+		"tasks/base.yml":  "- name: base\n  testmod_package: {names: x}\n- import_tasks: more.yml\n",
+		"tasks/more.yml":  "- name: more\n  testmod_package: {names: y}\n  when: .more\n",
+		"tasks/vhost.yml": "- name: vhost {{ .item }}\n  testmod_package: {names: \"{{ .item }}\"}\n",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, task := range Flatten(r.Tasks) {
+		got = append(got, fmt.Sprintf("%s when=%q tags=%v file=%s:%d", task.Name, task.When, task.Tags, strings.TrimPrefix(task.File, dir+"/"), task.Line))
+	}
+	want := []string{
+		`base when=".on" tags=[base] file=tasks/base.yml:1`,
+		`more when="and (.on) (.more)" tags=[base] file=tasks/more.yml:1`,
+		`vhost {{ .item }} when="" tags=[] file=tasks/vhost.yml:1`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	inc := r.Tasks[1]
+	if !inc.IsInclude() || inc.LoopVar != "vhosts" || inc.Vars["port"] != 80 {
+		t.Errorf("include = %+v", inc)
+	}
+}
+
+func TestImportAndIncludeBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // after the role's folder
+	}{
+		{"missing file", map[string]string{"role.yml": "tasks:\n  - include_tasks: vhots.yml\n", "tasks/vhost.yml": "- {name: a, testmod_package: {names: x}}\n"},
+			`/role.yml:2: include_tasks: {dir}/tasks/vhots.yml not found (did you mean "vhost.yml"?)`},
+		{"no tasks folder", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n"},
+			`/role.yml:2: import_tasks: {dir}/tasks/a.yml not found`},
+		{"cycle", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n", "tasks/a.yml": "- include_tasks: b.yml\n", "tasks/b.yml": "- name: x\n  testmod_package: {names: x}\n- import_tasks: a.yml\n"},
+			`/tasks/b.yml:3: import_tasks: cycle: {dir}/tasks/a.yml -> {dir}/tasks/b.yml -> {dir}/tasks/a.yml`},
+		{"error inside names the file", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n", "tasks/a.yml": "- name: x\n  testmod_package: {names: x}\n  retries: 2\n"},
+			`/tasks/a.yml:3: retries needs until: (the condition to wait for)`},
+		{"notify in a file", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\nhandlers:\n  - {name: reload, testmod_package: {names: x}}\n", "tasks/a.yml": "- name: x\n  testmod_package: {names: x}\n  notify: relod\n"},
+			`/tasks/a.yml:3: notify: no handler named "relod" (did you mean "reload"?)`},
+		{"bad key", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n    loop: [1]\n", "tasks/a.yml": "- {name: a, testmod_package: {names: x}}\n"},
+			`/role.yml:3: import_tasks has no key "loop"; it takes import_tasks, name, when, become, tags, vars and no_log`},
+		{"template file name", map[string]string{"role.yml": "tasks:\n  - include_tasks: \"{{ .f }}.yml\"\n"},
+			`/role.yml:2: include_tasks takes a file name, not a template: every file is checked before anything runs`},
+		{"escape", map[string]string{"role.yml": "tasks:\n  - include_tasks: ../role.yml\n"},
+			`/role.yml:2: include_tasks: "../role.yml" must be a relative path inside {dir}/tasks/`},
+		{"not a list", map[string]string{"role.yml": "tasks:\n  - include_tasks: a.yml\n", "tasks/a.yml": "name: x\n"},
+			`/tasks/a.yml:1: a tasks file must be a list of tasks, got a mapping`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, dir, err := loadFiles(t, tt.files)
+			want := dir + strings.ReplaceAll(tt.want, "{dir}", dir)
+			if err == nil || err.Error() != want {
+				t.Errorf("error\n got: %v\nwant: %s", err, want)
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"maps"
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/modules"
@@ -22,6 +24,12 @@ func (e *Engine) runList(ctx context.Context, p Play, hr *hostRun, tasks []*role
 	for _, t := range tasks {
 		if ctx.Err() != nil {
 			return listStopped
+		}
+		if t.IsInclude() {
+			if o := e.runInclude(ctx, p, hr, t, vars, hs); o != listDone {
+				return o
+			}
+			continue
 		}
 		if t.IsBlock() {
 			if o := e.runBlock(ctx, p, hr, t, vars, hs); o != listDone {
@@ -90,4 +98,54 @@ func (e *Engine) unknownList(ctx context.Context, hr *hostRun, tasks []*roles.Ta
 		}
 		e.unknownTask(ctx, hr, "task", t, taskData(tv, hr.registered, nil, false), hs, why)
 	}
+}
+
+// runInclude runs an include_tasks: its when, loop and vars are evaluated
+// once, here; its tasks then run once per item, with .item set.
+func (e *Engine) runInclude(ctx context.Context, p Play, hr *hostRun, t *roles.Task, vars map[string]any, hs *handlerState) outcome {
+	if !e.selectedByTags(t.Tags) {
+		return listDone
+	}
+	if hr.predicted != nil {
+		if why := unknownReads(hr.registered, taskTexts(t)...); why != "" {
+			e.unknownList(ctx, hr, t.Include, vars, hs, fmt.Sprintf("included by %q, whose when, loop or vars read an unknown value: %s", t.Name, why))
+			return listDone
+		}
+	}
+	vars, err := e.withTaskVars(t, vars, hr.registered)
+	if err != nil {
+		return e.includeFailed(hr, t, err)
+	}
+	data := taskData(vars, hr.registered, nil, false)
+	if t.When != "" {
+		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
+		if err != nil {
+			return e.includeFailed(hr, t, err)
+		}
+		if !run {
+			return listDone
+		}
+	}
+	items, looped, err := e.loopItems(t, data)
+	if err != nil {
+		return e.includeFailed(hr, t, err)
+	}
+	if !looped {
+		return e.runList(ctx, p, hr, t.Include, vars, hs)
+	}
+	for _, item := range items {
+		v := maps.Clone(vars)
+		v["item"] = item
+		if o := e.runList(ctx, p, hr, t.Include, v, hs); o != listDone {
+			return o
+		}
+	}
+	return listDone
+}
+
+func (e *Engine) includeFailed(hr *hostRun, t *roles.Task, err error) outcome {
+	if _, fatal := e.fail(hr, "task", t, "", err, nil); fatal {
+		return listFailed
+	}
+	return listDone
 }

@@ -3,6 +3,8 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -62,14 +64,9 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 			}
 			vars := e.hostVars(hr, defaults)
 			for _, r := range p.Roles {
-				for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
-					if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
-						continue
-					}
-					if err := e.checkTask(t, vars, stub); err != nil {
-						add(fmt.Errorf("host %s: %w", h.Name, err))
-					}
-				}
+				e.checkList(append(slices.Clone(r.Tasks), r.Handlers...), vars, stub, static, func(err error) {
+					add(fmt.Errorf("host %s: %w", h.Name, err))
+				})
 			}
 		}
 	}
@@ -80,6 +77,58 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 		errs = append(errs[:maxPreflightErrors], fmt.Errorf("... and %d more", len(errs)-maxPreflightErrors))
 	}
 	return errors.Join(errs...)
+}
+
+// checkList checks tasks, blocks and includes for one host. The tasks of
+// an include_tasks with a loop are checked once per item, with .item set.
+func (e *Engine) checkList(tasks []*rolesTask, vars, stub map[string]any, static bool, add func(error)) {
+	for _, t := range tasks {
+		switch {
+		case t.IsBlock():
+			e.checkList(t.Block, vars, stub, static, add)
+			e.checkList(t.Rescue, vars, stub, static, add)
+			e.checkList(t.Always, vars, stub, static, add)
+		case t.IsInclude():
+			if !e.selectedByTags(t.Tags) || static && readsFacts(t) {
+				continue
+			}
+			iv, err := e.withTaskVars(t, vars, stub)
+			if err != nil {
+				add(err)
+				continue
+			}
+			data := taskData(iv, stub, nil, false)
+			if t.When != "" {
+				run, err := e.opts.Render.Eval(taskName(t), t.When, data)
+				if err != nil {
+					add(err)
+				}
+				if err != nil || !run {
+					continue
+				}
+			}
+			items, looped, err := e.loopItems(t, data)
+			if err != nil {
+				add(err)
+				continue
+			}
+			if !looped {
+				e.checkList(t.Include, iv, stub, static, add)
+			}
+			for _, item := range items {
+				v := maps.Clone(iv)
+				v["item"] = item
+				e.checkList(t.Include, v, stub, static, add)
+			}
+		default:
+			if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
+				continue
+			}
+			if err := e.checkTask(t, vars, stub); err != nil {
+				add(err)
+			}
+		}
+	}
 }
 
 // checkTask renders one task for one host as runTask would.

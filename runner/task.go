@@ -49,7 +49,11 @@ func skippedResult() map[string]any {
 
 // taskName names a task in errors: file, line and the task's name.
 func taskName(t *roles.Task) string {
-	return fmt.Sprintf("%s:%d (task %q)", t.Role.Source, t.Line, t.Name)
+	file := t.File // a file of tasks/ for imported and included tasks
+	if file == "" {
+		file = t.Role.Source
+	}
+	return fmt.Sprintf("%s:%d (task %q)", file, t.Line, t.Name)
 }
 
 // loopItems returns the items a task runs for; nil with ok=false for a task
