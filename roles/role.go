@@ -17,7 +17,12 @@ type Role struct {
 	// role replaces a built-in one).
 	Overrides []string
 	Defaults  map[string]any
-	Tasks     []*Task
+	// DependencyNames are the roles listed under dependencies: in
+	// role.yml, and Dependencies those roles loaded. A play runs a role's
+	// dependencies before it, each role once per host per run.
+	DependencyNames []string
+	Dependencies    []*Role
+	Tasks           []*Task
 	// Handlers run at most once per host, at the end of the host's play, in
 	// the order they are declared, when a changed task notified them.
 	Handlers []*Task
@@ -91,6 +96,9 @@ type Task struct {
 	Role *Role
 	// IsHandler marks tasks declared under handlers:.
 	IsHandler bool
+	// Listen lists the topics a handler also answers to: notify may name
+	// a handler or a topic, which runs every handler listening to it.
+	Listen []string
 	// Block, Rescue and Always are set on a block (Module is then ""):
 	// its tasks run in order; when one fails, the rescue tasks run and the
 	// failure is rescued; the always tasks run in every case. The block's

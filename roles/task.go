@@ -14,7 +14,7 @@ import (
 
 // taskKeys are the keys a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors",
-	"failed_when", "until", "retries", "delay", "vars", "environment"}
+	"failed_when", "until", "retries", "delay", "vars", "environment", "listen"}
 
 // envModules are the modules whose process environment: applies to.
 var envModules = []string{"command", "shell"}
@@ -36,6 +36,9 @@ func isTaskKey(k string) bool {
 
 // taskList parses the list under tasks: or handlers: (section).
 func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
+	prev := p.section
+	p.section = section
+	defer func() { p.section = prev }()
 	n = resolve(n)
 	if isNull(n) {
 		return nil, nil
@@ -292,6 +295,15 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			}
 			t.Environment = m
 		}
+	case "listen":
+		if !t.IsHandler && p.section != "handlers" {
+			return errorf(p.file, kv.key.Line, "listen is for handlers: a topic notify may name")
+		}
+		list, err := p.strList(k, v)
+		if err != nil {
+			return err
+		}
+		t.Listen = list
 	case "register":
 		s, err := p.str(k, v)
 		if err != nil {
@@ -406,19 +418,17 @@ func (p *parser) boolean(key string, v *yaml.Node) (bool, error) {
 	return b, nil
 }
 
-// checkNotify makes sure every notify names a handler of the role.
+// checkNotify makes sure every notify names a handler, or a listen topic,
+// of the role or of a role it depends on.
 func (p *parser) checkNotify() error {
-	names := make([]string, 0, len(p.role.Handlers))
-	for _, h := range p.role.Handlers {
-		names = append(names, h.Name)
-	}
+	names := handlerNames(p.role, map[*Role]bool{})
 	for _, list := range [][]*Task{Flatten(p.role.Tasks), p.role.Handlers} {
 		for _, t := range list {
 			for _, n := range t.Notify {
 				if !contains(names, n) {
 					msg := fmt.Sprintf("notify: no handler named %q", n)
 					if len(names) == 0 {
-						msg += " (the role has no handlers)"
+						msg += " (the role and its dependencies have no handlers)"
 					} else {
 						msg += didYouMean(n, names)
 					}
@@ -448,4 +458,22 @@ func contains(list []string, s string) bool {
 // templates.Engine.RenderValue).
 func isOneAction(s string) bool {
 	return strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1
+}
+
+// handlerNames lists what a role's notify may name: the names and listen
+// topics of its handlers and of its dependencies' (transitively).
+func handlerNames(r *Role, seen map[*Role]bool) []string {
+	if seen[r] {
+		return nil
+	}
+	seen[r] = true
+	var out []string
+	for _, h := range r.Handlers {
+		out = append(out, h.Name)
+		out = append(out, h.Listen...)
+	}
+	for _, d := range r.Dependencies {
+		out = append(out, handlerNames(d, seen)...)
+	}
+	return out
 }

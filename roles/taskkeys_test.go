@@ -158,7 +158,7 @@ func TestBlockBadInput(t *testing.T) {
 		{"bad task inside", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        retries: 2\n", `:5: retries needs until: (the condition to wait for)`},
 		{"nested bad task", "tasks:\n  - block:\n      - block:\n          - name: a\n            testmod_pakage: {names: x}\n", `:5: unknown module "testmod_pakage" (did you mean "testmod_package"?)`},
 		{"block in handlers", "handlers:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n", `:2: a handler cannot be a block; notify several handlers instead`},
-		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (the role has no handlers)`},
+		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (the role and its dependencies have no handlers)`},
 		{"text when", "tasks:\n  - when: .a\n    block:\n      - name: a\n        testmod_package: {names: x}\n        when: \"x{{ .b }}\"\n", `:4: inside a block with when:, a task's when: and the block's must each be one expression (eq .x "y"), not text around {{ }}`},
 	}
 	for _, tt := range tests {
@@ -257,6 +257,68 @@ func TestImportAndIncludeBadInput(t *testing.T) {
 			want := dir + strings.ReplaceAll(tt.want, "{dir}", dir)
 			if err == nil || err.Error() != want {
 				t.Errorf("error\n got: %v\nwant: %s", err, want)
+			}
+		})
+	}
+}
+
+// loadRoles writes several roles (name -> role.yml) and loads one.
+func loadRoles(t *testing.T, roles map[string]string, name string) (*Role, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for n, text := range roles {
+		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n, "role.yml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := (&Loader{Paths: []string{dir}}).Load(name)
+	return r, dir, err
+}
+
+func TestDependenciesAndListen(t *testing.T) {
+	r, _, err := loadRoles(t, map[string]string{
+		"web": "handlers:\n  - name: reload web\n    testmod_service: {name: web}\n    listen: [web config changed]\n",
+		"app": "dependencies: [web]\ntasks:\n  - name: conf\n    testmod_package: {names: x}\n    notify: [reload web, web config changed]\n",
+	}, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Dependencies) != 1 || r.Dependencies[0].Name != "web" || r.Dependencies[0].Handlers[0].Listen[0] != "web config changed" {
+		t.Fatalf("dependencies = %+v", r.Dependencies)
+	}
+}
+
+func TestDependencyBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		roles map[string]string
+		want  string
+	}{
+		{"cycle", map[string]string{"a": "dependencies: [b]\n", "b": "dependencies: [c]\n", "c": "dependencies: [a]\n"},
+			"{dir}/c/role.yml:1: dependency cycle: {dir}/a/role.yml -> {dir}/b/role.yml -> {dir}/c/role.yml -> {dir}/a/role.yml"},
+		{"self", map[string]string{"a": "dependencies: [a]\n"}, "{dir}/a/role.yml:1: dependency cycle: {dir}/a/role.yml -> {dir}/a/role.yml"},
+		{"missing", map[string]string{"a": "dependencies:\n  - ngnix\n", "nginx2": "dependencies: []\ntasks: []\ndefaults: {x: 1}\n"},
+			`{dir}/a/role.yml:2: dependency: role "ngnix" not found; looked in {dir}/ngnix (did you mean "nginx2"?)`},
+		{"not a list", map[string]string{"a": "dependencies: nginx\n"}, "{dir}/a/role.yml:1: dependencies must be a list of role names, got \"nginx\""},
+		{"twice", map[string]string{"a": "dependencies: [b, b]\n", "b": "defaults: {x: 1}\n"}, `{dir}/a/role.yml:1: dependency "b" is listed twice`},
+		{"notify a sibling's handler", map[string]string{"a": "tasks:\n  - name: t\n    testmod_package: {names: x}\n    notify: reload b\n", "b": "handlers:\n  - {name: reload b, testmod_package: {names: x}}\n"},
+			`{dir}/a/role.yml:4: notify: no handler named "reload b" (the role and its dependencies have no handlers)`},
+		{"listen on a task", map[string]string{"a": "tasks:\n  - name: t\n    testmod_package: {names: x}\n    listen: x\n"},
+			`{dir}/a/role.yml:4: listen is for handlers: a topic notify may name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, dir, err := loadRoles(t, tt.roles, "a")
+			want := strings.ReplaceAll(tt.want, "{dir}", dir)
+			if err == nil || err.Error() != want {
+				t.Errorf("error\n got: %v\nwant: %s", err, want)
+			}
+			var re *Error
+			if err != nil && (!errors.As(err, &re) || re.ExitCode() != 3) {
+				t.Errorf("%T is not bad input", err)
 			}
 		})
 	}

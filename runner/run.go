@@ -98,6 +98,8 @@ type hostRun struct {
 	// uncertain counts, in check mode, the tasks whose real run may fail
 	// where check mode cannot tell (block.go: does a rescue run?).
 	uncertain int
+	// rolesRun names the roles that ran on the host in this run.
+	rolesRun map[string]bool
 }
 
 // New prepares an engine for inv.
@@ -258,6 +260,13 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 	vars := e.hostVars(hr, defaults)
 	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
+		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] {
+			continue // a dependency runs once per host per run
+		}
+		if hr.rolesRun == nil {
+			hr.rolesRun = map[string]bool{}
+		}
+		hr.rolesRun[r.Name] = true
 		// Tasks and blocks: block.go.
 		switch e.runList(ctx, p, hr, r.Tasks, vars, hs) {
 		case listStopped:
