@@ -323,3 +323,35 @@ func TestDependencyBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestControlModulesBadInput(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"assert syntax", "tasks:\n  - name: a\n    assert:\n      that:\n        - eq .a (1\n", `:5: that: template syntax: unclosed left paren`},
+		{"assert mapping", "tasks:\n  - name: a\n    assert: {that: {a: 1}}\n", `:3: that must be an expression or a list of expressions (eq .x "y"), got a mapping`},
+		{"assert empty", "tasks:\n  - name: a\n    assert: {that: []}\n", `:3: that: list at least one condition`},
+		{"assert no that", "tasks:\n  - name: a\n    assert: {fail_msg: x}\n", `:3: module "assert" needs argument "that"`},
+		{"set_fact name", "tasks:\n  - name: a\n    set_fact: {my-var: 1}\n", `:3: set_fact: variable name "my-var" cannot be read in templates; use letters, digits and _`},
+		{"debug arg", "tasks:\n  - name: a\n    debug: {var: x}\n", `:3: module "debug" has no argument "var"; it takes msg`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, file, err := loadText(t, tt.text)
+			if err == nil || err.Error() != file+tt.want {
+				t.Errorf("error\n got: %v\nwant: %s", err, file+tt.want)
+			}
+		})
+	}
+}
+
+func TestAssertConditionsBecomeTemplates(t *testing.T) {
+	r, _, err := loadText(t, "tasks:\n  - name: a\n    assert: {that: [\"eq .a 1\", \"{{ .b }}\"]}\n  - name: b\n    assert: {that: .c}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{"{{ eq .a 1 }}", "{{ .b }}"}, r.Tasks[0].Args["that"]); diff != "" {
+		t.Error(diff)
+	}
+	if r.Tasks[1].Args["that"] != "{{ .c }}" {
+		t.Errorf("that = %v", r.Tasks[1].Args["that"])
+	}
+}

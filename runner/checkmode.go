@@ -37,6 +37,14 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	r := unknownResult(value.Because, value)
 	r["skipped"] = value // its when: may be what is unknown
 	e.register(hr, t, r)
+	if t.Module == "set_fact" {
+		// What it sets is unknown to the tasks after it.
+		unknown := make(map[string]any, len(t.Args))
+		for k := range t.Args {
+			unknown[k] = value
+		}
+		e.setFacts(hr, unknown)
+	}
 	if hs != nil {
 		hs.maybeNotify(t.Notify, t.Name)
 	}
@@ -121,6 +129,8 @@ func trackedKind(module string) string {
 	switch module {
 	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
 		return ""
+	case "fail", "assert", "debug", "set_fact":
+		return "" // they read nothing of the host
 	case "user", "group":
 		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":

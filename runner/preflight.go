@@ -35,6 +35,16 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	for _, p := range plays {
 		for _, r := range p.Roles {
 			for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
+				if t.Module == "set_fact" {
+					// Their values are known when the task runs; a
+					// literal stands for itself, a template for "".
+					for k, v := range t.Args {
+						if str, ok := v.(string); ok && strings.Contains(str, "{{") {
+							v = ""
+						}
+						stub[k] = v
+					}
+				}
 				if t.Register != "" {
 					stub[t.Register] = skippedResult()
 					if t.Until != "" {

@@ -273,6 +273,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	if err != nil {
 		return "", nil, err
 	}
+	if ch.Facts != nil {
+		e.setFacts(hr, ch.Facts)
+	}
 	planned := changeHash(ch.Summary, ch.Diff)
 	if e.opts.Expect != nil && !e.opts.Check {
 		if err := e.expect(hr, t, kind, item, ch.Changed, planned); err != nil {
@@ -359,8 +362,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 			ev.Diff = ch.Diff
 		}
 	}
+	ev.Message = ch.Message // debug's
 	if t.NoLog {
-		ev.Item, ev.Diff = "", ""
+		ev.Item, ev.Diff, ev.Message = "", "", ""
 		if changed {
 			ev.Summary = []string{"(details hidden: no_log)"}
 		}

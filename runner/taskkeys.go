@@ -190,3 +190,13 @@ func (e *Engine) runUntil(ctx context.Context, hr *hostRun, t *roles.Task, data 
 func judgesResult(t *roles.Task) bool {
 	return t.FailedWhen != "" || t.Until != ""
 }
+
+// setFacts stores set_fact's variables for the host's later tasks; a
+// variable given with -e keeps its value, as in Ansible.
+func (e *Engine) setFacts(hr *hostRun, facts map[string]any) {
+	for k, v := range facts {
+		if _, extra := e.opts.Extra[k]; !extra {
+			hr.registered[k] = v
+		}
+	}
+}

@@ -42,6 +42,11 @@ type Change struct {
 	// leave on the host; nil when the change is not a file-like state
 	// check mode predicts.
 	Predict func(st *hoststate.State)
+	// Facts are variables the task sets for the host's later tasks
+	// (set_fact).
+	Facts map[string]any
+	// Message is shown with the task's event (debug).
+	Message string
 }
 
 // Module is one task's work on one host. A Module value is created per host
@@ -67,7 +72,10 @@ type Spec struct {
 	Args []string
 	// Required lists the arguments that must be present.
 	Required []string
-	New      Factory
+	// AnyArgs: every argument is a variable name (set_fact); the loader
+	// checks only that it can be read in templates.
+	AnyArgs bool
+	New     Factory
 }
 
 var (
