@@ -129,8 +129,8 @@ func trackedKind(module string) string {
 	switch module {
 	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
 		return ""
-	case "fail", "assert", "debug", "set_fact":
-		return "" // they read nothing of the host
+	case "fail", "assert", "debug", "set_fact", "stat":
+		return "" // nothing, or files (stat) that check mode predicts
 	case "user", "group":
 		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":

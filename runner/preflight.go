@@ -46,10 +46,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 					}
 				}
 				if t.Register != "" {
-					stub[t.Register] = skippedResult()
-					if t.Until != "" {
-						stub[t.Register].(map[string]any)["attempts"] = 0
-					}
+					stub[t.Register] = skippedFor(t)
 				}
 			}
 		}

@@ -172,7 +172,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		}
 		if !run {
 			hr.stats.Skipped++
-			e.register(hr, t, skippedResult())
+			e.register(hr, t, skippedFor(t))
 			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped}, "")
 			return true, false
 		}
@@ -344,6 +344,7 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	} else {
 		result["changed"] = changed
 	}
+	maps.Copy(result, ch.Result)
 	if err := e.judge(t, data, result, moduleErr); err != nil {
 		return "", result, err
 	}

@@ -200,3 +200,18 @@ func (e *Engine) setFacts(hr *hostRun, facts map[string]any) {
 		}
 	}
 }
+
+// skippedFor is what a skipped task registers (and what preflight
+// assumes before a task ran): the common result plus the keys its module
+// and until: add, so that templates reading them render.
+func skippedFor(t *roles.Task) map[string]any {
+	r := skippedResult()
+	if t.Until != "" {
+		r["attempts"] = 0
+	}
+	if t.Module == "stat" {
+		r["stat"] = map[string]any{"exists": false, "isdir": false, "islink": false, "link_target": "",
+			"mode": "", "owner": "", "group": "", "size": 0, "checksum": ""}
+	}
+	return r
+}

@@ -45,6 +45,9 @@ type Change struct {
 	// Facts are variables the task sets for the host's later tasks
 	// (set_fact).
 	Facts map[string]any
+	// Result holds values the task registers besides changed, rc,
+	// stdout and stderr (stat's "stat").
+	Result map[string]any
 	// Message is shown with the task's event (debug).
 	Message string
 }
