@@ -83,6 +83,9 @@ type Task struct {
 	Until   string
 	Retries int
 	Delay   int
+	// RunOnce runs the task on one host of each batch (the first to reach
+	// it); the others register its result and share its outcome.
+	RunOnce bool
 	// Vars are variables set for this task only (values are templates,
 	// rendered against the host's variables).
 	Vars map[string]any

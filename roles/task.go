@@ -14,7 +14,7 @@ import (
 
 // taskKeys are the keys a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors",
-	"failed_when", "until", "retries", "delay", "vars", "environment", "listen"}
+	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once"}
 
 // envModules are the modules whose process environment: applies to.
 var envModules = []string{"command", "shell"}
@@ -242,6 +242,12 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.NoLog = b
+	case "run_once":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.RunOnce = b
 	case "ignore_errors":
 		b, err := p.boolean(k, v)
 		if err != nil {

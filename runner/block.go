@@ -47,6 +47,12 @@ func (e *Engine) runList(ctx context.Context, p Play, hr *hostRun, tasks []*role
 			}
 			continue
 		}
+		if t.RunOnce && hr.once != nil {
+			if o := e.runOnce(ctx, hr, t, vars, hs); o != listDone {
+				return o
+			}
+			continue
+		}
 		if _, fatal := e.runTask(ctx, hr, t, vars, hs); fatal {
 			if hr.stats.Unreachable || hr.stats.Refused {
 				return listLost

@@ -98,6 +98,8 @@ type hostRun struct {
 	// uncertain counts, in check mode, the tasks whose real run may fail
 	// where check mode cannot tell (block.go: does a rescue run?).
 	uncertain int
+	// once is shared by the hosts of the current batch (run_once).
+	once *onceSet
 	// rolesRun names the roles that ran on the host in this run.
 	rolesRun map[string]bool
 }
@@ -223,8 +225,10 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		g.SetLimit(e.opts.Forks)
 		failed := 0
 		var mu sync.Mutex
+		once := newOnceSet(hostNames(batch)) // run_once tasks of this batch (once.go)
 		for _, h := range batch {
 			hr := e.hosts[h.Name]
+			hr.once = once
 			g.Go(func() error {
 				run := e.runHostPlay
 				if p.Drain != nil {
@@ -233,6 +237,7 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 					}
 				}
 				ok := run(ctx, p, hr, defaults)
+				once.hostEnded(h.Name)
 				e.watchFinished(p.Group, h.Name)
 				if !ok {
 					mu.Lock()
