@@ -129,6 +129,8 @@ func trackedKind(module string) string {
 	switch module {
 	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", modules.FlushHandlers:
 		return ""
+	case "cron": // a file, written by copy
+		return ""
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
 	case "user", "group":

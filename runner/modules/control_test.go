@@ -49,3 +49,25 @@ func TestAssertAndFailPlans(t *testing.T) {
 		t.Error("fail did not fail")
 	}
 }
+
+func TestCronArguments(t *testing.T) {
+	spec, _ := Lookup("cron")
+	tests := []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"name": "app.cron", "job": "x"}, "use letters, digits, _ and - only"},
+		{map[string]any{"name": "app", "job": ""}, "job must be one non-empty line"},
+		{map[string]any{"name": "app", "job": "a\nb"}, "job must be one non-empty line"},
+		{map[string]any{"name": "app", "job": "x", "minute": "* *"}, `minute "* *" is not a cron time field`},
+		{map[string]any{"name": "app", "job": "x", "user": "Bad User"}, "is not a user name"},
+		{map[string]any{"name": "app", "job": "x", "cron_file": "rel/app"}, "want an absolute path"},
+		{map[string]any{"name": "app", "job": "x", "env": []any{"NOEQUALS"}}, "want NAME=value"},
+	}
+	for _, tt := range tests {
+		_, err := spec.New(tt.args)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
