@@ -47,7 +47,18 @@ tasks:
   copy: {content: "server {{ .item.name }} {{ .item.port }}\n", dest: "{{ .base }}/{{ .item.name }}.conf"}
 `,
 	})
-	_, real := checkThenRun(t, l)
+	// Two hosts run in parallel: compare per host, not in event order.
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v, %+v", err, rc)
+	}
+	if !slices.Equal(check.byHost(), real.byHost()) {
+		t.Fatalf("check %v, real %v", check.byHost(), real.byHost())
+	}
 	want := []string{"h01 sites folder[]=changed", "h01 vhost[]=changed", "h01 vhost[]=changed",
 		"h02 sites folder[]=changed", "h02 vhost[]=changed", "h02 vhost[]=changed"}
 	var got []string
@@ -67,7 +78,7 @@ tasks:
 			}
 		}
 	}
-	_, rc := mustDeploy(t, l, runOpts{})
+	_, rc = mustDeploy(t, l, runOpts{})
 	if rc.Changed != 0 {
 		t.Errorf("second run changed %d", rc.Changed)
 	}
