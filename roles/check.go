@@ -44,7 +44,10 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 		}
 		for _, kv := range pairs {
 			k := kv.key.Value
-			if !contains(spec.Args, k) {
+			if spec.AnyArgs && !identRE.MatchString(k) {
+				return nil, errorf(p.file, kv.key.Line, "%s: variable name %q cannot be read in templates; use letters, digits and _", module, k)
+			}
+			if !spec.AnyArgs && !contains(spec.Args, k) {
 				return nil, errorf(p.file, kv.key.Line, "module %q has no argument %q%s; it takes %s",
 					module, k, didYouMean(k, spec.Args), strings.Join(spec.Args, ", "))
 			}
@@ -52,7 +55,12 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 			if err != nil {
 				return nil, err
 			}
-			if err := p.checkStrings(k, kv.value); err != nil {
+			if module == "assert" && k == "that" {
+				// Conditions as when: has them, rendered to true or false.
+				if val, err = p.assertThat(kv.value); err != nil {
+					return nil, err
+				}
+			} else if err := p.checkStrings(k, kv.value); err != nil {
 				return nil, err
 			}
 			args[k] = val
@@ -166,4 +174,33 @@ func (s fsSource) names() []string {
 		return nil
 	})
 	return out
+}
+
+// assertThat turns assert's conditions (one or a list of expressions like
+// when:) into templates that render to true or false.
+func (p *parser) assertThat(n *yaml.Node) (any, error) {
+	n = resolve(n)
+	one := func(c *yaml.Node) (string, error) {
+		c = resolve(c)
+		if c.Kind != yaml.ScalarNode || isNull(c) {
+			return "", errorf(p.file, c.Line, "that must be an expression or a list of expressions (eq .x \"y\"), got %s", kindName(c))
+		}
+		text := templates.WrapExpr(c.Value)
+		return text, p.checkTemplate("that", c, text)
+	}
+	if n.Kind != yaml.SequenceNode {
+		return one(n)
+	}
+	if len(n.Content) == 0 {
+		return nil, errorf(p.file, n.Line, "that: list at least one condition")
+	}
+	out := make([]any, len(n.Content))
+	for i, c := range n.Content {
+		s, err := one(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
 }

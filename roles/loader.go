@@ -80,10 +80,16 @@ func (l *Loader) Load(name string) (*Role, error) {
 	if l.cache == nil {
 		l.cache = map[string]*loaded{}
 	}
+	return l.loadCached(name, nil)
+}
+
+// loadCached loads a role once; stack lists the roles whose dependencies
+// lead to this one, to report a cycle.
+func (l *Loader) loadCached(name string, stack []*Role) (*Role, error) {
 	if c, ok := l.cache[name]; ok {
 		return c.role, c.err
 	}
-	r, err := l.load(name)
+	r, err := l.load(name, stack)
 	if err != nil {
 		r = nil
 	}
@@ -99,7 +105,7 @@ type candidate struct {
 	fsys    fs.FS  // the role's folder (built-in roles)
 }
 
-func (l *Loader) load(name string) (*Role, error) {
+func (l *Loader) load(name string, stack []*Role) (*Role, error) {
 	if !roleNameRE.MatchString(name) {
 		return nil, errorf("", 0, "role name %q: use letters, digits, '_', '-' and '.' only", name)
 	}
@@ -121,20 +127,56 @@ func (l *Loader) load(name string) (*Role, error) {
 		content, err = fs.ReadFile(win.fsys, "role.yml")
 		r.Templates = fsSource{fsys: win.fsys, dir: "templates", display: "builtin:" + name + "/templates"}
 		r.Files = fsSource{fsys: win.fsys, dir: "files", display: "builtin:" + name + "/files"}
+		r.TaskFiles = fsSource{fsys: win.fsys, dir: "tasks", display: "builtin:" + name + "/tasks"}
 	} else {
 		content, err = os.ReadFile(win.source)
 		root := os.DirFS(win.dir)
 		r.Templates = fsSource{fsys: root, dir: "templates", display: filepath.Join(win.dir, "templates")}
 		r.Files = fsSource{fsys: root, dir: "files", display: filepath.Join(win.dir, "files")}
+		r.TaskFiles = fsSource{fsys: root, dir: "tasks", display: filepath.Join(win.dir, "tasks")}
 	}
 	if err != nil {
 		return nil, &Error{File: win.source, Msg: "cannot read: " + err.Error(), Err: err}
 	}
-	p := &parser{file: win.source, role: r, engine: l.engine(), notifyLines: map[*Task]int{}}
+	p := &parser{file: win.source, role: r, engine: l.engine(), notifyLines: map[*Task]int{}, notifyFiles: map[*Task]string{}}
 	if err := p.parse(content); err != nil {
 		return nil, err
 	}
+	if err := l.dependencies(r, p.depLines, stack); err != nil {
+		return nil, err
+	}
+	if err := p.checkNotify(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// dependencies loads the roles r depends on (role.yml dependencies:),
+// reporting a cycle with the role.yml files that make it.
+func (l *Loader) dependencies(r *Role, lines []int, stack []*Role) error {
+	stack = append(stack, r)
+	for i, dep := range r.DependencyNames {
+		for j, s := range stack {
+			if s.Name == dep {
+				chain := make([]string, 0, len(stack)-j+1)
+				for _, c := range stack[j:] {
+					chain = append(chain, c.Source)
+				}
+				return errorf(r.Source, lines[i], "dependency cycle: %s -> %s", strings.Join(chain, " -> "), s.Source)
+			}
+		}
+		d, err := l.loadCached(dep, stack)
+		if err != nil {
+			var re *Error
+			if errors.As(err, &re) && re.File == "" {
+				// The role was not found: say who needs it.
+				return &Error{File: r.Source, Line: lines[i], Msg: "dependency: " + re.Msg, Err: err}
+			}
+			return err
+		}
+		r.Dependencies = append(r.Dependencies, d)
+	}
+	return nil
 }
 
 func (l *Loader) engine() *templates.Engine {

@@ -43,7 +43,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 	const dir = "testdata/broken"
 	f := func(role string) string { return filepath.Join(dir, role, "role.yml") }
 	tests := []struct{ role, want string }{
-		{"unknown_top", f("unknown_top") + `:4: unknown key "handler" (did you mean "handlers"?); a role has defaults, tasks and handlers`},
+		{"unknown_top", f("unknown_top") + `:4: unknown key "handler" (did you mean "handlers"?); a role has defaults, dependencies, tasks and handlers`},
 		{"unknown_task_key", f("unknown_task_key") + `:4: unknown task key "nofity" (did you mean "notify"?)`},
 		{"no_module", f("no_module") + `:2: task "does nothing" has no module; a task has exactly one (package, template, service, ...)`},
 		{"two_modules", f("two_modules") + `:4: two modules in one task ("testmod_copy" on line 3 and "testmod_package"); a task has exactly one`},
@@ -73,7 +73,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 		{"args_not_mapping", f("args_not_mapping") + `:3: arguments of module "testmod_package" must be a mapping (key: value), got "nginx"`},
 		{"bad_register", f("bad_register") + `:4: register "site-result" cannot be read in templates; use letters, digits and _`},
 		{"empty_file", f("empty_file") + `: empty file; a role needs tasks (see doc/roles.md)`},
-		{"not_a_mapping", f("not_a_mapping") + `:1: role.yml must be a mapping with defaults, tasks and handlers`},
+		{"not_a_mapping", f("not_a_mapping") + `:1: role.yml must be a mapping with defaults, dependencies, tasks and handlers`},
 		{"second_document", f("second_document") + `:4: a second YAML document; role.yml holds one`},
 		{"task_not_mapping", f("task_not_mapping") + `:2: a task must be a mapping (name:, a module, ...), got "testmod_package"`},
 		{"no_role_yml", filepath.Join(dir, "no_role_yml") + `: folder has no role.yml`},
@@ -135,8 +135,8 @@ func TestLoadGoodRole(t *testing.T) {
 		},
 	}
 	opts := []cmp.Option{
-		cmpopts.IgnoreFields(Role{}, "Templates", "Files"),
-		cmpopts.IgnoreFields(Task{}, "Role"),
+		cmpopts.IgnoreFields(Role{}, "Templates", "Files", "TaskFiles"),
+		cmpopts.IgnoreFields(Task{}, "Role", "File"),
 		cmpopts.EquateEmpty(),
 	}
 	if diff := cmp.Diff(want, r, opts...); diff != "" {

@@ -19,9 +19,19 @@ type parser struct {
 	engine *templates.Engine
 	// notifyLines remembers where each task's notify is, for checkNotify.
 	notifyLines map[*Task]int
+	// notifyFiles remembers the file of each task with a notify (tasks of
+	// tasks/ files are checked with the role's handlers).
+	notifyFiles map[*Task]string
+	// chain lists the files that import or include this one, to report
+	// a cycle.
+	chain []string
+	// section is the list being parsed (tasks, handlers, block...).
+	section string
+	// depLines holds the line of each dependency, for errors.
+	depLines []int
 }
 
-var topKeys = []string{"defaults", "tasks", "handlers"}
+var topKeys = []string{"defaults", "dependencies", "tasks", "handlers"}
 
 // identRE is what text/template can read as .name: a variable, a register
 // name, or a loop variable must match it.
@@ -63,6 +73,10 @@ func (p *parser) parse(content []byte) error {
 			if err := p.defaults(kv.value); err != nil {
 				return err
 			}
+		case "dependencies":
+			if err := p.dependencies(kv.value); err != nil {
+				return err
+			}
 		case "tasks":
 			tasksNode = kv.value
 		case "handlers":
@@ -94,10 +108,33 @@ func (p *parser) parse(content []byte) error {
 		}
 		p.role.Tasks = ts
 	}
-	if len(p.role.Tasks) == 0 && len(p.role.Handlers) == 0 && len(p.role.Defaults) == 0 {
-		return errorf(p.file, root.Line, "the role has no defaults, tasks or handlers")
+	if len(p.role.Tasks) == 0 && len(p.role.Handlers) == 0 && len(p.role.Defaults) == 0 && len(p.role.DependencyNames) == 0 {
+		return errorf(p.file, root.Line, "the role has no defaults, dependencies, tasks or handlers")
 	}
-	return p.checkNotify()
+	return nil
+}
+
+// dependencies reads the list of roles this one depends on.
+func (p *parser) dependencies(n *yaml.Node) error {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return errorf(p.file, n.Line, "dependencies must be a list of role names, got %s", kindName(n))
+	}
+	for _, item := range n.Content {
+		item = resolve(item)
+		if item.Kind != yaml.ScalarNode || item.Tag != "!!str" {
+			return errorf(p.file, item.Line, "dependencies must be a list of role names, got %s in the list", kindName(item))
+		}
+		if contains(p.role.DependencyNames, item.Value) {
+			return errorf(p.file, item.Line, "dependency %q is listed twice", item.Value)
+		}
+		p.role.DependencyNames = append(p.role.DependencyNames, item.Value)
+		p.depLines = append(p.depLines, item.Line)
+	}
+	return nil
 }
 
 // yamlErrRE finds the line in go-yaml's messages ("yaml: line 3: ...").

@@ -17,13 +17,20 @@ type Role struct {
 	// role replaces a built-in one).
 	Overrides []string
 	Defaults  map[string]any
-	Tasks     []*Task
+	// DependencyNames are the roles listed under dependencies: in
+	// role.yml, and Dependencies those roles loaded. A play runs a role's
+	// dependencies before it, each role once per host per run.
+	DependencyNames []string
+	Dependencies    []*Role
+	Tasks           []*Task
 	// Handlers run at most once per host, at the end of the host's play, in
 	// the order they are declared, when a changed task notified them.
 	Handlers []*Task
 	// Templates and Files read the role's templates/ and files/ folders.
 	Templates FileSource
 	Files     FileSource
+	// TaskFiles reads the role's tasks/ folder (import_tasks, include_tasks).
+	TaskFiles FileSource
 }
 
 // FileSource reads files relative to one folder of a role.
@@ -64,12 +71,73 @@ type Task struct {
 	CheckModeRun bool
 	// NoLog hides the task's arguments, diff and output (secret content).
 	NoLog bool
-	// IgnoreErrors lets the play go on when this task fails.
+	// IgnoreErrors lets the play go on when this task fails; an ignored
+	// failure is counted as ignored, not failed, and the run exits 0.
 	IgnoreErrors bool
+	// FailedWhen, when set, is a template expression over the task's
+	// result (.result, and the register name when set) that decides
+	// whether the task failed, replacing the module's own verdict.
+	FailedWhen string
+	// Until, when set, reruns the task until this expression over its
+	// result is true: at most Retries more times, Delay seconds apart.
+	Until   string
+	Retries int
+	Delay   int
+	// RunOnce runs the task on one host of each batch (the first to reach
+	// it); the others register its result and share its outcome.
+	RunOnce bool
+	// Vars are variables set for this task only (values are templates,
+	// rendered against the host's variables).
+	Vars map[string]any
+	// Environment is exported to a command or shell task's process
+	// (values are templates); it travels on stdin, never on the command
+	// line.
+	Environment map[string]any
 	// Line is the task's line in Source, for error messages.
 	Line int
 	// Role is the role the task belongs to.
 	Role *Role
 	// IsHandler marks tasks declared under handlers:.
 	IsHandler bool
+	// Listen lists the topics a handler also answers to: notify may name
+	// a handler or a topic, which runs every handler listening to it.
+	Listen []string
+	// Block, Rescue and Always are set on a block (Module is then ""):
+	// its tasks run in order; when one fails, the rescue tasks run and the
+	// failure is rescued; the always tasks run in every case. The block's
+	// own keys (when, become, tags, vars, no_log) are already applied to
+	// every task inside it at load time.
+	Block, Rescue, Always []*Task
+	// Include is set on an include_tasks (Module is then ""): the tasks of
+	// IncludeFile, run when the include is reached, once per loop item
+	// (with .item), with the include's vars. Its when, loop, vars and tags
+	// are the include's own; they are not copied onto the tasks.
+	Include     []*Task
+	IncludeFile string
+	// File is the file the task is written in (role.yml, or a file of
+	// tasks/ it imports or includes), for error messages.
+	File string
+}
+
+// IsBlock tells a block from a task.
+func (t *Task) IsBlock() bool { return t.Block != nil }
+
+// IsInclude tells an include_tasks from a task.
+func (t *Task) IsInclude() bool { return t.Include != nil }
+
+// Flatten lists the tasks of a task list in order, blocks replaced by the
+// tasks of their block, rescue and always sections: every task that may run.
+func Flatten(tasks []*Task) []*Task {
+	var out []*Task
+	for _, t := range tasks {
+		if !t.IsBlock() && !t.IsInclude() {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, Flatten(t.Include)...)
+		out = append(out, Flatten(t.Block)...)
+		out = append(out, Flatten(t.Rescue)...)
+		out = append(out, Flatten(t.Always)...)
+	}
+	return out
 }

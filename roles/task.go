@@ -2,8 +2,10 @@ package roles
 
 import (
 	"fmt"
-	"github.com/ferry-deploy/ferry/internal/suggest"
+	"strconv"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/internal/suggest"
 
 	"github.com/ferry-deploy/ferry/runner/modules"
 	"github.com/ferry-deploy/ferry/templates"
@@ -11,7 +13,17 @@ import (
 )
 
 // taskKeys are the keys a task may have besides its one module key.
-var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors"}
+var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors",
+	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once"}
+
+// envModules are the modules whose process environment: applies to.
+var envModules = []string{"command", "shell"}
+
+// Ansible's defaults for until: 3 retries, 5 seconds apart.
+const (
+	defaultRetries = 3
+	defaultDelay   = 5
+)
 
 func isTaskKey(k string) bool {
 	for _, t := range taskKeys {
@@ -24,6 +36,9 @@ func isTaskKey(k string) bool {
 
 // taskList parses the list under tasks: or handlers: (section).
 func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
+	prev := p.section
+	p.section = section
+	defer func() { p.section = prev }()
 	n = resolve(n)
 	if isNull(n) {
 		return nil, nil
@@ -37,6 +52,21 @@ func (p *parser) taskList(n *yaml.Node, section string) ([]*Task, error) {
 	}
 	out := make([]*Task, 0, len(n.Content))
 	for _, item := range n.Content {
+		if item := resolve(item); includeKind(item) != "" {
+			t, err := p.include(item, includeKind(item), section)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+			continue
+		} else if isBlock(item) {
+			b, err := p.block(item, section)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+			continue
+		}
 		t, err := p.task(resolve(item))
 		if err != nil {
 			return nil, err
@@ -56,7 +86,7 @@ func (p *parser) task(n *yaml.Node) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Task{Line: n.Line, Role: p.role}
+	t := &Task{Line: n.Line, Role: p.role, File: p.file}
 	var module *keyValue
 	for i := range pairs {
 		kv := &pairs[i]
@@ -85,7 +115,34 @@ func (p *parser) task(n *yaml.Node) (*Task, error) {
 		return nil, err
 	}
 	t.Args = args
-	return t, nil
+	return t, p.checkRetryKeys(t, pairs)
+}
+
+// checkRetryKeys checks the keys that only mean something together or with
+// some modules, once the whole task is known.
+func (p *parser) checkRetryKeys(t *Task, pairs []keyValue) error {
+	lines := map[string]int{}
+	for _, kv := range pairs {
+		lines[kv.key.Value] = kv.key.Line
+	}
+	if t.Until == "" {
+		for _, k := range []string{"retries", "delay"} {
+			if l, ok := lines[k]; ok {
+				return errorf(p.file, l, "%s needs until: (the condition to wait for)", k)
+			}
+		}
+	} else {
+		if _, ok := lines["retries"]; !ok {
+			t.Retries = defaultRetries
+		}
+		if _, ok := lines["delay"]; !ok {
+			t.Delay = defaultDelay
+		}
+	}
+	if l, ok := lines["environment"]; ok && !contains(envModules, t.Module) {
+		return errorf(p.file, l, "environment applies to %s tasks only, not %s", strings.Join(envModules, " and "), t.Module)
+	}
+	return nil
 }
 
 // moduleKey checks a key that is not a task key: a registered module, and
@@ -149,6 +206,9 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 		}
 		t.Notify = list
 		p.notifyLines[t] = v.Line
+		if p.notifyFiles != nil {
+			p.notifyFiles[t] = p.file
+		}
 	case "tags":
 		list, err := p.strList(k, v)
 		if err != nil {
@@ -182,12 +242,74 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.NoLog = b
+	case "run_once":
+		b, err := p.boolean(k, v)
+		if err != nil {
+			return err
+		}
+		t.RunOnce = b
 	case "ignore_errors":
 		b, err := p.boolean(k, v)
 		if err != nil {
 			return err
 		}
 		t.IgnoreErrors = b
+	case "failed_when", "until":
+		var text string
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!bool":
+			text = v.Value
+		case v.Kind == yaml.ScalarNode && !isNull(v):
+			text = v.Value
+		default:
+			return errorf(p.file, v.Line, "%s must be one template expression (ne .result.rc 0), got %s", k, kindName(v))
+		}
+		if k == "until" {
+			t.Until = text
+		} else {
+			t.FailedWhen = text
+		}
+		return p.checkTemplate(k, v, templates.WrapExpr(text))
+	case "retries", "delay":
+		n, err := p.count(k, v)
+		if err != nil {
+			return err
+		}
+		if k == "retries" {
+			t.Retries = n
+		} else {
+			t.Delay = n
+		}
+	case "vars", "environment":
+		m, err := p.varMap(k, v)
+		if err != nil {
+			return err
+		}
+		if k == "vars" {
+			t.Vars = m
+		} else {
+			for name, val := range m {
+				switch val.(type) {
+				case string, int, float64, bool:
+				default:
+					what := "a mapping"
+					if _, isList := val.([]any); isList {
+						what = "a list"
+					}
+					return errorf(p.file, v.Line, "environment %s must be a string, got %s", name, what)
+				}
+			}
+			t.Environment = m
+		}
+	case "listen":
+		if !t.IsHandler && p.section != "handlers" {
+			return errorf(p.file, kv.key.Line, "listen is for handlers: a topic notify may name")
+		}
+		list, err := p.strList(k, v)
+		if err != nil {
+			return err
+		}
+		t.Listen = list
 	case "register":
 		s, err := p.str(k, v)
 		if err != nil {
@@ -224,6 +346,45 @@ func (p *parser) loop(t *Task, v *yaml.Node) error {
 		return errorf(p.file, v.Line, "loop must be a list, the name of a list variable, or one {{ action }} giving a list; got %q", v.Value)
 	}
 	return errorf(p.file, v.Line, "loop must be a list or the name of a list variable, got %s", kindName(v))
+}
+
+// count reads a whole number of at least 0 (retries, delay).
+func (p *parser) count(key string, v *yaml.Node) (int, error) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		return 0, errorf(p.file, v.Line, "%s must be a whole number, got %s", key, kindName(v))
+	}
+	n, err := strconv.Atoi(v.Value)
+	if err != nil || n < 0 || n > 100000 {
+		return 0, errorf(p.file, v.Line, "%s must be a whole number from 0 to 100000, got %s", key, v.Value)
+	}
+	return n, nil
+}
+
+// varMap reads a mapping of variable names to values (vars:,
+// environment:); string values are templates, checked here.
+func (p *parser) varMap(key string, v *yaml.Node) (map[string]any, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, errorf(p.file, v.Line, "%s must be a mapping (name: value), got %s", key, kindName(v))
+	}
+	pairs, err := p.pairs(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(pairs))
+	for _, kv := range pairs {
+		if !identRE.MatchString(kv.key.Value) {
+			return nil, errorf(p.file, kv.key.Line, "%s name %q: use letters, digits and _", key, kv.key.Value)
+		}
+		val, err := p.decode(kv.value)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.checkStrings(key, kv.value); err != nil {
+			return nil, err
+		}
+		out[kv.key.Value] = val
+	}
+	return out, nil
 }
 
 func (p *parser) str(key string, v *yaml.Node) (string, error) {
@@ -263,23 +424,25 @@ func (p *parser) boolean(key string, v *yaml.Node) (bool, error) {
 	return b, nil
 }
 
-// checkNotify makes sure every notify names a handler of the role.
+// checkNotify makes sure every notify names a handler, or a listen topic,
+// of the role or of a role it depends on.
 func (p *parser) checkNotify() error {
-	names := make([]string, 0, len(p.role.Handlers))
-	for _, h := range p.role.Handlers {
-		names = append(names, h.Name)
-	}
-	for _, list := range [][]*Task{p.role.Tasks, p.role.Handlers} {
+	names := handlerNames(p.role, map[*Role]bool{})
+	for _, list := range [][]*Task{Flatten(p.role.Tasks), p.role.Handlers} {
 		for _, t := range list {
 			for _, n := range t.Notify {
 				if !contains(names, n) {
 					msg := fmt.Sprintf("notify: no handler named %q", n)
 					if len(names) == 0 {
-						msg += " (the role has no handlers)"
+						msg += " (the role and its dependencies have no handlers)"
 					} else {
 						msg += didYouMean(n, names)
 					}
-					return errorf(p.file, p.notifyLines[t], "%s", msg)
+					file := p.file
+					if f := p.notifyFiles[t]; f != "" {
+						file = f
+					}
+					return errorf(file, p.notifyLines[t], "%s", msg)
 				}
 			}
 		}
@@ -301,4 +464,22 @@ func contains(list []string, s string) bool {
 // templates.Engine.RenderValue).
 func isOneAction(s string) bool {
 	return strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1
+}
+
+// handlerNames lists what a role's notify may name: the names and listen
+// topics of its handlers and of its dependencies' (transitively).
+func handlerNames(r *Role, seen map[*Role]bool) []string {
+	if seen[r] {
+		return nil
+	}
+	seen[r] = true
+	var out []string
+	for _, h := range r.Handlers {
+		out = append(out, h.Name)
+		out = append(out, h.Listen...)
+	}
+	for _, d := range r.Dependencies {
+		out = append(out, handlerNames(d, seen)...)
+	}
+	return out
 }

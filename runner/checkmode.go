@@ -38,6 +38,14 @@ func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *r
 	r := unknownResult(value.Because, value)
 	r["skipped"] = value // its when: may be what is unknown
 	e.register(hr, t, r)
+	if t.Module == "set_fact" {
+		// What it sets is unknown to the tasks after it.
+		unknown := make(map[string]any, len(t.Args))
+		for k := range t.Args {
+			unknown[k] = value
+		}
+		e.setFacts(hr, unknown)
+	}
 	if hs != nil {
 		hs.maybeNotify(t.Notify, t.Name)
 	}
@@ -124,11 +132,13 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 		}
 		out, err := m.Apply(ctx, target, *ch)
 		if err != nil {
+			ch.Output = out.Output // for failed_when and until
 			return nil, err
 		}
 		ch.Output = out.Output
 		return nil, nil
 	case isCommand(t):
+		hr.uncertain++ // whether it fails is unknown (block.go)
 		e.markWrites(ctx, hr, m, fmt.Sprintf("the command of task %q, which runs only in the real run, may write it", t.Name))
 		st.MarkChanged(fmt.Sprintf("task %q runs a command", t.Name))
 		return unknownResult(fmt.Sprintf("it comes from task %q, whose command runs only in the real run", t.Name), true), nil
@@ -149,6 +159,10 @@ func trackedKind(module string) string {
 	switch module {
 	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", modules.FlushHandlers:
 		return ""
+	case "cron": // a file, written by copy
+		return ""
+	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
+		return "" // nothing, or files (stat) that check mode predicts
 	case "user":
 		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":

@@ -49,9 +49,14 @@ type Reporter interface {
 
 // HostStats counts a host's task outcomes.
 type HostStats struct {
-	OK          int  `json:"ok"`
-	Changed     int  `json:"changed"`
-	Failed      int  `json:"failed"`
+	OK      int `json:"ok"`
+	Changed int `json:"changed"`
+	Failed  int `json:"failed"`
+	// Ignored counts failures of tasks with ignore_errors: they do not
+	// fail the run.
+	Ignored int `json:"ignored,omitempty"`
+	// Rescued counts failures a block\'s rescue: handled.
+	Rescued     int  `json:"rescued,omitempty"`
 	Skipped     int  `json:"skipped"`
 	Unknown     int  `json:"unknown,omitempty"`
 	Unreachable bool `json:"unreachable"`

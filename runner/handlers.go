@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
@@ -140,11 +141,29 @@ func quoteAll(ss []string) string {
 // of them succeeded.
 func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars map[string]any, hs *handlerState) {
 	allRan := true
+	// A handler runs when notified by name or by one of its listen
+	// topics; decided for all first, as several may share a topic.
+	due, maybe := map[*roles.Task]bool{}, map[*roles.Task]string{}
 	for _, r := range p.Roles {
 		for _, h := range r.Handlers {
-			if !hs.notified[h.Name] {
-				if why, maybe := hs.maybe[h.Name]; maybe {
-					delete(hs.maybe, h.Name)
+			for _, n := range append([]string{h.Name}, h.Listen...) {
+				due[h] = due[h] || hs.notified[n]
+				if why, ok := hs.maybe[n]; ok && maybe[h] == "" {
+					maybe[h] = why
+				}
+			}
+		}
+	}
+	for _, r := range p.Roles {
+		for _, h := range r.Handlers {
+			for _, n := range append([]string{h.Name}, h.Listen...) {
+				delete(hs.maybe, n)
+				if due[h] && ctx.Err() == nil && !hr.stats.Unreachable {
+					delete(hs.notified, n)
+				}
+			}
+			if !due[h] {
+				if why := maybe[h]; why != "" {
 					hr.stats.Unknown++
 					e.taskEvent(hr, Event{Kind: "handler", Host: hr.host.Name, Role: h.Role.Name, Task: h.Name, Status: StatusUnknown,
 						Message: fmt.Sprintf("notified only if unknown task %q changes something", why)}, "")
@@ -155,8 +174,6 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 				allRan = false
 				continue
 			}
-			delete(hs.notified, h.Name)
-			delete(hs.maybe, h.Name)
 			if _, fatal := e.runTask(ctx, hr, h, vars, &handlerState{play: hs.play, notified: map[string]bool{}, recorded: map[string]bool{}}); fatal {
 				hr.failed = true
 				allRan = false

@@ -21,6 +21,31 @@ type Play struct {
 	// Drain, when set, takes each changing host out of the load balancers
 	// while it changes.
 	Drain *inventory.Drain
+	// DependencyOnly names the roles that are in Roles only as another
+	// role's dependency: they run once per host per run.
+	DependencyOnly map[string]bool
+}
+
+// addRole appends r after its dependencies, each role once per play.
+func (p *Play) addRole(r *roles.Role, asDependency bool) {
+	for _, d := range r.Dependencies {
+		p.addRole(d, true)
+	}
+	for _, have := range p.Roles {
+		if have.Name == r.Name {
+			if !asDependency {
+				delete(p.DependencyOnly, r.Name)
+			}
+			return
+		}
+	}
+	p.Roles = append(p.Roles, r)
+	if asDependency {
+		if p.DependencyOnly == nil {
+			p.DependencyOnly = map[string]bool{}
+		}
+		p.DependencyOnly[r.Name] = true
+	}
 }
 
 // RoleLoader finds roles by name.
@@ -61,7 +86,7 @@ func BuildPlays(inv *inventory.Inventory, loader RoleLoader, limit string) ([]Pl
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d: group %q: %w", g.File, g.Line, name, err)
 			}
-			p.Roles = append(p.Roles, r)
+			p.addRole(r, false)
 		}
 		if len(p.Hosts) > 0 {
 			plays = append(plays, p)

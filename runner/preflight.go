@@ -3,8 +3,11 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
@@ -31,9 +34,19 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	stub := map[string]any{}
 	for _, p := range plays {
 		for _, r := range p.Roles {
-			for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
+			for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
+				if t.Module == "set_fact" {
+					// Their values are known when the task runs; a
+					// literal stands for itself, a template for "".
+					for k, v := range t.Args {
+						if str, ok := v.(string); ok && strings.Contains(str, "{{") {
+							v = ""
+						}
+						stub[k] = v
+					}
+				}
 				if t.Register != "" {
-					stub[t.Register] = skippedResult()
+					stub[t.Register] = skippedFor(t)
 				}
 			}
 		}
@@ -58,14 +71,9 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 			}
 			vars := e.hostVars(hr, defaults)
 			for _, r := range p.Roles {
-				for _, t := range append(append([]*rolesTask{}, r.Tasks...), r.Handlers...) {
-					if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
-						continue
-					}
-					if err := e.checkTask(t, vars, stub); err != nil {
-						add(fmt.Errorf("host %s: %w", h.Name, err))
-					}
-				}
+				e.checkList(append(slices.Clone(r.Tasks), r.Handlers...), vars, stub, static, func(err error) {
+					add(fmt.Errorf("host %s: %w", h.Name, err))
+				})
 			}
 		}
 	}
@@ -78,10 +86,66 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	return errors.Join(errs...)
 }
 
+// checkList checks tasks, blocks and includes for one host. The tasks of
+// an include_tasks with a loop are checked once per item, with .item set.
+func (e *Engine) checkList(tasks []*rolesTask, vars, stub map[string]any, static bool, add func(error)) {
+	for _, t := range tasks {
+		switch {
+		case t.IsBlock():
+			e.checkList(t.Block, vars, stub, static, add)
+			e.checkList(t.Rescue, vars, stub, static, add)
+			e.checkList(t.Always, vars, stub, static, add)
+		case t.IsInclude():
+			if !e.selectedByTags(t.Tags) || static && readsFacts(t) {
+				continue
+			}
+			iv, err := e.withTaskVars(t, vars, stub)
+			if err != nil {
+				add(err)
+				continue
+			}
+			data := taskData(iv, stub, nil, false)
+			if t.When != "" {
+				run, err := e.opts.Render.Eval(taskName(t), t.When, data)
+				if err != nil {
+					add(err)
+				}
+				if err != nil || !run {
+					continue
+				}
+			}
+			items, looped, err := e.loopItems(t, data)
+			if err != nil {
+				add(err)
+				continue
+			}
+			if !looped {
+				e.checkList(t.Include, iv, stub, static, add)
+			}
+			for _, item := range items {
+				v := maps.Clone(iv)
+				v["item"] = item
+				e.checkList(t.Include, v, stub, static, add)
+			}
+		default:
+			if !e.selectedByTags(t.Tags) && !t.IsHandler || static && readsFacts(t) {
+				continue
+			}
+			if err := e.checkTask(t, vars, stub); err != nil {
+				add(err)
+			}
+		}
+	}
+}
+
 // checkTask renders one task for one host as runTask would.
 func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 	if t.Module == modules.FlushHandlers {
 		return nil
+	}
+	vars, err := e.withTaskVars(t, vars, stub)
+	if err != nil {
+		return err
 	}
 	data := taskData(vars, stub, nil, false)
 	if t.When != "" {
@@ -103,6 +167,9 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 	for _, item := range items {
 		d := taskData(vars, stub, item, looped)
 		if _, err := e.buildModule(t, d); err != nil {
+			return err
+		}
+		if _, err := e.taskEnv(t, d); err != nil {
 			return err
 		}
 		if err := e.checkArgvSecret(t, d); err != nil {
@@ -135,7 +202,7 @@ func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
 // arguments, when:, loop or template mention them. An unreadable template
 // counts as reading them (preflight reports it once the facts are known).
 func readsFacts(t *rolesTask) bool {
-	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems)
+	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems) + fmt.Sprint(t.Vars) + fmt.Sprint(t.Environment)
 	if t.Module == "template" {
 		src, _ := t.Args["src"].(string)
 		b, _, err := t.Role.Templates.ReadFile(src)

@@ -16,7 +16,6 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
-	"github.com/ferry-deploy/ferry/runner/modules"
 )
 
 // Renderer renders the templates in task arguments on the controller.
@@ -94,6 +93,15 @@ type hostRun struct {
 	// startReached is set once the host met Options.StartAt.
 	startReached bool
 	unlock       func() // releases the run lock (not in check mode)
+	// held, while set, keeps task events back (until:, taskkeys.go).
+	held *[]heldEvent
+	// uncertain counts, in check mode, the tasks whose real run may fail
+	// where check mode cannot tell (block.go: does a rescue run?).
+	uncertain int
+	// once is shared by the hosts of the current batch (run_once).
+	once *onceSet
+	// rolesRun names the roles that ran on the host in this run.
+	rolesRun map[string]bool
 }
 
 // New prepares an engine for inv.
@@ -217,8 +225,10 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		g.SetLimit(e.opts.Forks)
 		failed := 0
 		var mu sync.Mutex
+		once := newOnceSet(hostNames(batch)) // run_once tasks of this batch (once.go)
 		for _, h := range batch {
 			hr := e.hosts[h.Name]
+			hr.once = once
 			g.Go(func() error {
 				run := e.runHostPlay
 				if p.Drain != nil {
@@ -227,6 +237,7 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 					}
 				}
 				ok := run(ctx, p, hr, defaults)
+				once.hostEnded(h.Name)
 				e.watchFinished(p.Group, h.Name)
 				if !ok {
 					mu.Lock()
@@ -254,27 +265,21 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 	vars := e.hostVars(hr, defaults)
 	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
-		for _, t := range r.Tasks {
-			if ctx.Err() != nil {
-				return false
-			}
-			if !e.selectedByTags(t.Tags) || !e.startReached(p, hr, t) {
-				continue
-			}
-			if t.Module == modules.FlushHandlers {
-				e.flushHandlers(ctx, p, hr, vars, hs)
-				if hr.failed {
-					return false
-				}
-				continue
-			}
-			ok, fatal := e.runTask(ctx, hr, t, vars, hs)
-			if fatal {
-				hr.failed = true
-				e.flushHandlers(ctx, p, hr, vars, hs)
-				return false
-			}
-			_ = ok
+		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] {
+			continue // a dependency runs once per host per run
+		}
+		if hr.rolesRun == nil {
+			hr.rolesRun = map[string]bool{}
+		}
+		hr.rolesRun[r.Name] = true
+		// Tasks and blocks: block.go.
+		switch e.runList(ctx, p, hr, r.Tasks, vars, hs) {
+		case listStopped:
+			return false
+		case listFailed, listLost:
+			hr.failed = true
+			e.flushHandlers(ctx, p, hr, vars, hs)
+			return false
 		}
 	}
 	e.flushHandlers(ctx, p, hr, vars, hs)

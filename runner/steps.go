@@ -107,6 +107,13 @@ func (e *Engine) step(hr *hostRun, ev Event, change string) Step {
 
 // taskEvent reports a task or handler event and records its step.
 func (e *Engine) taskEvent(hr *hostRun, ev Event, change string) {
+	if hr.held != nil { // an attempt of a task with until: (taskkeys.go)
+		*hr.held = append(*hr.held, heldEvent{ev, change})
+		return
+	}
+	if ev.Status == StatusUnknown {
+		hr.uncertain++ // block.go
+	}
 	s := e.step(hr, ev, change)
 	if e.opts.Steps != nil {
 		e.opts.Steps(hr.host.Name, s)

@@ -49,7 +49,11 @@ func skippedResult() map[string]any {
 
 // taskName names a task in errors: file, line and the task's name.
 func taskName(t *roles.Task) string {
-	return fmt.Sprintf("%s:%d (task %q)", t.Role.Source, t.Line, t.Name)
+	file := t.File // a file of tasks/ for imported and included tasks
+	if file == "" {
+		file = t.Role.Source
+	}
+	return fmt.Sprintf("%s:%d (task %q)", file, t.Line, t.Name)
 }
 
 // loopItems returns the items a task runs for; nil with ok=false for a task
@@ -156,21 +160,26 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 			return true, false
 		}
 	}
+	vars, err := e.withTaskVars(t, vars, hr.registered)
+	if err != nil {
+		return e.fail(hr, kind, t, "", err, nil)
+	}
+	data = taskData(vars, hr.registered, nil, false)
 	if t.When != "" {
 		run, err := e.opts.Render.Eval(taskName(t), t.When, data)
 		if err != nil {
-			return e.fail(hr, kind, t, "", err)
+			return e.fail(hr, kind, t, "", err, nil)
 		}
 		if !run {
 			hr.stats.Skipped++
-			e.register(hr, t, skippedResult())
+			e.register(hr, t, skippedFor(t))
 			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Status: StatusSkipped}, "")
 			return true, false
 		}
 	}
 	items, looped, err := e.loopItems(t, data)
 	if err != nil {
-		return e.fail(hr, kind, t, "", err)
+		return e.fail(hr, kind, t, "", err, nil)
 	}
 	if !looped {
 		items = []any{nil}
@@ -182,7 +191,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		if looped {
 			itemLabel = itemName(item)
 		}
-		status, result, err := e.runItem(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
+		status, result, err := e.runUntil(ctx, hr, t, taskData(vars, hr.registered, item, looped), kind, itemLabel)
 		last = result
 		if err != nil {
 			if errors.Is(err, executor.ErrUnreachable) {
@@ -195,10 +204,10 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 				// Refused whatever ignore_errors says: the host is not
 				// the one the plan was reviewed for.
 				hr.stats.Refused = true
-				e.fail(hr, kind, t, itemLabel, err)
+				e.fail(hr, kind, t, itemLabel, err, nil)
 				return false, true
 			}
-			if ok, fatal := e.fail(hr, kind, t, itemLabel, err); fatal {
+			if ok, fatal := e.fail(hr, kind, t, itemLabel, err, result); fatal {
 				return ok, fatal
 			}
 			continue
@@ -217,7 +226,7 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 	}
 	if anyChanged && len(t.Notify) > 0 {
 		if err := e.notify(ctx, hr, hs, t.Notify); err != nil {
-			return e.fail(hr, kind, t, "", err)
+			return e.fail(hr, kind, t, "", err, nil)
 		}
 	} else if unknownWhy != "" && hs != nil {
 		hs.maybeNotify(t.Notify, t.Name)
@@ -237,6 +246,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become, State: hr.predicted}
 	if t.Become != nil {
 		target.Become = *t.Become
+	}
+	if target.Env, err = e.taskEnv(t, data); err != nil {
+		return "", nil, err
 	}
 	var ch modules.Change
 	if why := e.untracked(hr, t); why != "" {
@@ -261,6 +273,9 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	if err != nil {
 		return "", nil, err
 	}
+	if ch.Facts != nil {
+		e.setFacts(hr, ch.Facts)
+	}
 	planned := changeHash(ch.Summary, ch.Diff)
 	if e.opts.Expect != nil && !e.opts.Check {
 		if err := e.expect(hr, t, kind, item, ch.Changed, planned); err != nil {
@@ -268,11 +283,15 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		}
 	}
 	var result map[string]any
+	var moduleErr error
 	switch {
 	case ch.Changed && e.opts.Check:
 		result, err = e.predict(ctx, hr, t, m, target, &ch)
 		if err != nil {
-			return "", nil, err
+			if ch.Output == nil || !judgesResult(t) {
+				return "", nil, err
+			}
+			moduleErr = err // a read-only command failed: failed_when decides
 		}
 		if why, unread := result["unread"].(string); unread {
 			// A read-only command that cannot run against the host the
@@ -293,10 +312,14 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 		}
 		planned := ch
 		ch, err = m.Apply(ctx, target, planned)
-		if err != nil {
-			if !e.changedDespite(ctx, m, target, err) {
-				return "", nil, err
-			}
+		switch {
+		case err != nil && ch.Output != nil:
+			// A command failed: its result is registered, and
+			// failed_when or until may still accept it.
+			moduleErr = err
+		case err != nil && !e.changedDespite(ctx, m, target, err):
+			return "", nil, err
+		case err != nil:
 			ch = planned // in place: report it, and notify (handlers.go)
 		}
 		ch.Changed = true
@@ -310,6 +333,20 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	changed := ch.Changed
 	if t.ChangedWhen != nil {
 		changed = *t.ChangedWhen
+	}
+	if result == nil {
+		result = map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
+		if ch.Output != nil {
+			result["rc"] = ch.Output.ExitCode
+			result["stdout"] = string(ch.Output.Stdout)
+			result["stderr"] = string(ch.Output.Stderr)
+		}
+	} else {
+		result["changed"] = changed
+	}
+	maps.Copy(result, ch.Result)
+	if err := e.judge(t, data, result, moduleErr); err != nil {
+		return "", result, err
 	}
 	status := StatusOK
 	if changed {
@@ -326,23 +363,14 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 			ev.Diff = ch.Diff
 		}
 	}
+	ev.Message = ch.Message // debug's
 	if t.NoLog {
-		ev.Item, ev.Diff = "", ""
+		ev.Item, ev.Diff, ev.Message = "", "", ""
 		if changed {
 			ev.Summary = []string{"(details hidden: no_log)"}
 		}
 	}
 	e.taskEvent(hr, ev, planned)
-	if result != nil {
-		result["changed"] = changed
-		return status, result, nil
-	}
-	result = map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
-	if ch.Output != nil {
-		result["rc"] = ch.Output.ExitCode
-		result["stdout"] = string(ch.Output.Stdout)
-		result["stderr"] = string(ch.Output.Stderr)
-	}
 	return status, result, nil
 }
 
@@ -353,8 +381,13 @@ func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {
 }
 
 // fail reports a failed task; it is fatal for the host unless ignored.
-func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err error) (ok, fatal bool) {
-	hr.stats.Failed++
+func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err error, result map[string]any) (ok, fatal bool) {
+	if t.IgnoreErrors {
+		// Ignored: reported, but the run does not fail for it.
+		hr.stats.Ignored++
+	} else {
+		hr.stats.Failed++
+	}
 	msg := err.Error()
 	var ve *executor.ValidationError
 	if errors.As(err, &ve) {
@@ -366,9 +399,16 @@ func (e *Engine) fail(hr *hostRun, kind string, t *roles.Task, item string, err 
 		// a task writes, not why it failed.
 		msg = "(no_log task) " + msg
 	}
+	if t.IgnoreErrors {
+		msg += " (ignored)"
+	}
 	e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusFailed, Message: msg}, "")
-	r := skippedResult()
-	r["skipped"], r["failed"] = false, true
+	r := result
+	if r == nil {
+		r = skippedResult()
+		r["skipped"] = false
+	}
+	r["failed"] = true
 	e.register(hr, t, r)
 	if t.IgnoreErrors {
 		return false, false

@@ -52,7 +52,7 @@ func findStart(plays []Play, name string, selected func(tags []string) bool) sta
 	}
 	for i, p := range plays {
 		for _, r := range p.Roles {
-			for _, t := range r.Tasks {
+			for _, t := range roles.Flatten(r.Tasks) {
 				if TaskNamed(t, name) && selected(t.Tags) {
 					sp.play, sp.task = i, t
 					return sp

@@ -108,7 +108,7 @@ func completeTags(cmd *cobra.Command, _ []string, toComplete string) ([]string, 
 			if err != nil {
 				continue
 			}
-			for _, t := range append(append([]*roles.Task(nil), r.Tasks...), r.Handlers...) {
+			for _, t := range append(roles.Flatten(r.Tasks), r.Handlers...) {
 				for _, tag := range t.Tags {
 					seen[tag] = true
 				}

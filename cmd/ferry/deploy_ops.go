@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner"
 )
 
@@ -68,7 +69,7 @@ func listTasks(b *strings.Builder, p runner.Play, tags, skip []string, startAt s
 	started := startAt == ""
 	b.WriteString("  tasks:\n")
 	for _, r := range p.Roles {
-		for _, t := range r.Tasks {
+		for _, t := range roles.Flatten(r.Tasks) {
 			if !runner.SelectedByTags(t.Tags, tags, skip) {
 				continue
 			}
@@ -88,7 +89,7 @@ func listTasks(b *strings.Builder, p runner.Play, tags, skip []string, startAt s
 func hasTask(plays []runner.Play, name string, tags, skip []string) bool {
 	for _, p := range plays {
 		for _, r := range p.Roles {
-			for _, t := range r.Tasks {
+			for _, t := range roles.Flatten(r.Tasks) {
 				if runner.TaskNamed(t, name) && runner.SelectedByTags(t.Tags, tags, skip) {
 					return true
 				}

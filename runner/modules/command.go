@@ -173,7 +173,7 @@ func (m *commandModule) Plan(ctx context.Context, t *Target) (Change, error) {
 			return run, nil
 		}
 	}
-	res, err := runOK(ctx, t, m.name+" guards for "+m.cmd, executor.Command{Script: m.guardScript(predicted)})
+	res, err := runOK(ctx, t, m.name+" guards for "+m.cmd, executor.Command{Script: m.guardScript(predicted), Env: t.Env})
 	if err != nil {
 		return Change{}, err
 	}
@@ -260,7 +260,7 @@ func (m *commandModule) Apply(ctx context.Context, t *Target, c Change) (Change,
 	if m.chdir != "" {
 		script = "cd -- " + quote(m.chdir) + " || exit\n" + script
 	}
-	cmd := executor.Command{Script: script}
+	cmd := executor.Command{Script: script, Env: t.Env}
 	if m.stdin != nil {
 		cmd.Stdin = strings.NewReader(*m.stdin)
 	}

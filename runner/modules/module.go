@@ -23,6 +23,9 @@ type Target struct {
 	// have left it; nil in a real run. Read files through stat, readFile
 	// and readText (predict.go), which use it.
 	State *hoststate.Overlay
+	// Env is the task's environment: (command and shell export it to the
+	// commands they run, through stdin).
+	Env map[string]string
 }
 
 // Change is the plan a module computed: nothing to do when Changed is false.
@@ -39,6 +42,14 @@ type Change struct {
 	// leave on the host; nil when the change is not a file-like state
 	// check mode predicts.
 	Predict func(st *hoststate.State)
+	// Facts are variables the task sets for the host's later tasks
+	// (set_fact).
+	Facts map[string]any
+	// Result holds values the task registers besides changed, rc,
+	// stdout and stderr (stat's "stat").
+	Result map[string]any
+	// Message is shown with the task's event (debug).
+	Message string
 }
 
 // Module is one task's work on one host. A Module value is created per host
@@ -64,7 +75,10 @@ type Spec struct {
 	Args []string
 	// Required lists the arguments that must be present.
 	Required []string
-	New      Factory
+	// AnyArgs: every argument is a variable name (set_fact); the loader
+	// checks only that it can be read in templates.
+	AnyArgs bool
+	New     Factory
 }
 
 var (

@@ -1,0 +1,37 @@
+package runner_test
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestCron(t *testing.T) {
+	l := newLab(t, 1, "cr")
+	l.writeRole("cr", `tasks:
+  - name: backup job
+    cron: {name: backup, minute: "*/15", hour: "1-5", job: "/usr/local/bin/backup --quiet", user: backup,
+           env: ["MAILTO=ops@example.org"], cron_file: "{{ .root }}/backup"}
+`)
+	_, real := checkThenRun(t, l)
+	if got := real.statuses(); !slices.Equal(got, []string{"backup job[]=changed"}) {
+		t.Fatalf("real %v", got)
+	}
+	want := "# managed by ferry: cron backup\nMAILTO=ops@example.org\n*/15 1-5 * * * backup /usr/local/bin/backup --quiet\n"
+	if got := readFile(t, filepath.Join(l.roots["h01"], "backup")); got != want {
+		t.Errorf("cron file = %q, want %q", got, want)
+	}
+	_, rc := mustDeploy(t, l, runOpts{})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed %d", rc.Changed)
+	}
+	l.rolePaths = nil // the role below replaces the one above
+	l.writeRole("cr", `tasks:
+  - name: backup job
+    cron: {name: backup, state: absent, cron_file: "{{ .root }}/backup"}
+`)
+	checkThenRun(t, l)
+	if got := readFile(t, filepath.Join(l.roots["h01"], "backup")); got[0] != '<' {
+		t.Errorf("absent left %q", got)
+	}
+}

@@ -1,0 +1,140 @@
+package runner_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeRoleFiles writes a role's files (role.yml, tasks/x.yml, ...) into a
+// fresh folder the lab searches.
+func (l *lab) writeRoleFiles(name string, files map[string]string) {
+	l.t.Helper()
+	dir := filepath.Join(l.t.TempDir(), "roles")
+	for file, text := range files {
+		path := filepath.Join(dir, name, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			l.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	l.rolePaths = append(l.rolePaths, dir)
+}
+
+func TestIncludeTasksWithLoopAndImport(t *testing.T) {
+	l := newLab(t, 2, "vh")
+	l.writeRoleFiles("vh", map[string]string{
+		"role.yml": `defaults:
+  vhosts: [{name: a, port: 8081}, {name: b, port: 8082}]
+tasks:
+  - import_tasks: base.yml
+    vars: {base: "{{ .root }}/sites"}
+  - include_tasks: vhost.yml
+    loop: vhosts
+    vars: {base: "{{ .root }}/sites"}
+  - include_tasks: vhost.yml
+    when: eq .inventory_hostname "nobody"
+    vars: {base: /nonexistent}
+`,
+		"tasks/base.yml": `- name: sites folder
+  file: {path: "{{ .base }}", state: directory}
+`,
+		"tasks/vhost.yml": `- name: vhost
+  copy: {content: "server {{ .item.name }} {{ .item.port }}\n", dest: "{{ .base }}/{{ .item.name }}.conf"}
+`,
+	})
+	// Two hosts run in parallel: compare per host, not in event order.
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v, %+v", err, rc)
+	}
+	if !slices.Equal(check.byHost(), real.byHost()) {
+		t.Fatalf("check %v, real %v", check.byHost(), real.byHost())
+	}
+	want := []string{"h01 sites folder[]=changed", "h01 vhost[]=changed", "h01 vhost[]=changed",
+		"h02 sites folder[]=changed", "h02 vhost[]=changed", "h02 vhost[]=changed"}
+	var got []string
+	for _, ev := range real.events {
+		if ev.Kind == "task" {
+			got = append(got, ev.Host+" "+ev.Task+"["+ev.Item+"]="+string(ev.Status))
+		}
+	}
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Fatalf("real run %v, want %v", got, want)
+	}
+	for name, root := range l.roots {
+		for _, vh := range []string{"a 8081", "b 8082"} {
+			f := filepath.Join(root, "sites", strings.Fields(vh)[0]+".conf")
+			if got := readFile(t, f); got != "server "+vh+"\n" {
+				t.Errorf("%s: %s = %q", name, f, got)
+			}
+		}
+	}
+	_, rc = mustDeploy(t, l, runOpts{})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed %d", rc.Changed)
+	}
+}
+
+// Preflight checks the tasks of an included file once per loop item,
+// before anything runs: a bad item stops the deploy with no change.
+func TestIncludeTasksPreflightPerItem(t *testing.T) {
+	l := newLab(t, 1, "vh")
+	l.writeRoleFiles("vh", map[string]string{
+		"role.yml": `defaults:
+  vhosts: [{name: a}, {nam: b}]
+tasks:
+  - name: first
+    copy: {content: "x", dest: "{{ .root }}/first"}
+  - include_tasks: vhost.yml
+    loop: vhosts
+`,
+		"tasks/vhost.yml": `- name: vhost
+  copy: {content: "{{ .item.name }}", dest: "{{ .root }}/{{ .item.name }}.conf"}
+`,
+	})
+	_, _, err := l.deploy(runOpts{})
+	if err == nil || !strings.Contains(err.Error(), "tasks/vhost.yml:1 (task \"vhost\")") {
+		t.Fatalf("deploy: %v, want a preflight error naming tasks/vhost.yml:1", err)
+	}
+	if _, err := os.Stat(filepath.Join(l.roots["h01"], "first")); err == nil {
+		t.Error("the first task ran before preflight refused the include")
+	}
+}
+
+// In check mode an include whose loop reads what a command registers is
+// unknown, task by task, rather than planned against a guess.
+func TestIncludeUnknownInCheckMode(t *testing.T) {
+	l := newLab(t, 1, "vh")
+	l.writeRoleFiles("vh", map[string]string{
+		"role.yml": `tasks:
+  - name: list
+    shell: {cmd: "echo a"}
+    register: listed
+  - include_tasks: one.yml
+    when: eq .listed.stdout "a\n"
+`,
+		"tasks/one.yml": `- name: one
+  copy: {content: "x", dest: "{{ .root }}/one"}
+`,
+	})
+	rec, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"list[]=changed", "one[]=unknown"}; !slices.Equal(rec.statuses(), want) {
+		t.Fatalf("check %v, want %v", rec.statuses(), want)
+	}
+	rec, _, _ = l.deploy(runOpts{})
+	if want := []string{"list[]=changed", "one[]=changed"}; !slices.Equal(rec.statuses(), want) {
+		t.Fatalf("real %v, want %v", rec.statuses(), want)
+	}
+}
