@@ -108,7 +108,7 @@ func parseModuleArgs(s string) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	words, err := splitShellWords(t)
+	words, err := modules.SplitWords(t)
 	if err != nil {
 		return nil, err
 	}
@@ -155,56 +155,6 @@ func checkModuleArgs(spec modules.Spec, args map[string]any) error {
 		}
 	}
 	return nil
-}
-
-// splitShellWords splits like a POSIX shell: blanks separate words, single
-// and double quotes and backslashes group them; nothing is expanded.
-func splitShellWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated ' quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, errors.New(`unterminated " quote`)
-			}
-			inWord = true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // dirSource reads a module's src files relative to the working directory,

@@ -50,7 +50,7 @@ func newCommand(name string) func(a *argReader) (Module, error) {
 				words = a.list("cmd")
 			} else if s := a.str("cmd", ""); a.err == nil {
 				var err error
-				if words, err = splitWords(s); err != nil {
+				if words, err = SplitWords(s); err != nil {
 					return nil, fmt.Errorf("command: argument cmd: %w", err)
 				}
 			}
@@ -74,10 +74,10 @@ func newCommand(name string) func(a *argReader) (Module, error) {
 	}
 }
 
-// splitWords splits s like a POSIX shell would split a simple command:
+// SplitWords splits s like a POSIX shell would split a simple command:
 // blanks separate words, quotes and backslashes group them. Expansions are
 // not performed; that is what shell is for.
-func splitWords(s string) ([]string, error) {
+func SplitWords(s string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false

@@ -99,14 +99,14 @@ func TestSplitWords(t *testing.T) {
 		`a\ b c''`:             {"a b", "c"},
 		`mysql -e "SELECT 1"`:  {"mysql", "-e", "SELECT 1"},
 	} {
-		got, err := splitWords(in)
+		got, err := SplitWords(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("splitWords(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("SplitWords(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{`echo 'x`, `echo "x`} {
-		if _, err := splitWords(bad); err == nil {
-			t.Errorf("splitWords(%q) accepted", bad)
+		if _, err := SplitWords(bad); err == nil {
+			t.Errorf("SplitWords(%q) accepted", bad)
 		}
 	}
 }

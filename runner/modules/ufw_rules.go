@@ -169,7 +169,7 @@ func ruleKey(text string) string {
 
 // deleteCommand is the ufw command removing a rule printed by show added.
 func deleteCommand(text string) (string, error) {
-	words, err := splitWords(ruleKey(text))
+	words, err := SplitWords(ruleKey(text))
 	if err != nil {
 		return "", fmt.Errorf("ufw: cannot parse rule %q: %w", text, err)
 	}
