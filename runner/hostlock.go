@@ -37,7 +37,8 @@ const (
 // lockScript takes the lock; $T is this run's token, $H who holds it, $W
 // how many seconds to wait (0: not at all).
 const lockScript = `d=%s
-mkdir -p "$d" && chmod 0700 "$d" || exit 1
+# A new folder is private; an existing one keeps the mode roles gave it.
+[ -d "$d" ] || (umask 077 && mkdir -p "$d") || exit 1
 command -v flock >/dev/null || { echo "flock(1) not found: install util-linux" >&2; exit 1; }
 exec 9>>"$d/run.lock" || exit 1
 if ! flock -n 9; then

@@ -92,3 +92,46 @@ func TestRunLockWrongSudoPasswordTriesOnce(t *testing.T) {
 		t.Errorf("%d sudo attempts, want 1", n)
 	}
 }
+
+// TestRunLockKeepsStateFolderMode: the lock makes a missing state folder
+// private but leaves the mode of an existing one alone; a role that sets it
+// (the built-in roles give it 0755) would otherwise change on every run.
+func TestRunLockKeepsStateFolderMode(t *testing.T) {
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
+	cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
+		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
+	c, err := sshx.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, tc := range []struct {
+		name     string
+		existing os.FileMode // 0: the folder does not exist
+		want     os.FileMode
+	}{{"new", 0, 0o700}, {"existing", 0o755, 0o755}} {
+		dir := filepath.Join(srv.Dir, "state-"+tc.name)
+		if tc.existing != 0 {
+			if err := os.Mkdir(dir, tc.existing); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tc.existing); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release, err := (&Engine{}).lockHost(context.Background(), c, &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: dir})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		release()
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != tc.want {
+			t.Errorf("%s folder: mode %o after the lock, want %o", tc.name, got, tc.want)
+		}
+	}
+}
