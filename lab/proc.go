@@ -123,14 +123,46 @@ func terminate(ctx context.Context, pids []int, sig syscall.Signal, grace time.D
 		}
 	}
 	var stuck []string
+	pfds := make([]unix.PollFd, 0, len(fds))
 	for pid, fd := range fds {
 		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 		stuck = append(stuck, strconv.Itoa(pid))
+		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
 	}
-	if len(stuck) > 0 {
-		return fmt.Errorf("pids %s ignored %s for %s and were killed", strings.Join(stuck, ", "), sig, grace)
+	if len(stuck) == 0 {
+		return nil
 	}
-	return nil
+	// Await the kills (bounded), so that what follows (unmounting, removing
+	// the namespaces) does not race the dying processes.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		if _, err := unix.Poll(pfds, 250); err != nil && !errors.Is(err, unix.EINTR) {
+			break
+		}
+		done := true
+		for _, p := range pfds {
+			if p.Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) == 0 {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+	}
+	return &KilledError{Pids: stuck, Signal: sig, Grace: grace}
+}
+
+// KilledError says that processes outlived their signal's grace time and
+// were killed: the stop happened, though not cleanly (a lab host whose
+// shutdown hangs on a unit, say). Callers that only need the processes
+// gone may treat it as a warning.
+type KilledError struct {
+	Pids   []string
+	Signal syscall.Signal
+	Grace  time.Duration
+}
+
+func (e *KilledError) Error() string {
+	return fmt.Sprintf("pids %s ignored %s for %s and were killed", strings.Join(e.Pids, ", "), e.Signal, e.Grace)
 }
 
 func closeAll(fds map[int]int) {
