@@ -20,6 +20,9 @@ type tmuxPane struct {
 func newTmuxPane(t *testing.T, command string) *tmuxPane {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tmux is missing and CI=true: .ci/run installs it")
+		}
 		t.Skip("tmux is not installed (make test-prereqs): the live display needs a real terminal")
 	}
 	p := &tmuxPane{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock")}
