@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // Target is what a module sees of the host it works on.
@@ -78,7 +79,10 @@ type Spec struct {
 	// AnyArgs: every argument is a variable name (set_fact); the loader
 	// checks only that it can be read in templates.
 	AnyArgs bool
-	New     Factory
+	// Files lists the arguments that name files of the role, which the
+	// engine reads on the controller and passes in as content.
+	Files []modspec.FileArg
+	New   Factory
 }
 
 var (
@@ -86,7 +90,7 @@ var (
 	registry = map[string]Spec{}
 )
 
-// Register adds a module; it panics on a duplicate name (a programming error).
+// Register adds a module, and its spec to modspec for the role loader; it panics on a duplicate name (a programming error).
 func Register(s Spec) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -94,6 +98,7 @@ func Register(s Spec) {
 		panic(fmt.Sprintf("modules: %q registered twice", s.Name))
 	}
 	registry[s.Name] = s
+	modspec.Register(modspec.Spec{Name: s.Name, Args: s.Args, Required: s.Required, AnyArgs: s.AnyArgs, Files: s.Files})
 }
 
 // Lookup returns the module registered under name.
