@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 	"github.com/ferry-deploy/ferry/templates"
@@ -141,7 +142,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil
 			}
-			cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
+			cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"
 			cfg.ConnectTimeout = 10 * time.Second
 			c, err := sshx.Dial(ctx, cfg)

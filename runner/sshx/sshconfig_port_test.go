@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -44,14 +45,14 @@ groups:
 		t.Fatal(err)
 	}
 	// The known_hosts entry names 127.0.0.1 with the server's port.
-	cfg := sshx.ConfigFor(inv.Host("aliased"), nil, dir)
+	cfg := hostconn.SSHConfig(inv.Host("aliased"), nil, dir)
 	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
 	c := dial(t, cfg)
 	if res := run(t, c, executor.Command{Script: "echo reached"}); strings.TrimSpace(string(res.Stdout)) != "reached" {
 		t.Errorf("stdout %q", res.Stdout)
 	}
 
-	cfg = sshx.ConfigFor(inv.Host("explicit"), nil, dir)
+	cfg = hostconn.SSHConfig(inv.Host("explicit"), nil, dir)
 	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
 	if c, err := sshx.Dial(context.Background(), cfg); err == nil {
 		c.Close()
