@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/pki"
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
@@ -81,7 +82,7 @@ func newRenderer(inv *inventory.Inventory, extra map[string]any) *templates.Engi
 	return templates.New(templates.Options{
 		Inventory: &inventoryView{inv: inv, extra: extra},
 		BaseDir:   dir,
-		PKIDir:    filepath.Join(dir, ".ferry", "pki"),
+		PKI:       pki.New(filepath.Join(dir, ".ferry", "pki")),
 	})
 }
 
