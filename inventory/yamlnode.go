@@ -1,11 +1,11 @@
 package inventory
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,30 +45,12 @@ func yamlSyntaxError(file string, err error) *Error {
 	return &Error{File: file, Line: line, Msg: "invalid YAML: " + msg, Err: err}
 }
 
-// deref follows aliases (*anchor) to the node they stand for.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// isNull reports an absent value ("key:" or "key: ~").
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "an unsupported value"
-}
+// The node helpers shared with the role loader.
+var (
+	deref    = yamlnode.Resolve
+	isNull   = yamlnode.IsNull
+	kindName = yamlnode.KindName
+)
 
 // mapping calls fn for each key of n in order. It reports a value that is not
 // a mapping, duplicate keys and, when allowed is not nil, keys outside it

@@ -178,7 +178,7 @@ func (e *Engine) Eval(name, expr string, data map[string]any) (bool, error) {
 		return false, nil
 	}
 	// The rendered value stays out of the message: it may be a secret.
-	return false, &Error{Name: name, Line: 1, Msg: fmt.Sprintf("condition %q must give true or false", expr)}
+	return false, &Error{File: name, Line: 1, Msg: fmt.Sprintf("condition %q must give true or false", expr)}
 }
 
 // WrapExpr turns a condition into a template: "eq .a 1" becomes
