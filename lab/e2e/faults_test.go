@@ -414,8 +414,7 @@ handlers:
 // or the run was interrupted still runs — in the same run after a failure
 // (handlers are flushed for the tasks that did change), and in the next
 // run after an interrupt, because the pending notification is kept on the
-// host. The second half needs the engine feature "pending handlers
-// persisted on the host" (see doc/guarantees.md) and fails until it lands.
+// host (pending handlers persisted on the host, see doc/guarantees.md).
 func TestFaultHandlerPending(t *testing.T) {
 	s := newFaultSite(t, "pending", []string{"web-01"}, "")
 	s.role("pending", pendingRole, nil)
