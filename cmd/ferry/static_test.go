@@ -30,7 +30,7 @@ func TestStaticErrorsBeforeConnecting(t *testing.T) {
 			if !strings.Contains(r.stderr, "role.yml:4") || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("the error does not name role.yml:4 and %q: %s", tc.want, r.stderr)
 			}
-			if n := s.srv["h01"].Connections(); n != 0 {
+			if n := s.Servers["h01"].Connections(); n != 0 {
 				t.Errorf("%d connections before the bad input was reported", n)
 			}
 			// Only an unreachable host: still exit 3, not 2.

@@ -7,7 +7,8 @@ package modules
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -113,12 +114,7 @@ func Lookup(name string) (Spec, bool) {
 func Names() []string {
 	mu.RLock()
 	defer mu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(registry))
 }
 
 // verifyByPlan is the read-back of modules whose Plan is all the
