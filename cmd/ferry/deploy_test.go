@@ -129,18 +129,6 @@ func (s *site) tempLeft() []string {
 	return left
 }
 
-// closedPort is a local port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 // result is what one in-process run of the CLI left: stdout, what cobra
 // wrote to stderr plus what main would print there, the exit code main
 // would return, and the error itself.
@@ -347,7 +335,7 @@ groups:
   site:
     roles: [app]
     hosts:
-`+s.hostLines("      ")+fmt.Sprintf("      h03: {address: 127.0.0.1, port: %d, vars: {root: /nonexistent}}\n", closedPort(t)), 0o644)
+`+s.hostLines("      ")+fmt.Sprintf("      h03: {address: 127.0.0.1, port: %d, vars: {root: /nonexistent}}\n", sshtest.ClosedPort(t)), 0o644)
 		r := ferryRun(context.Background(), t, "deploy", "-i", inv, "-o", "json")
 		if r.code != exitUnreachable {
 			t.Fatalf("exit %d, want %d: %v\n%s", r.code, exitUnreachable, r.err, r.stdout)

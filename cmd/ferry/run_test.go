@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
 // runSite is a site of three in-process hosts in group "web" (a, b) and
@@ -72,7 +74,7 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestRunUnreachableHostGivesTwo(t *testing.T) {
-	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", closedPort(t)))
+	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", sshtest.ClosedPort(t)))
 	r := ferryRun(context.Background(), t, "run", "all", "-i", inv, "-o", "json", "--", "echo up")
 	if r.code != exitUnreachable {
 		t.Fatalf("exit %d, want 2:\n%s%s", r.code, r.stdout, r.stderr)
@@ -224,7 +226,7 @@ func TestParseModuleArgs(t *testing.T) {
 }
 
 func TestFactsPerHost(t *testing.T) {
-	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", closedPort(t)))
+	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", sshtest.ClosedPort(t)))
 	r := ferryRun(context.Background(), t, "facts", "web", "-i", inv)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -91,15 +91,13 @@ var (
 	registry = map[string]Spec{}
 )
 
-// Register adds a module, and its spec to modspec for the role loader; it panics on a duplicate name (a programming error).
+// Register adds a module, and its spec to modspec for the role loader; it
+// panics on a duplicate name (a programming error).
 func Register(s Spec) {
+	modspec.Register(modspec.Spec{Name: s.Name, Args: s.Args, Required: s.Required, AnyArgs: s.AnyArgs, Files: s.Files})
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := registry[s.Name]; dup {
-		panic(fmt.Sprintf("modules: %q registered twice", s.Name))
-	}
 	registry[s.Name] = s
-	modspec.Register(modspec.Spec{Name: s.Name, Args: s.Args, Required: s.Required, AnyArgs: s.AnyArgs, Files: s.Files})
 }
 
 // Lookup returns the module registered under name.

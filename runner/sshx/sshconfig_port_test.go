@@ -2,7 +2,6 @@ package sshx_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hostconn"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -25,12 +25,7 @@ func TestSSHConfigPortFromInventory(t *testing.T) {
 	sshConfig := filepath.Join(dir, "ssh_config")
 	writeFile(t, sshConfig, "Host myalias\n  HostName 127.0.0.1\n  Port "+strconv.Itoa(f.srv.Port)+"\n", 0o600)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	closed := sshtest.ClosedPort(t)
 
 	invFile := filepath.Join(dir, "hosts.yml")
 	writeFile(t, invFile, `connection: {user: deploy, private_key: `+f.keyF+`, known_hosts: `+f.known+`}
