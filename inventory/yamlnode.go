@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,7 +82,7 @@ func (y yamlFile) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 			continue
 		}
 		seen[k.Value] = k.Line
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			y.p.add(y.file, k.Line, "unknown key %q %s%s", k.Value, what, suggest(k.Value, allowed))
 			continue
 		}
@@ -160,15 +161,6 @@ func (y yamlFile) vars(n *yaml.Node, what string) []varEntry {
 		out = append(out, varEntry{key: key, value: val, at: ref{file: y.file, line: k.Line}})
 	})
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // vaultLine is the line of the first !vault value in n, 0 when none: the

@@ -182,26 +182,28 @@ func (p *LabCA) loadCA() error {
 }
 
 func selfSign(key crypto.Signer) ([]byte, error) {
-	serial, err := newSerial()
+	tmpl, err := newTemplate(pkix.Name{CommonName: "ferry lab CA", Organization: []string{"ferry"}}, caLifetime)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ferry lab CA", Organization: []string{"ferry"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.BasicConstraintsValid, tmpl.IsCA, tmpl.MaxPathLenZero = true, true, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("lab CA certificate: %w", err)
 	}
 	return der, nil
+}
+
+// newTemplate starts a certificate for subject with a fresh serial, valid
+// from an hour ago (clocks differ) for lifetime.
+func newTemplate(subject pkix.Name, lifetime time.Duration) (*x509.Certificate, error) {
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(lifetime)}, nil
 }
 
 // leaf returns the stored certificate for id when it is still good, and
@@ -291,19 +293,12 @@ func (p *LabCA) issue(cn string, names []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	tmpl, err := newTemplate(pkix.Name{CommonName: cn, Organization: []string{"ferry lab"}}, leafLifetime)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"ferry lab"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(leafLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
