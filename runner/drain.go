@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
@@ -67,17 +68,19 @@ done`, shq(d.Socket), shq(d.Backend), shq(server), int(d.Timeout.Seconds()), shq
 // answers (up to the timeout), then puts the server back in rotation.
 func readyScript(d *inventory.Drain, server, url string) string {
 	return fmt.Sprintf(`deadline=$(( $(date +%%s) + %d ))
-[ -S %s ] || exit 0
-until curl -fsS -o /dev/null --max-time 2 %s; do
-  [ "$(date +%%s)" -ge "$deadline" ] && { echo "%s is not healthy: %s" >&2; exit 1; }
+sock=%s; backend=%s; srv=%s; url=%s
+[ -S "$sock" ] || exit 0
+until curl -fsS -o /dev/null --max-time 2 "$url"; do
+  [ "$(date +%%s)" -ge "$deadline" ] && { echo "$srv is not healthy: $url" >&2; exit 1; }
   sleep 0.2
 done
-out=$(echo "set server %s/%s state ready" | socat stdio %s)
+out=$(printf 'set server %%s/%%s state ready\n' "$backend" "$srv" | socat stdio "$sock")
 case $out in "") ;; *"No such server"*|*"No such backend"*) ;; *) echo "$out" >&2; exit 1;; esac
-exit 0`, int(d.Timeout.Seconds()), shq(d.Socket), shq(url), server, url, d.Backend, server, shq(d.Socket))
+exit 0`, int(d.Timeout.Seconds()), shq(d.Socket), shq(d.Backend), shq(server), shq(url))
 }
 
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shq makes s one literal shell word.
+func shq(s string) string { return shell.Literal(s) }
 
 // onBalancers runs script on every balancer; the first failure is returned.
 func (e *Engine) onBalancers(ctx context.Context, lbs []*hostRun, script string) error {

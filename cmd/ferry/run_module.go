@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
@@ -108,7 +109,7 @@ func parseModuleArgs(s string) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	words, err := modules.SplitWords(t)
+	words, err := shell.Split(t)
 	if err != nil {
 		return nil, err
 	}

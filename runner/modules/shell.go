@@ -3,21 +3,14 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
-// quote returns s as one POSIX-shell word.
-func quote(s string) string {
-	if s != "" && safeWord.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-var safeWord = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+// quote returns s as one POSIX-shell word (bare when it needs no quotes).
+func quote(s string) string { return shell.Quote(s) }
 
 // run executes a command and turns a transport failure into an error naming
 // what was being done; a non-zero exit is left to the caller.

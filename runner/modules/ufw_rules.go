@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/internal/shell"
 )
 
 // ufwRule is one firewall rule as a task lists it.
@@ -169,7 +171,7 @@ func ruleKey(text string) string {
 
 // deleteCommand is the ufw command removing a rule printed by show added.
 func deleteCommand(text string) (string, error) {
-	words, err := SplitWords(ruleKey(text))
+	words, err := shell.Split(ruleKey(text))
 	if err != nil {
 		return "", fmt.Errorf("ufw: cannot parse rule %q: %w", text, err)
 	}
