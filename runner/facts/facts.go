@@ -30,7 +30,7 @@ done
 if [ -d /run/systemd/system ]; then echo init=systemd; else echo init=sysvinit; fi
 echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 if command -v ip >/dev/null 2>&1; then
-  ip -o addr show 2>/dev/null | sed 's/^/ip=/'
+  ` + hostread.AddressesScript + ` 2>/dev/null | sed 's/^/ip=/'
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi

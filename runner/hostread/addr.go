@@ -12,10 +12,14 @@ type Addr struct {
 	Bits  int // prefix length
 }
 
-// Addresses reads every address of every interface (iproute2).
+// AddressesScript prints every address of every interface (iproute2), one
+// line each; scripts that read several things at once embed it.
+const AddressesScript = "ip -o addr show"
+
+// Addresses reads every address of every interface.
 var Addresses = Reader[[]Addr]{
 	Name:   "addresses",
-	Script: "ip -o addr show",
+	Script: AddressesScript,
 	Parse:  infallible(ParseAddresses),
 }
 

@@ -1,6 +1,7 @@
 package hostread
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ferry-deploy/ferry/runner/local"
 )
 
 func fixture(t *testing.T, name string) string {
@@ -193,5 +196,59 @@ func TestParseReplicas(t *testing.T) {
 	}
 	if got := ParseReplicas(""); len(got) != 0 {
 		t.Errorf("empty: %v", got)
+	}
+}
+
+func TestParseFirewall(t *testing.T) {
+	out := "@@status\n" + fixture(t, "ufw_status_inactive.txt") + "@@added\n" + fixture(t, "ufw_show_added.txt") +
+		"@@defaults\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"
+	fw := ParseFirewall(out)
+	if !fw.Installed || fw.Active || fw.Incoming != "deny" || fw.Outgoing != "allow" {
+		t.Errorf("state: %+v", fw)
+	}
+	if len(fw.Rules) < 3 || fw.Rules[0] != "allow from 198.18.0.11 to any port 22 proto tcp" || fw.Rules[2] != "allow from 198.18.0.0/24 to any port 3306 proto tcp comment 'db clients'" {
+		t.Errorf("rules: %q", fw.Rules)
+	}
+	// ufw status verbose's Default: line wins over the file.
+	verbose := ParseFirewall("@@status\nStatus: active\nDefault: reject (incoming), allow (outgoing), disabled (routed)\n@@added\n@@defaults\nDEFAULT_INPUT_POLICY=\"DROP\"\n")
+	if !verbose.Active || verbose.Incoming != "reject" || len(verbose.Rules) != 0 {
+		t.Errorf("verbose: %+v", verbose)
+	}
+	if missing := ParseFirewall("@@status\nufw: command not found\n@@added\n/bin/sh: ufw: not found\n"); missing.Installed || len(missing.Rules) != 0 {
+		t.Errorf("no ufw: %+v", missing)
+	}
+}
+
+func TestSections(t *testing.T) {
+	got := Sections("noise\n@@a\nx\ny\n@@b\n@@c\nz")
+	if diff := cmp.Diff(map[string]string{"a": "x\ny\n", "b": "", "c": "z"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestParseIdentity(t *testing.T) {
+	for out, want := range map[string]Identity{
+		"Linux 6.1.0-18-amd64\nweb-01\n": {"Linux 6.1.0-18-amd64", "web-01"},
+		"Linux 6.1.0-18-amd64\n":         {Kernel: "Linux 6.1.0-18-amd64"},
+	} {
+		if got := ParseIdentity(out); got != want {
+			t.Errorf("%q: %+v, want %+v", out, got, want)
+		}
+	}
+}
+
+// TestReaderRead runs readers through a real executor (this machine's
+// shell): the script's output is parsed, a failing script is an error
+// naming the reader and carrying its stderr.
+func TestReaderRead(t *testing.T) {
+	x := local.New(local.Options{})
+	id, err := HostIdentity.Read(context.Background(), x, false)
+	host, _ := os.Hostname()
+	if err != nil || id.Hostname != host || !strings.HasPrefix(id.Kernel, "Linux ") {
+		t.Errorf("identity: %+v, %v", id, err)
+	}
+	bad := Reader[string]{Name: "nothing", Script: "echo why >&2; exit 4", Parse: func(s string) (string, error) { return s, nil }}
+	if _, err := bad.Read(context.Background(), x, false); err == nil || err.Error() != "read nothing: exit 4: why" {
+		t.Errorf("failing script: %v", err)
 	}
 }

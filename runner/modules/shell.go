@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 // quote returns s as one POSIX-shell word (bare when it needs no quotes).
@@ -62,24 +63,4 @@ func redact(s string, secrets ...string) string {
 
 // sections splits output printed as "@@name" marker lines followed by
 // content, so that one script can return several reads at once.
-func sections(out string) map[string]string {
-	secs := map[string]string{}
-	name := ""
-	var b strings.Builder
-	flush := func() {
-		if name != "" {
-			secs[name] = b.String()
-		}
-		b.Reset()
-	}
-	for _, line := range strings.SplitAfter(out, "\n") {
-		if strings.HasPrefix(line, "@@") {
-			flush()
-			name = strings.TrimSpace(line[2:])
-			continue
-		}
-		b.WriteString(line)
-	}
-	flush()
-	return secs
-}
+func sections(out string) map[string]string { return hostread.Sections(out) }
