@@ -11,17 +11,18 @@ import (
 
 func recorded(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/recorded/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return testdataFile(t, "testdata/recorded/"+name)
 }
 
 // recordedRead reads a host's recorded answer to one of hostread's readers.
 func recordedRead(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../hostread/testdata/" + name)
+	return testdataFile(t, "../hostread/testdata/"+name)
+}
+
+func testdataFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
