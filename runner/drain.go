@@ -11,7 +11,6 @@ import (
 
 	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
-	"github.com/ferry-deploy/ferry/roles/support"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
@@ -52,7 +51,7 @@ func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun,
 // it back. The engine runs its scripts on every host of the drain's
 // Through group, one round trip each, as the connection's become user;
 // what they say to the balancer is the implementation's business (HAProxy's
-// runtime API: roles/support.HAProxy, the default).
+// runtime API: roles/support.HAProxy, which cmd/ferry gives the engine).
 type LoadBalancer interface {
 	// DrainScript takes server out of rotation in d.Backend and waits on
 	// the balancer, up to d.Timeout, until no session is left on it. It
@@ -62,14 +61,6 @@ type LoadBalancer interface {
 	// ReadyScript waits, up to d.Timeout, until url answers from the
 	// balancer, then puts server back in rotation.
 	ReadyScript(d *inventory.Drain, server, url string) string
-}
-
-// loadBalancer is the run's LoadBalancer.
-func (e *Engine) loadBalancer() LoadBalancer {
-	if e.opts.LoadBalancer != nil {
-		return e.opts.LoadBalancer
-	}
-	return support.HAProxy{}
 }
 
 // shq makes s one literal shell word.
@@ -127,6 +118,9 @@ func (b *balancerDrain) connect(ctx context.Context) error {
 	if b.lbs != nil {
 		return nil
 	}
+	if b.e.opts.LoadBalancer == nil {
+		return fmt.Errorf("drain through %s: the engine was given no LoadBalancer", b.d.Through)
+	}
 	lbs, err := b.e.balancers(ctx, b.d)
 	b.lbs = lbs
 	return err
@@ -137,7 +131,7 @@ func (b *balancerDrain) out(ctx context.Context, hr *hostRun) (string, error) {
 		return "", err
 	}
 	start := time.Now()
-	if err := b.e.onBalancers(ctx, b.lbs, b.e.loadBalancer().DrainScript(b.d, hr.host.Name)); err != nil {
+	if err := b.e.onBalancers(ctx, b.lbs, b.e.opts.LoadBalancer.DrainScript(b.d, hr.host.Name)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("drained from %s/%s on %s in %s", b.d.Backend, hr.host.Name, hostNamesOf(b.lbs), time.Since(start).Round(time.Millisecond)), nil
@@ -151,7 +145,7 @@ func (b *balancerDrain) back(ctx context.Context, hr *hostRun) error {
 	if strings.Contains(url, "%s") {
 		url = fmt.Sprintf(url, hr.host.Address)
 	}
-	return b.e.onBalancers(ctx, b.lbs, b.e.loadBalancer().ReadyScript(b.d, hr.host.Name, url))
+	return b.e.onBalancers(ctx, b.lbs, b.e.opts.LoadBalancer.ReadyScript(b.d, hr.host.Name, url))
 }
 
 // runDrained runs a host's play with the drain armed: the first task that

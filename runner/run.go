@@ -58,7 +58,7 @@ type Options struct {
 	// this name (--start-at-task); handlers are not affected.
 	StartAt string
 	// LoadBalancer drains hosts through their load balancers (drain:
-	// through:); nil is HAProxy's runtime API.
+	// through:); a run with such a drain needs one.
 	LoadBalancer LoadBalancer
 }
 

@@ -68,7 +68,7 @@ func runModule(cmd *cobra.Command, f runFlags, inv *inventory.Inventory, hosts [
 		rep = &liveReporter{Reporter: rep, l: live}
 	}
 	eng := runner.New(inv, runner.Options{
-		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
+		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra, LoadBalancer: loadBalancer,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),
