@@ -9,20 +9,10 @@ import (
 	"testing"
 )
 
-func recorded(t *testing.T, name string) string {
-	t.Helper()
-	return testdataFile(t, "testdata/recorded/"+name)
-}
-
 // recordedRead reads a host's recorded answer to one of hostread's readers.
 func recordedRead(t *testing.T, name string) string {
 	t.Helper()
-	return testdataFile(t, "../hostread/testdata/"+name)
-}
-
-func testdataFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile("../hostread/testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
