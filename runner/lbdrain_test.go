@@ -30,19 +30,7 @@ func (b logBalancer) ReadyScript(d *inventory.Drain, server, url string) string 
 // others' balancer here: the engine only needs hosts to run scripts on).
 func withBalancerDrain(t *testing.T, l *lab) {
 	t.Helper()
-	path := filepath.Join(l.dir, "inventory.yml")
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := strings.Replace(string(text), "    roles: [site]\n",
-		"    roles: [site]\n    serial: 1\n    drain: {through: site, backend: web, health_url: \"http://%s/\"}\n", 1)
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if l.inv, err = inventory.Load(path); err != nil {
-		t.Fatal(err)
-	}
+	withSiteKeys(t, l, "    serial: 1\n    drain: {through: site, backend: web, health_url: \"http://%s/\"}\n")
 }
 
 // TestBalancerDrainThroughLoadBalancer: the engine drains each host before
