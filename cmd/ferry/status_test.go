@@ -1,13 +1,13 @@
 package main
 
 import (
-	"time"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-deploy/ferry/health"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
