@@ -20,13 +20,15 @@ import (
 // rotation.
 
 // balancers returns a connection to every host of the drain's Through group,
-// opening (once) those that are not part of this run's plays.
+// opening (once) those that are not part of this run's plays. Hosts of one
+// batch drain at the same time: dialMu makes the check-then-dial one step,
+// so a balancer is dialed once and no connection is lost.
 func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun, error) {
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
 	var out []*hostRun
 	for _, h := range e.inv.HostsOf(d.Through) {
-		e.mu.Lock()
-		hr := e.hosts[h.Name]
-		e.mu.Unlock()
+		hr := e.hostRun(h.Name)
 		if hr == nil {
 			x, err := e.opts.Connect(ctx, h)
 			if err != nil {

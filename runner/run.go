@@ -68,12 +68,16 @@ func (e *BadInputError) Unwrap() error { return e.Err }
 
 // Engine runs plays against an inventory.
 type Engine struct {
-	inv   *inventory.Inventory
-	opts  Options
+	inv  *inventory.Inventory
+	opts Options
+	// hosts grows during the run (balancers outside the plays, drain.go):
+	// read and write it under mu, through hostRun.
 	hosts map[string]*hostRun
 	mu    sync.Mutex
-	start startPoint // where --start-at-task begins
-	runID string     // names this run in hosts' run locks (hostlock.go)
+	// dialMu serializes connecting to balancers outside the plays.
+	dialMu sync.Mutex
+	start  startPoint // where --start-at-task begins
+	runID  string     // names this run in hosts' run locks (hostlock.go)
 }
 
 // hostRun is one host's state across the whole run.
@@ -161,7 +165,9 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
 			hr.stateDir = dir
 		}
+		e.mu.Lock()
 		e.hosts[h.Name] = hr
+		e.mu.Unlock()
 		g.Go(func() error {
 			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
@@ -190,7 +196,16 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	_ = g.Wait()
 }
 
+// hostRun returns the run state of the named host, nil if it has none.
+func (e *Engine) hostRun(name string) *hostRun {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.hosts[name]
+}
+
 func (e *Engine) closeAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, hr := range e.hosts {
 		if hr.unlock != nil {
 			hr.unlock()
@@ -227,7 +242,7 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		var mu sync.Mutex
 		once := newOnceSet(hostNames(batch)) // run_once tasks of this batch (once.go)
 		for _, h := range batch {
-			hr := e.hosts[h.Name]
+			hr := e.hostRun(h.Name)
 			hr.once = once
 			g.Go(func() error {
 				run := e.runHostPlay
@@ -329,6 +344,8 @@ func (e *Engine) selectedByTags(tags []string) bool {
 func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
 	rc := Recap{Event: "recap", Hosts: map[string]*HostStats{}, Check: e.opts.Check,
 		DurationMS: time.Since(start).Milliseconds(), Interrupted: errors.Is(ctx.Err(), context.Canceled)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for name, hr := range e.hosts {
 		st := hr.stats
 		if hr.exec != nil {
