@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Rolling changes behind HAProxy: before a host's first change it is set to
@@ -173,7 +173,7 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 	hr.drain = &drainState{play: p.Group, d: d, via: e.newDrainer(d)}
 	defer func() { hr.drain = nil }()
 	ds := hr.drain
-	if left, _ := hr.facts["drained_plays"].([]string); slices.Contains(left, p.Group) {
+	if hr.left.Drained(p.Group) {
 		// An earlier run drained this host and never put it back (it
 		// failed): this run puts it back once the host is healthy.
 		ds.drained = true
@@ -222,7 +222,7 @@ func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
 // markDrained records on the host that it is out of rotation (or no longer
 // is), so that a run after a failed one knows to put it back.
 func (e *Engine) markDrained(ctx context.Context, hr *hostRun, play string, drained bool) error {
-	file := path.Join(hr.stateDir, "drained", play)
+	file := statedir.DrainedFile(hr.stateDir, play)
 	script := "rm -f " + shq(file)
 	if drained {
 		script = fmt.Sprintf("mkdir -p %s && : > %s", shq(path.Dir(file)), shq(file))

@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Renderer renders the templates in task arguments on the controller.
@@ -39,9 +40,10 @@ type Options struct {
 	Tags, SkipTags []string
 	// Connect opens the one connection a host uses for the whole run.
 	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
-	// Gather reads a host's facts, and the handlers a previous run left
-	// pending in stateDir, in one round trip.
-	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error)
+	// Gather reads a host's facts, and what a previous run left in its
+	// state folder stateDir (pending handlers, drained plays), in one
+	// round trip.
+	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error)
 	// LockTimeout is how long to wait for a host another run holds
 	// (hostlock.go); 0 fails at once naming the holder.
 	LockTimeout time.Duration
@@ -82,9 +84,12 @@ type Engine struct {
 
 // hostRun is one host's state across the whole run.
 type hostRun struct {
-	host       *inventory.Host
-	exec       *countingExecutor
-	facts      map[string]any
+	host  *inventory.Host
+	exec  *countingExecutor
+	facts map[string]any
+	// left is what an earlier run left in the host's state folder: the
+	// engine's own state, kept out of the facts templates see.
+	left       statedir.Left
 	registered map[string]any
 	stats      HostStats
 	failed     bool // a task failed: later tasks and plays skip this host
@@ -161,7 +166,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir, stepKeys: map[string]int{}}
+		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
 		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
 			hr.stateDir = dir
 		}
@@ -182,7 +187,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 				if e.opts.Check {
 					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 				}
-				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
+				hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			e.watchStep(h.Name, "") // connected: off the status area until its play
@@ -246,7 +251,8 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 			hr.once = once
 			g.Go(func() error {
 				run := e.runHostPlay
-				if p.Drain != nil {
+				switch {
+				case p.Drain != nil:
 					run = func(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
 						return e.runDrained(ctx, p, p.Drain, hr, defaults)
 					}

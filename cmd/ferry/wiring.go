@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -62,7 +63,7 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 	}
 }
 
-func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
 	return facts.GatherIn(ctx, x, stateDir)
 }
 
