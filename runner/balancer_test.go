@@ -1,14 +1,19 @@
 package runner_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/runner"
+	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
 // withBalancer rewrites the lab's inventory so that its last host becomes
@@ -96,5 +101,106 @@ func TestBalancerOutsidePlaysDialedOnce(t *testing.T) {
 	}
 	if !drained["h01"] || !drained["h02"] || !drained["h03"] {
 		t.Errorf("drained %v, want h01, h02 and h03 (all change on a first deploy)", drained)
+	}
+}
+
+// orderLog records, in order, the round trips of every host and the plays
+// beginning.
+type orderLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (o *orderLog) add(s string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lines = append(o.lines, s)
+}
+
+func (o *orderLog) Event(ev runner.Event) {
+	if ev.Kind == "play" || ev.Kind == "drain" {
+		o.add(ev.Kind + " " + ev.Play + " " + ev.Host)
+	}
+}
+
+func (o *orderLog) Recap(runner.Recap) {}
+
+type loggedExec struct {
+	executor.Executor
+	log *orderLog
+}
+
+func (x loggedExec) Run(ctx context.Context, cmd executor.Command) (executor.Result, error) {
+	x.log.add("round trip")
+	return x.Executor.Run(ctx, cmd)
+}
+
+func (x loggedExec) Stat(ctx context.Context, path string, become bool) (executor.FileInfo, error) {
+	x.log.add("round trip")
+	return x.Executor.Stat(ctx, path, become)
+}
+
+func (x loggedExec) ReadFile(ctx context.Context, path string, become bool) ([]byte, error) {
+	x.log.add("round trip")
+	return x.Executor.ReadFile(ctx, path, become)
+}
+
+// TestNoOpPlansFirstAndNeverDrains: on a converged serial group that drains
+// through a load balancer, a no-op run plans every host before the first
+// play begins, so that in their turns the hosts cost no round trip at all;
+// it never connects to the load balancer, let alone drains a host there,
+// and reports every task, as a run in turn would.
+func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
+	l := newLab(t, 3, "site")
+	lb := withBalancer(t, l, 1)
+	first, _ := mustDeploy(t, l, runOpts{})
+	if d := hostTimeline(first, "h01"); len(d) == 0 || !strings.HasPrefix(d[0], "drain: drained from web/h01") {
+		t.Fatalf("the converging run did not drain h01 first: %q", d)
+	}
+	log := &orderLog{}
+	var mu sync.Mutex
+	dialed := []string{}
+	rec, rc := mustDeploy(t, l, runOpts{rep: log,
+		dialing: func(h *inventory.Host) {
+			mu.Lock()
+			defer mu.Unlock()
+			dialed = append(dialed, h.Name)
+		},
+		wrap: func(x executor.Executor) executor.Executor { return loggedExec{x, log} },
+	})
+	if rc.Changed != 0 {
+		t.Fatalf("not a no-op: %v", rec.changed())
+	}
+	if slices.Contains(dialed, lb) {
+		t.Errorf("the no-op connected to the load balancer %s", lb)
+	}
+	played, late := false, 0
+	for _, line := range log.lines {
+		switch {
+		case strings.HasPrefix(line, "drain"):
+			t.Errorf("the no-op drained: %s", line)
+		case strings.HasPrefix(line, "play"):
+			played = true
+		case played && line == "round trip":
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("%d round trips after the plays began: %q", late, log.lines)
+	}
+	for _, h := range []string{"h01", "h02"} {
+		st := rc.Hosts[h]
+		if st == nil || st.Tasks == 0 || st.OK+st.Skipped == 0 {
+			t.Errorf("%s: recap %+v, want its tasks counted", h, st)
+		}
+		tasks := 0
+		for _, ev := range rec.events {
+			if ev.Host == h && ev.Kind == "task" {
+				tasks++
+			}
+		}
+		if st != nil && tasks != st.OK+st.Skipped {
+			t.Errorf("%s: %d task events, recap says %d ok + %d skipped", h, tasks, st.OK, st.Skipped)
+		}
 	}
 }

@@ -111,6 +111,9 @@ type hostRun struct {
 	once *onceSet
 	// rolesRun names the roles that ran on the host in this run.
 	rolesRun map[string]bool
+	// settled, when set, is the empty plan the host was found to have
+	// before the plays began (planfirst.go): its turns only report it.
+	settled *settledRun
 }
 
 // New prepares an engine for inv.
@@ -136,6 +139,7 @@ func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	if err := e.preflight(plays); err != nil {
 		return e.recap(start, ctx), &BadInputError{Err: err}
 	}
+	e.planFirst(ctx, plays)
 	for _, p := range plays {
 		if ctx.Err() != nil {
 			break
@@ -252,6 +256,8 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 			g.Go(func() error {
 				run := e.runHostPlay
 				switch {
+				case hr.settled != nil:
+					run = func(_ context.Context, p Play, hr *hostRun, _ map[string]any) bool { return e.runSettled(p, hr) }
 				case p.Drain != nil:
 					run = func(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
 						return e.runDrained(ctx, p, p.Drain, hr, defaults)
