@@ -145,11 +145,17 @@ func (x loggedExec) ReadFile(ctx context.Context, path string, become bool) ([]b
 	return x.Executor.ReadFile(ctx, path, become)
 }
 
+func (x loggedExec) ReadBatch(ctx context.Context, reads []executor.Read) ([]executor.ReadAnswer, error) {
+	x.log.add("round trip")
+	return x.Executor.(executor.BatchReader).ReadBatch(ctx, reads)
+}
+
 // TestNoOpPlansFirstAndNeverDrains: on a converged serial group that drains
 // through a load balancer, a no-op run plans every host before the first
 // play begins, so that in their turns the hosts cost no round trip at all;
 // it never connects to the load balancer, let alone drains a host there,
-// and reports every task, as a run in turn would.
+// and reports every task, as a run in turn would. Each host costs two
+// round trips: its facts, and one batch of all its tasks' reads.
 func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
 	l := newLab(t, 3, "site")
 	lb := withBalancer(t, l, 1)
@@ -192,6 +198,9 @@ func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
 		st := rc.Hosts[h]
 		if st == nil || st.Tasks == 0 || st.OK+st.Skipped == 0 {
 			t.Errorf("%s: recap %+v, want its tasks counted", h, st)
+		}
+		if st != nil && st.RoundTrips > 2 {
+			t.Errorf("%s: %d round trips, want 2 (facts, one batch of reads)", h, st.RoundTrips)
 		}
 		tasks := 0
 		for _, ev := range rec.events {

@@ -58,6 +58,9 @@ func (r *itemRun) run(ctx context.Context) itemOutcome {
 	steps := []func(context.Context) (itemOutcome, bool){r.build, r.plan, r.expect, r.predict, r.apply}
 	for _, step := range steps {
 		if o, done := step(ctx); done {
+			if r.e.collecting && errors.Is(o.err, errNotFetched) {
+				return itemOutcome{status: StatusOK, result: skippedResult()}
+			}
 			return o
 		}
 	}

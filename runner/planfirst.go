@@ -62,6 +62,35 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 	if len(hr.left.PendingHandlers) > 0 || len(hr.left.DrainedPlays) > 0 {
 		return nil
 	}
+	for _, p := range plays {
+		if hasHost(p, hr.host.Name) && runsOnce(p) {
+			return nil // run_once ties the hosts of a batch together
+		}
+	}
+	px := newPrefetch(hr.exec)
+	if px == nil {
+		return e.planPass(ctx, plays, hr, hr.exec, false)
+	}
+	x := &countingExecutor{Executor: px}
+	for pass := 0; ; pass++ {
+		collect := pass < maxCollectPasses
+		px.pass(collect)
+		settled := e.planPass(ctx, plays, hr, x, collect)
+		if px.complete() || ctx.Err() != nil {
+			if settled != nil {
+				settled.batched()
+			}
+			return settled
+		}
+		if err := px.fetch(ctx); err != nil {
+			return nil // the host runs in its turn, and meets the error there
+		}
+	}
+}
+
+// planPass plans hr's plays once, reading the host through x; collecting,
+// a read x has no answer for ends its task as if it had nothing to do.
+func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *countingExecutor, collecting bool) *settledRun {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rep := &planReport{cancel: cancel, events: map[string][]Event{}}
@@ -70,17 +99,14 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 	}
 	opts := e.opts
 	opts.Check, opts.Report = true, rep
-	pe := &Engine{inv: e.inv, opts: opts, start: e.start, runID: e.runID}
-	ph := &hostRun{host: hr.host, exec: hr.exec, facts: maps.Clone(hr.facts), left: hr.left,
+	pe := &Engine{inv: e.inv, opts: opts, start: e.start, runID: e.runID, collecting: collecting}
+	ph := &hostRun{host: hr.host, exec: x, facts: maps.Clone(hr.facts), left: hr.left,
 		registered: map[string]any{}, stateDir: hr.stateDir, stepKeys: map[string]int{},
-		predicted: hoststate.NewOverlay(hoststate.New(), hr.exec)}
+		predicted: hoststate.NewOverlay(hoststate.New(), x)}
 	pe.hosts = map[string]*hostRun{hr.host.Name: ph}
 	for _, p := range plays {
 		if !hasHost(p, hr.host.Name) {
 			continue
-		}
-		if runsOnce(p) {
-			return nil // run_once ties the hosts of a batch together
 		}
 		rep.setPlay(p.Group)
 		ok := pe.runHostPlay(ctx, p, ph, roleDefaults(p.Roles))
@@ -93,6 +119,16 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 		return nil
 	}
 	return &settledRun{events: rep.events, stats: st, registered: ph.registered}
+}
+
+// batched zeroes the round trips of the events: their reads came in the
+// host's batches, which the recap counts.
+func (s *settledRun) batched() {
+	for _, evs := range s.events {
+		for i := range evs {
+			evs[i].RoundTrips = 0
+		}
+	}
 }
 
 // runSettled reports, in the host's turn, what its plan found for play p.

@@ -78,8 +78,11 @@ type Engine struct {
 	mu    sync.Mutex
 	// dialMu serializes connecting to balancers outside the plays.
 	dialMu sync.Mutex
-	start  startPoint // where --start-at-task begins
-	runID  string     // names this run in hosts' run locks (hostlock.go)
+	// collecting: this engine plans a host to learn which reads its tasks
+	// make (prefetch.go); a read not fetched yet ends a task quietly.
+	collecting bool
+	start      startPoint // where --start-at-task begins
+	runID      string     // names this run in hosts' run locks (hostlock.go)
 }
 
 // hostRun is one host's state across the whole run.
