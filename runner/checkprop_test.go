@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/runner"
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -277,7 +280,53 @@ func newPropRunner(t *testing.T) *propRunner {
 	}
 	t.Cleanup(func() { x.Close() })
 	l.shared = x
+	l.gather = cachedFacts()
 	return &propRunner{t: t, l: l, root: l.roots["h01"], dir: dir}
+}
+
+// cachedFacts reads the host's facts once: they are the same for every
+// case (each case starts from a wiped folder), except the handlers a run
+// left pending or the hosts it drained, which are read again whenever the
+// state folder holds any.
+func cachedFacts() func(context.Context, executor.Executor, string) (map[string]any, error) {
+	var once map[string]any
+	return func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+		_, errP := os.Stat(filepath.Join(stateDir, "pending"))
+		_, errD := os.Stat(filepath.Join(stateDir, "drained"))
+		if !errors.Is(errP, fs.ErrNotExist) || !errors.Is(errD, fs.ErrNotExist) {
+			return facts.GatherIn(ctx, x, stateDir)
+		}
+		if once == nil {
+			f, err := facts.GatherIn(ctx, x, stateDir)
+			if err != nil {
+				return nil, err
+			}
+			once = f
+		}
+		return deepCopy(once).(map[string]any), nil
+	}
+}
+
+// deepCopy copies the maps and slices of facts, which a run may change.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, e := range v {
+			s[i] = deepCopy(e)
+		}
+		return s
+	case []string:
+		return slices.Clone(v)
+	default:
+		return v
+	}
 }
 
 // reset makes the host's folder the case's starting state.
