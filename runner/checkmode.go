@@ -157,14 +157,12 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 // commands.
 func trackedKind(module string) string {
 	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", modules.FlushHandlers:
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", "user", modules.FlushHandlers:
 		return ""
 	case "cron": // a file, written by copy
 		return ""
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
-	case "user":
-		return "accounts"
 	case "mysql_query", "mysql_user", "mysql_replica":
 		return "mysql"
 	}

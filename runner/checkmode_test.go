@@ -170,9 +170,10 @@ func TestCheckReportsUnknown(t *testing.T) {
 	}
 }
 
-// A module whose state check mode does not predict (users here) makes the
-// next task of its kind unknown once it would change something.
-func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
+// Users and groups are predicted: the second task on an account an
+// earlier task creates plans against it (ok, or the change it still
+// makes), and only the group useradd may create with the user is unknown.
+func TestCheckPredictsAccounts(t *testing.T) {
 	l := newLab(t, 1, "accounts")
 	l.writeRole("accounts", `tasks:
   - name: group
@@ -180,9 +181,15 @@ func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
   - name: group again
     group: {name: ferry-check-no-such-group}
   - name: user
-    user: {name: ferry-check-no-such-user}
+    user: {name: ferry-check-no-such-user, shell: /bin/sh, groups: [ferry-check-no-such-group]}
   - name: user again
-    user: {name: ferry-check-no-such-user}
+    user: {name: ferry-check-no-such-user, shell: /bin/sh}
+  - name: user's shell
+    user: {name: ferry-check-no-such-user, shell: /bin/bash}
+  - name: user's uid
+    user: {name: ferry-check-no-such-user, uid: 4711}
+  - name: user's group
+    group: {name: ferry-check-no-such-user}
   - name: another group
     group: {name: ferry-check-other-group}
   - name: file
@@ -192,11 +199,15 @@ func TestCheckUnknownAfterUnpredictedChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Groups are predicted (the second task finds the group the first one
-	// creates); users are not, and useradd may create a group too.
-	want := []string{"group[]=changed", "group again[]=ok", "user[]=changed", "user again[]=unknown", "another group[]=unknown", "file[]=changed"}
+	want := []string{"group[]=changed", "group again[]=ok", "user[]=changed", "user again[]=ok", "user's shell[]=changed",
+		"user's uid[]=unknown", "user's group[]=unknown", "another group[]=changed", "file[]=changed"}
 	if got := check.statuses(); !slices.Equal(got, want) {
 		t.Fatalf("check = %v, want %v", got, want)
+	}
+	for _, ev := range check.events {
+		if ev.Task == "user's shell" && !slices.Equal(ev.Summary, []string{"set shell of ferry-check-no-such-user to /bin/bash (was /bin/sh)"}) {
+			t.Errorf("second change of the user: %q", ev.Summary)
+		}
 	}
 }
 

@@ -574,7 +574,7 @@ func TestCheckModeProperty(t *testing.T) {
 	n := propCaseCount()
 	// Most of a case is waiting for the host's processes, so a few hosts
 	// (each its own server and connection) run cases side by side.
-	workers := min(2*runtime.GOMAXPROCS(0), 8, n)
+	workers := min(4*runtime.GOMAXPROCS(0), 8, n)
 	runners := make([]*propRunner, workers)
 	for i := range runners {
 		runners[i] = newPropRunner(t)
