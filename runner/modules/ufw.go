@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -100,9 +101,9 @@ func (m *ufwModule) read(ctx context.Context, t *Target) (ufwState, error) {
 	return st, nil
 }
 
-// Plan costs one round trip.
+// Plan costs one round trip (none in check mode after an earlier ufw task).
 func (m *ufwModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	st, err := m.read(ctx, t)
+	st, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
@@ -110,7 +111,11 @@ func (m *ufwModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	return Change{Changed: len(m.commands) > 0, Summary: m.commands}, nil
+	c := Change{Changed: len(m.commands) > 0, Summary: m.commands}
+	if c.Changed {
+		c.Predict = func(ps *hoststate.State) { m.predict(ps, st) }
+	}
+	return c, nil
 }
 
 // plan lists the ufw commands, in the order they must run: the SSH rule
