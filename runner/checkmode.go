@@ -157,14 +157,14 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 // commands.
 func trackedKind(module string) string {
 	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", "user", "ufw", modules.FlushHandlers:
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", "user", "ufw", "mysql_user", modules.FlushHandlers:
 		return ""
 	case "cron": // a file, written by copy
 		return ""
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
-	case "mysql_query", "mysql_user", "mysql_replica":
-		return "mysql"
+	case "mysql_query", "mysql_replica":
+		return modules.MySQLKind
 	}
 	return module
 }
