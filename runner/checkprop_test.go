@@ -60,7 +60,7 @@ var linkTargets = []string{"a", "b", "d/e", "d/f"}
 // propLinks adds links to the generated states and tasks. Off until writing
 // through links is exact in the real run (line and copy on a link, issue
 // #16): with it on, the property test finds those real-run bugs.
-const propLinks = false
+const propLinks = true
 
 var propContents = []string{"one\n", "two\n", "k=1\n", "one\nk=2\n", "", "no newline"}
 
