@@ -237,3 +237,37 @@ func TestCheckUnknownLoopMarksItsItems(t *testing.T) {
 		t.Fatalf("check = %v, want %v", got, want)
 	}
 }
+
+// A command whose guard names a link writes through it: what the link
+// leads to is unknown after it, not planned against the host as it was.
+// Found by the property test once links were on (seed 266).
+func TestCheckCommandWritesThroughLink(t *testing.T) {
+	l := newLab(t, 1, "through")
+	root := l.roots["h01"]
+	if err := os.WriteFile(filepath.Join(root, "a"), []byte("one\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
+		t.Fatal(err)
+	}
+	l.writeRole("through", `tasks:
+  - name: append
+    shell: {cmd: "echo made >> {{ .root }}/b", removes: "{{ .root }}/b"}
+  - name: after
+    line: {path: "{{ .root }}/a", line: "made"}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _, err := l.deploy(runOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := check.statuses(), []string{"append[]=changed", "after[]=unknown"}; !slices.Equal(got, want) {
+		t.Errorf("check = %v, want %v", got, want)
+	}
+	if got, want := real.statuses(), []string{"append[]=changed", "after[]=ok"}; !slices.Equal(got, want) {
+		t.Errorf("real = %v, want %v", got, want)
+	}
+}
