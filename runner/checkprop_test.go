@@ -53,13 +53,14 @@ func propCaseCount() int {
 // propPaths overlap on purpose: d holds d/e and d/f, links point between.
 var propPaths = []string{"a", "b", "d", "d/e", "d/f"}
 
-// linkTargets leave out the directory: copy onto a link to a directory is
-// being fixed apart from check mode (issue #16).
+// linkTargets leave out the directory: links to it are left for later.
 var linkTargets = []string{"a", "b", "d/e", "d/f"}
 
-// propLinks adds links to the generated states and tasks. Off until writing
-// through links is exact in the real run (line and copy on a link, issue
-// #16): with it on, the property test finds those real-run bugs.
+// propLinks adds links to the generated states and tasks: a switch to tell
+// a failure that links bring from others. With it on, the test found that
+// line replaced a link with a 0777 file (now it edits through the link),
+// and that check mode did not follow links to predicted paths in guards,
+// line and what a command writes.
 const propLinks = true
 
 var propContents = []string{"one\n", "two\n", "k=1\n", "one\nk=2\n", "", "no newline"}
@@ -123,8 +124,8 @@ func genStart(r *rand.Rand) map[string]startEntry {
 		switch r.IntN(5) {
 		case 0, 1:
 		case 2:
-			// Links point at regular files: writing through a dangling
-			// link is being fixed apart from check mode (issue #16).
+			// Links start out pointing at regular files; tasks make
+			// dangling ones.
 			if to := pick(r, linkTargets); propLinks && st[to].kind == "file" {
 				st[p] = startEntry{kind: "link", link: to}
 			}
