@@ -20,6 +20,7 @@ type connPatch struct {
 	ProxyJump      *string
 	Become         *bool
 	BecomePassword *string
+	BecomeUser     *string
 	Timeout        *time.Duration
 	// becomeAt is where become_password was written, to report a name that
 	// is not a secret.
@@ -50,6 +51,9 @@ func (p connPatch) applyTo(c *Connection, dir string) {
 	}
 	if p.BecomePassword != nil {
 		c.BecomePasswordVar = *p.BecomePassword
+	}
+	if p.BecomeUser != nil {
+		c.BecomeUser = *p.BecomeUser
 	}
 	if p.Timeout != nil {
 		c.Timeout = *p.Timeout
@@ -110,6 +114,9 @@ var ansibleConnVars = map[string]string{
 
 // secretRefRe matches "{{ name }}", the Ansible way to point a password at a
 // vaulted variable; ferry keeps only the name.
+// becomeUserRe is a plain user name: it goes into a command line.
+var becomeUserRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\$?$`)
+
 var secretRefRe = regexp.MustCompile(`^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$`)
 
 // setConn applies one connection setting, named as in ferry's YAML
@@ -152,6 +159,11 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		}
 		p.BecomePassword = &s
 		p.becomeAt = at
+	case "become_user":
+		if !becomeUserRe.MatchString(s) {
+			return fmt.Errorf("%q is not a user name (letters, digits, _, . and -)", s)
+		}
+		p.BecomeUser = &s
 	case "timeout":
 		d, err := parseTimeout(s)
 		if err != nil {

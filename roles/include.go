@@ -16,7 +16,7 @@ import (
 // its keys apply to each of them. An include runs when reached: its when,
 // loop and vars are evaluated then, once.
 var (
-	importKeys  = []string{"import_tasks", "name", "when", "become", "tags", "vars", "no_log"}
+	importKeys  = []string{"import_tasks", "name", "when", "become", "tags", "vars", "no_log", "delegate_to", "become_user"}
 	includeKeys = []string{"include_tasks", "name", "when", "loop", "vars", "tags"}
 )
 

@@ -86,6 +86,16 @@ type Task struct {
 	// RunOnce runs the task on one host of each batch (the first to reach
 	// it); the others register its result and share its outcome.
 	RunOnce bool
+	// DelegateTo, when set, runs the task on another host: an inventory
+	// host's name, or "localhost" for the controller (a template, rendered
+	// against the original host's variables). The task's templates still
+	// read the original host's variables and facts; its result is
+	// registered, and its handlers notified, on the original host.
+	DelegateTo string
+	// BecomeUser, when set, runs the task's privileged operations as this
+	// user instead of root (sudo to root, then runuser); it applies where
+	// become does (the task's, a block's or the connection's).
+	BecomeUser string
 	// Vars are variables set for this task only (values are templates,
 	// rendered against the host's variables).
 	Vars map[string]any

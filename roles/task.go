@@ -14,7 +14,7 @@ import (
 
 // taskKeys are the keys a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors",
-	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once"}
+	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once", "delegate_to", "become_user"}
 
 // envModules are the modules whose process environment: applies to.
 var envModules = []string{"command", "shell"}
@@ -248,6 +248,8 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.RunOnce = b
+	case "delegate_to", "become_user":
+		return p.targetKey(t, k, v)
 	case "ignore_errors":
 		b, err := p.boolean(k, v)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 	"github.com/ferry-deploy/ferry/templates"
@@ -140,6 +141,9 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil
+			}
+			if h.Address == "localhost" { // delegate_to: localhost
+				return local.New(local.Options{}), nil
 			}
 			cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"

@@ -175,6 +175,12 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 		if err := e.checkArgvSecret(t, d); err != nil {
 			return err
 		}
+		if _, err := e.delegateName(t, d); err != nil {
+			return err
+		}
+		if _, err := e.becomeUser(t, "", d); err != nil {
+			return err
+		}
 	}
 	return nil
 }

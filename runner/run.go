@@ -74,6 +74,8 @@ type Engine struct {
 	mu    sync.Mutex
 	start startPoint // where --start-at-task begins
 	runID string     // names this run in hosts' run locks (hostlock.go)
+	// delegates are the hosts delegate_to opened (delegate.go).
+	delegates delegateSet
 }
 
 // hostRun is one host's state across the whole run.

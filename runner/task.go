@@ -247,6 +247,11 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 	if t.Become != nil {
 		target.Become = *t.Become
 	}
+	restore, err := e.retarget(ctx, hr, t, data, target) // delegate_to, become_user
+	defer restore()
+	if err != nil {
+		return "", nil, err
+	}
 	if target.Env, err = e.taskEnv(t, data); err != nil {
 		return "", nil, err
 	}

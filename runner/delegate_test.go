@@ -1,0 +1,155 @@
+package runner_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/runner"
+)
+
+// A delegated task runs over the delegate's connection (the in-process
+// servers run their commands in their own folder, so pwd tells which one
+// ran it) with the original host's variables, registers its result on the
+// original host, and check mode plans on the delegate's predicted state.
+func TestDelegateTo(t *testing.T) {
+	l := newLab(t, 2, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: where it ran
+    shell: {cmd: "pwd > {{ .root }}/where", creates: "{{ .root }}/where"}
+    delegate_to: h01
+    register: where
+  - name: marker on the delegate
+    copy: {content: "for {{ .inventory_hostname }}\n", dest: "{{ hostvar \"h01\" \"root\" }}/for-{{ .inventory_hostname }}"}
+    delegate_to: '{{ "h01" }}'
+  - name: result registered here
+    copy: {content: "rc {{ .where.rc }}\n", dest: "{{ .root }}/rc"}
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"h01 marker on the delegate=changed", "h01 result registered here=changed", "h01 where it ran=changed",
+		"h02 marker on the delegate=changed", "h02 result registered here=unknown", "h02 where it ran=changed"}
+	// h01 delegates to itself: a plain task there. Its command's rc is
+	// known only in the real run, on both hosts.
+	want[1] = "h01 result registered here=unknown"
+	if got := check.byHost(); !slices.Equal(got, want) {
+		t.Errorf("check: %v\nwant %v", got, want)
+	}
+	real, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v %v", err, real.byHost())
+	}
+	for name, root := range l.roots {
+		if got := readFile(t, filepath.Join(root, "where")); got != l.roots["h01"]+"\n" {
+			t.Errorf("%s: ran in %q, want the delegate h01 (%s)", name, got, l.roots["h01"])
+		}
+		if got := readFile(t, filepath.Join(l.roots["h01"], "for-"+name)); got != "for "+name+"\n" {
+			t.Errorf("%s: marker on h01: %q", name, got)
+		}
+		if got := readFile(t, filepath.Join(root, "rc")); got != "rc 0\n" {
+			t.Errorf("%s: registered result: %q", name, got)
+		}
+	}
+	again, rc, _ := l.deploy(runOpts{})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed: %v", again.changed())
+	}
+	check2, rc, _ := l.deploy(runOpts{check: true})
+	if rc.Changed != 0 || rc.Unknown != 0 {
+		t.Errorf("check after the run: %v", check2.byHost())
+	}
+}
+
+// run_once with delegate_to: one host of the batch runs it, on the
+// delegate, and every host registers its result (Ansible's pattern for a
+// step done once per batch, such as a database migration).
+func TestRunOnceDelegated(t *testing.T) {
+	l := newLab(t, 3, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: once on h03
+    shell: {cmd: "echo {{ .inventory_hostname }} $(pwd) >> {{ hostvar \"h03\" \"root\" }}/runs", creates: "{{ hostvar \"h03\" \"root\" }}/runs"}
+    run_once: true
+    delegate_to: h03
+    register: once
+  - name: everyone has it
+    copy: {content: "rc {{ .once.rc }}\n", dest: "{{ .root }}/rc"}
+`)
+	real, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v %v", err, real.byHost())
+	}
+	// The first host of the batch runs it, on h03.
+	if got := readFile(t, filepath.Join(l.roots["h03"], "runs")); got != "h01 "+l.roots["h03"]+"\n" {
+		t.Errorf("runs: %q, want one run by h01 in h03's folder", got)
+	}
+	for name, root := range l.roots {
+		if got := readFile(t, filepath.Join(root, "rc")); got != "rc 0\n" {
+			t.Errorf("%s: registered %q", name, got)
+		}
+	}
+	again, rc, _ := l.deploy(runOpts{})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed: %v", again.changed())
+	}
+	check, rc, _ := l.deploy(runOpts{check: true})
+	if rc.Changed != 0 || rc.Unknown != 0 {
+		t.Errorf("check after the run: %v", check.byHost())
+	}
+}
+
+// delegate_to: localhost runs on the controller through the local
+// executor, with no inventory host of that name.
+func TestDelegateToController(t *testing.T) {
+	l := newLab(t, 1, "dlg")
+	out := filepath.Join(t.TempDir(), "controller")
+	l.writeRole("dlg", `tasks:
+  - name: on the controller
+    shell: {cmd: "pwd > `+out+`", creates: `+out+`}
+    delegate_to: localhost
+`)
+	check, rc, err := l.deploy(runOpts{check: true})
+	if err != nil || rc.Changed != 1 {
+		t.Fatalf("check: %v %v", err, check.byHost())
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("check mode ran the command: %v", err)
+	}
+	real, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v %v", err, real.byHost())
+	}
+	wd, _ := os.Getwd()
+	if got := readFile(t, out); got != wd+"\n" {
+		t.Errorf("ran in %q, want the controller's working folder %s", got, wd)
+	}
+	again, rc, _ := l.deploy(runOpts{})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed: %v", again.changed())
+	}
+}
+
+// A delegate_to naming no inventory host is bad input, found before
+// anything runs, naming the role file and line.
+func TestDelegateToUnknownHost(t *testing.T) {
+	l := newLab(t, 1, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: marker
+    copy: {content: "x", dest: "{{ .root }}/marker"}
+  - name: elsewhere
+    copy: {content: "x", dest: "{{ .root }}/x"}
+    delegate_to: "h0{{ 9 }}"
+`)
+	_, _, err := l.deploy(runOpts{})
+	var bad *runner.BadInputError
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "role.yml:4") || !strings.Contains(err.Error(), `no host "h09"`) {
+		t.Fatalf("err = %v, want bad input naming role.yml:4 and h09", err)
+	}
+	if _, err := os.Stat(filepath.Join(l.roots["h01"], "marker")); err == nil {
+		t.Error("a task ran before the bad input was reported")
+	}
+}
