@@ -88,7 +88,7 @@ type Connection struct {
 	// BecomeUser, when set, is the user become runs tasks as instead of
 	// root (a task's or block's become_user wins).
 	BecomeUser string
-	Timeout           time.Duration
+	Timeout    time.Duration
 }
 
 // Host returns the host called name, or nil.
