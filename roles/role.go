@@ -22,6 +22,10 @@ type Role struct {
 	// dependencies before it, each role once per host per run.
 	DependencyNames []string
 	Dependencies    []*Role
+	// AllowDuplicates (allow_duplicates: true in role.yml) runs the role
+	// each time a role of the run depends on it, instead of once per host
+	// per run.
+	AllowDuplicates bool
 	Tasks           []*Task
 	// Handlers run at most once per host, at the end of the host's play, in
 	// the order they are declared, when a changed task notified them.
@@ -57,8 +61,11 @@ type Task struct {
 	LoopItems []any
 	LoopVar   string
 	LoopExpr  string
-	Notify    []string
-	Tags      []string
+	Notify []string
+	// NotifyLine is the line of notify: in File, for errors: every name
+	// must be a handler or listen topic of a role of the play (CheckNotify).
+	NotifyLine int
+	Tags       []string
 	// Become overrides the connection's become setting when not nil.
 	Become *bool
 	// Register stores the task's result under this variable name for later
@@ -124,6 +131,11 @@ type Task struct {
 	// are the include's own; they are not copied onto the tasks.
 	Include     []*Task
 	IncludeFile string
+	// IncludeRole is the role an include_role or import_role names (the
+	// task is then an include or a block of its tasks): its defaults and
+	// handlers join the play's, its dependencies run before the role that
+	// includes it.
+	IncludeRole *Role
 	// File is the file the task is written in (role.yml, or a file of
 	// tasks/ it imports or includes), for error messages.
 	File string

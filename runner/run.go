@@ -215,7 +215,7 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		names[i] = h.Name
 	}
 	e.opts.Report.Event(Event{Kind: "play", Play: p.Group, Hosts: names, Message: roleNames(p)})
-	defaults := roleDefaults(p.Roles)
+	defaults := p.defaults()
 	for i, batch := range bs {
 		if ctx.Err() != nil {
 			return nil
@@ -267,7 +267,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 	vars := e.hostVars(hr, defaults)
 	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
-		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] {
+		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] && !r.AllowDuplicates {
 			continue // a dependency runs once per host per run
 		}
 		if hr.rolesRun == nil {
