@@ -34,7 +34,7 @@ func TestIncludeAndImportRoleLoad(t *testing.T) {
     become: true
     tags: [web]
 `,
-		"web/role.yml":       "defaults: {port: 8080}\ntasks:\n  - {name: web main, testmod_package: {names: x}}\nhandlers:\n  - {name: reload web, testmod_service: {name: web}}\n",
+		"web/role.yml":        "defaults: {port: 8080}\ntasks:\n  - {name: web main, testmod_package: {names: x}}\nhandlers:\n  - {name: reload web, testmod_service: {name: web}}\n",
 		"web/tasks/vhost.yml": "- name: vhost\n  testmod_package: {names: x}\n  notify: reload web\n",
 	})
 	l := &Loader{Paths: []string{dir}}

@@ -61,7 +61,7 @@ type Task struct {
 	LoopItems []any
 	LoopVar   string
 	LoopExpr  string
-	Notify []string
+	Notify    []string
 	// NotifyLine is the line of notify: in File, for errors: every name
 	// must be a handler or listen topic of a role of the play (CheckNotify).
 	NotifyLine int
