@@ -1,0 +1,43 @@
+package inventory
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// connection: become_user sets the user become runs tasks as; a host's
+// wins over its group's; a value that is not a user name is an error
+// naming file and line.
+func TestConnectionBecomeUser(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "inv.yml")
+	write := func(text string) {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`groups:
+  app:
+    connection: {become: true, become_user: app}
+    hosts:
+      a1: {address: 198.18.0.21}
+      a2: {address: 198.18.0.22, connection: {become_user: deploy}}
+`)
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.Host("a1").Conn; got.BecomeUser != "app" || !got.Become {
+		t.Errorf("a1: %+v", got)
+	}
+	if got := inv.Host("a2").Conn.BecomeUser; got != "deploy" {
+		t.Errorf("a2: become_user %q, want the host's", got)
+	}
+	write("connection: {become_user: \"app; reboot\"}\nhosts:\n  a1: {address: 198.18.0.21}\n")
+	_, err = Load(path)
+	if err == nil || !strings.Contains(err.Error(), "inv.yml:1") || !strings.Contains(err.Error(), "is not a user name") {
+		t.Errorf("err = %v, want inv.yml:1 ... not a user name", err)
+	}
+}
