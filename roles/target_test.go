@@ -1,7 +1,6 @@
 package roles
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
@@ -44,19 +43,5 @@ func TestDelegateAndBecomeUserBadInput(t *testing.T) {
 		{"typo", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    delegate: h1\n", `:4: unknown task key "delegate" (did you mean "delegate_to"?)`},
 		{"block typo", "tasks:\n  - name: a\n    delegate_too: h1\n    block:\n      - name: b\n        testmod_package: {names: x}\n", `:3: unknown block key "delegate_too" (did you mean "delegate_to"?); a block has block, rescue, always, name, when, become, tags, vars, no_log, delegate_to and become_user`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, file, err := loadText(t, tt.text)
-			if err == nil {
-				t.Fatalf("loaded, want error %s", tt.want)
-			}
-			if err.Error() != file+tt.want {
-				t.Errorf("error\n got: %s\nwant: %s", err, file+tt.want)
-			}
-			var re *Error
-			if !errors.As(err, &re) || re.ExitCode() != 3 {
-				t.Errorf("%T is not a *roles.Error with exit code 3", err)
-			}
-		})
-	}
+	badInputCases(t, tests)
 }

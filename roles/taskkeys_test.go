@@ -86,6 +86,13 @@ func TestTaskKeysBadInput(t *testing.T) {
 		{"typo", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    retires: 3\n", `:4: unknown task key "retires" (did you mean "retries"?)`},
 		{"ignore_errors not bool", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    ignore_errors: yes please\n", `:4: ignore_errors must be true or false, got "yes please"`},
 	}
+	badInputCases(t, tests)
+}
+
+// badInputCases loads each case's role.yml text and wants its error: the
+// file, then want, as bad input (exit code 3).
+func badInputCases(t *testing.T, tests []struct{ name, text, want string }) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, file, err := loadText(t, tt.text)
@@ -265,17 +272,11 @@ func TestImportAndIncludeBadInput(t *testing.T) {
 // loadRoles writes several roles (name -> role.yml) and loads one.
 func loadRoles(t *testing.T, roles map[string]string, name string) (*Role, string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	for n, text := range roles {
-		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n, "role.yml"), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	rs, dir, err := loadRolesRaw(t, roles, name)
+	if err != nil {
+		return nil, dir, err
 	}
-	r, err := (&Loader{Paths: []string{dir}}).Load(name)
-	return r, dir, checkAlone(r, err)
+	return rs[0], dir, checkAlone(rs[0], nil)
 }
 
 func TestDependenciesAndListen(t *testing.T) {

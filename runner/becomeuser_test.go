@@ -74,12 +74,5 @@ func TestBecomeUser(t *testing.T) {
 	if st := fi.Sys().(*syscall.Stat_t); fmt.Sprint(st.Uid) != nobody.Uid || fmt.Sprint(st.Gid) != nobody.Gid {
 		t.Errorf("owner %d:%d, want nobody's %s:%s", st.Uid, st.Gid, nobody.Uid, nobody.Gid)
 	}
-	again, rc, _ := l.deploy(runOpts{})
-	if rc.Changed != 0 {
-		t.Errorf("second run changed: %v", again.changed())
-	}
-	check2, rc, _ := l.deploy(runOpts{check: true})
-	if rc.Changed != 0 || rc.Unknown != 0 {
-		t.Errorf("check after the run: %v", check2.byHost())
-	}
+	converged(t, l)
 }

@@ -11,6 +11,20 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 )
 
+// converged fails the test unless another real run changes nothing and
+// check mode then reports nothing.
+func converged(t *testing.T, l *lab) {
+	t.Helper()
+	again, rc, err := l.deploy(runOpts{})
+	if err != nil || rc.Changed != 0 || rc.Failed != 0 {
+		t.Errorf("second run: %v, changed %v", err, again.changed())
+	}
+	check, rc, err := l.deploy(runOpts{check: true})
+	if err != nil || rc.Changed != 0 || rc.Unknown != 0 || rc.Failed != 0 {
+		t.Errorf("check after the run: %v, %v", err, check.byHost())
+	}
+}
+
 // A delegated task runs over the delegate's connection (the in-process
 // servers run their commands in their own folder, so pwd tells which one
 // ran it) with the original host's variables, registers its result on the
@@ -55,14 +69,7 @@ func TestDelegateTo(t *testing.T) {
 			t.Errorf("%s: registered result: %q", name, got)
 		}
 	}
-	again, rc, _ := l.deploy(runOpts{})
-	if rc.Changed != 0 {
-		t.Errorf("second run changed: %v", again.changed())
-	}
-	check2, rc, _ := l.deploy(runOpts{check: true})
-	if rc.Changed != 0 || rc.Unknown != 0 {
-		t.Errorf("check after the run: %v", check2.byHost())
-	}
+	converged(t, l)
 }
 
 // run_once with delegate_to: one host of the batch runs it, on the
@@ -92,14 +99,7 @@ func TestRunOnceDelegated(t *testing.T) {
 			t.Errorf("%s: registered %q", name, got)
 		}
 	}
-	again, rc, _ := l.deploy(runOpts{})
-	if rc.Changed != 0 {
-		t.Errorf("second run changed: %v", again.changed())
-	}
-	check, rc, _ := l.deploy(runOpts{check: true})
-	if rc.Changed != 0 || rc.Unknown != 0 {
-		t.Errorf("check after the run: %v", check.byHost())
-	}
+	converged(t, l)
 }
 
 // delegate_to: localhost runs on the controller through the local
@@ -127,10 +127,7 @@ func TestDelegateToController(t *testing.T) {
 	if got := readFile(t, out); got != wd+"\n" {
 		t.Errorf("ran in %q, want the controller's working folder %s", got, wd)
 	}
-	again, rc, _ := l.deploy(runOpts{})
-	if rc.Changed != 0 {
-		t.Errorf("second run changed: %v", again.changed())
-	}
+	converged(t, l)
 }
 
 // A delegate_to naming no inventory host is bad input, found before

@@ -57,14 +57,7 @@ tasks:
 	if got := readFile(t, filepath.Join(root, "handlers")); got != "reload web\nlib handler\n" {
 		t.Errorf("handlers ran %q, want each once, the play's role first", got)
 	}
-	_, rc := mustDeploy(t, l, runOpts{})
-	if rc.Changed != 0 {
-		t.Errorf("second run changed %d", rc.Changed)
-	}
-	check, rc := mustDeploy(t, l, runOpts{check: true})
-	if rc.Changed != 0 || rc.Unknown != 0 {
-		t.Errorf("check after the run: %v", check.statuses())
-	}
+	converged(t, l)
 }
 
 // A dependency runs once per host per run; one that allows duplicates runs
