@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
 )
@@ -104,7 +104,7 @@ func (e *Engine) openDelegate(ctx context.Context, name string) (*hostRun, error
 	e.mu.Unlock()
 	if dr != nil {
 		if dr.exec == nil || dr.stats.Unreachable {
-			return nil, errors.New("the host is unreachable")
+			return nil, fmt.Errorf("%w: it was not reachable when the run began", executor.ErrUnreachable)
 		}
 		return dr, nil
 	}

@@ -13,13 +13,18 @@ import (
 
 // converged fails the test unless another real run changes nothing and
 // check mode then reports nothing.
-func converged(t *testing.T, l *lab) {
+func converged(t *testing.T, l *lab, opts ...runOpts) {
 	t.Helper()
-	again, rc, err := l.deploy(runOpts{})
+	var o runOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	again, rc, err := l.deploy(o)
 	if err != nil || rc.Changed != 0 || rc.Failed != 0 {
 		t.Errorf("second run: %v, changed %v", err, again.changed())
 	}
-	check, rc, err := l.deploy(runOpts{check: true})
+	o.check = true
+	check, rc, err := l.deploy(o)
 	if err != nil || rc.Changed != 0 || rc.Unknown != 0 || rc.Failed != 0 {
 		t.Errorf("check after the run: %v, %v", err, check.byHost())
 	}
@@ -148,5 +153,54 @@ func TestDelegateToUnknownHost(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(l.roots["h01"], "marker")); err == nil {
 		t.Error("a task ran before the bad input was reported")
+	}
+}
+
+// A delegate outside the run (here left out by --limit) is connected on
+// demand with its host key verified: with a wrong key in known_hosts the
+// connection is refused and nothing runs.
+func TestDelegateOutsideTheRun(t *testing.T) {
+	l := newLab(t, 2, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: on h01
+    shell: {cmd: "pwd > {{ .root }}/where", creates: "{{ .root }}/where"}
+    delegate_to: h01
+`)
+	rec, rc, err := l.deploy(runOpts{limit: "h02"})
+	if err != nil || rc.Failed != 0 {
+		t.Fatalf("deploy: %v %v", err, rec.byHost())
+	}
+	if got := readFile(t, filepath.Join(l.roots["h02"], "where")); got != l.roots["h01"]+"\n" {
+		t.Errorf("ran in %q, want h01's folder", got)
+	}
+	converged(t, l, runOpts{limit: "h02"})
+
+	// h01's key replaced by another server's: refused.
+	other := newLab(t, 1, "dlg")
+	known := filepath.Join(l.dir, "known_hosts")
+	lines := strings.Split(readFile(t, known), "\n")
+	h01 := strings.Fields(lines[0])[0]
+	lines[0] = h01 + " " + strings.SplitN(readFile(t, filepath.Join(other.dir, "known_hosts")), " ", 2)[1]
+	if err := os.WriteFile(known, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(l.roots["h02"], "where"))
+	rec, rc, _ = l.deploy(runOpts{limit: "h02"})
+	// As in Ansible, a delegate that cannot be reached makes the host
+	// unreachable: the task could not run.
+	if rc.Unreachable != 1 || rc.Changed != 0 {
+		t.Errorf("with a wrong host key for the delegate: %+v %v", rc, rec.events)
+	}
+	var msg string
+	for _, ev := range rec.events {
+		if ev.Status == runner.StatusUnreachable {
+			msg = ev.Message
+		}
+	}
+	if !strings.Contains(msg, "delegate_to h01") || !strings.Contains(strings.ToLower(msg), "host key") {
+		t.Errorf("failure message %q does not name the delegate and its host key", msg)
+	}
+	if _, err := os.Stat(filepath.Join(l.roots["h02"], "where")); err == nil {
+		t.Error("the task ran despite the refused host key")
 	}
 }

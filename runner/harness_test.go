@@ -121,6 +121,8 @@ type runOpts struct {
 	// host's executor (to inject faults at a precise step).
 	ctx  context.Context
 	wrap func(executor.Executor) executor.Executor
+	// limit selects hosts as --limit does.
+	limit string
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -132,7 +134,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		rep = multi{rec, o.rep}
 	}
 	loader := &roles.Loader{Paths: append(slices.Clone(l.rolePaths), "testdata/roles")}
-	plays, err := runner.BuildPlays(l.inv, loader, "")
+	plays, err := runner.BuildPlays(l.inv, loader, o.limit)
 	if err != nil {
 		return rec, runner.Recap{}, err
 	}
