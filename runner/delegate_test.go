@@ -204,3 +204,36 @@ func TestDelegateOutsideTheRun(t *testing.T) {
 		t.Error("the task ran despite the refused host key")
 	}
 }
+
+// Check mode: a delegated task that check mode cannot plan (it reads an
+// unknown value) makes what it may write unknown on the delegate, so a
+// later task reading that path there is unknown too, not planned as if
+// nothing had changed.
+func TestDelegateUnknownMarksTheDelegate(t *testing.T) {
+	l := newLab(t, 2, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: probe
+    shell: {cmd: "echo x"}
+    register: probe
+    when: eq .inventory_hostname "h02"
+  - name: write on h01
+    copy: {content: "{{ .probe.stdout }}", dest: "{{ hostvar \"h01\" \"root\" }}/shared"}
+    delegate_to: h01
+    when: eq .inventory_hostname "h02"
+  - name: read on h01
+    stat: {path: "{{ hostvar \"h01\" \"root\" }}/shared"}
+    register: shared
+    delegate_to: h01
+    when: eq .inventory_hostname "h02"
+`)
+	check, _, err := l.deploy(runOpts{check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := check.byHost()
+	want := []string{"h01 probe=skipped", "h01 read on h01=skipped", "h01 write on h01=skipped",
+		"h02 probe=changed", "h02 read on h01=unknown", "h02 write on h01=unknown"}
+	if !slices.Equal(got, want) {
+		t.Errorf("check: %v\nwant %v", got, want)
+	}
+}
