@@ -41,3 +41,23 @@ func TestConnectionBecomeUser(t *testing.T) {
 		t.Errorf("err = %v, want inv.yml:1 ... not a user name", err)
 	}
 }
+
+// Ansible's ansible_become_user sets it from an INI inventory, and
+// `inventory list` gives it back as Ansible has it.
+func TestAnsibleBecomeUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts.ini")
+	if err := os.WriteFile(path, []byte("[app]\na1 ansible_host=198.18.0.21 ansible_become=true ansible_become_user=app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := inv.Host("a1")
+	if h.Conn.BecomeUser != "app" {
+		t.Errorf("become_user %q", h.Conn.BecomeUser)
+	}
+	if _, isVar := inv.VarsFor(h, nil, nil)["ansible_become_user"]; isVar {
+		t.Error("ansible_become_user is a connection setting, not a template variable")
+	}
+}

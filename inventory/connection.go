@@ -107,6 +107,7 @@ var ansibleConnVars = map[string]string{
 	"ansible_ssh_private_key_file": "private_key",
 	"ansible_private_key_file":     "private_key",
 	"ansible_become":               "become",
+	"ansible_become_user":          "become_user",
 	"ansible_become_password":      "become_password_ref",
 	"ansible_become_pass":          "become_password_ref",
 	"ansible_ssh_common_args":      "ssh_args",
