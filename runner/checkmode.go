@@ -22,6 +22,12 @@ import (
 func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
 	hr.stats.Tasks++
 	hr.stats.Unknown++
+	if dr, err := e.delegate(ctx, hr, t, data); err == nil && dr != nil && dr.predicted != nil {
+		// What a delegated task may write is on its delegate.
+		own := hr.predicted
+		hr.predicted = dr.predicted
+		defer func() { hr.predicted = own }()
+	}
 	st := hr.predicted.State
 	because := fmt.Sprintf("unknown task %q may write it", t.Name)
 	for _, m := range e.modulesOf(hr, t, data) {
