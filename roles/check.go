@@ -19,11 +19,26 @@ type fileArg struct {
 	template bool
 }
 
-// fileArgs lists the arguments checked against the role's folders at load
-// time, by module name. Tests add their own modules here.
-var fileArgs = map[string]fileArg{
-	"template": {arg: "src", template: true},
-	"copy":     {arg: "src"},
+// fileArgs lists arguments checked against the role's folders at load
+// time, by module name, besides those a module's Spec names
+// (ControllerFile). Tests add their own modules here.
+var fileArgs = map[string]fileArg{}
+
+// fileArgOf returns the argument of module that names a file of the role,
+// unless args make it a path on the target (unarchive's remote_src).
+func fileArgOf(spec modules.Spec, args map[string]any) (fileArg, bool) {
+	if fa, ok := fileArgs[spec.Name]; ok {
+		return fa, true
+	}
+	cf := spec.ControllerFile
+	if cf == nil {
+		return fileArg{}, false
+	}
+	if v, set := args[cf.UnlessArg]; set && v != false {
+		// remote_src: true, or a template only the run decides.
+		return fileArg{}, false
+	}
+	return fileArg{arg: cf.Arg, template: cf.Template}, true
 }
 
 // moduleArgs checks a module's arguments against its Spec and returns them
@@ -72,7 +87,7 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 			return nil, errorf(p.file, key.Line, "module %q needs argument %q", module, r)
 		}
 	}
-	if fa, ok := fileArgs[module]; ok {
+	if fa, ok := fileArgOf(spec, args); ok {
 		if n := argLines[fa.arg]; n != nil {
 			if err := p.checkFile(fa, n); err != nil {
 				return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/ferry-deploy/ferry/roles"
@@ -110,9 +111,11 @@ func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module
 	if args == nil {
 		args = map[string]any{}
 	}
-	if src, ok := args["src"].(string); ok && (t.Module == "template" || t.Module == "copy") {
-		if err := e.inlineSource(t, args, src, data); err != nil {
-			return nil, err
+	if cf := spec.ControllerFile; cf != nil && !truthy(args[cf.UnlessArg]) {
+		if src, ok := args[cf.Arg].(string); ok {
+			if err := e.inlineSource(t, *cf, args, src, data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	m, err := spec.New(args)
@@ -122,26 +125,51 @@ func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module
 	return m, nil
 }
 
-func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, data map[string]any) error {
-	delete(args, "src")
-	if t.Module == "copy" {
+func (e *Engine) inlineSource(t *roles.Task, cf modules.ControllerFile, args map[string]any, src string, data map[string]any) error {
+	delete(args, cf.Arg)
+	if !cf.Template {
 		content, display, err := t.Role.Files.ReadFile(src)
 		if err != nil {
-			return fmt.Errorf("%s: copy src %s: %w", taskName(t), display, err)
+			return fmt.Errorf("%s: %s %s %s: %w", taskName(t), t.Module, cf.Arg, display, err)
 		}
-		args["content"] = string(content)
+		args[cf.Into] = string(content)
 		return nil
 	}
 	text, display, err := t.Role.Templates.ReadFile(src)
 	if err != nil {
-		return fmt.Errorf("%s: template src %s: %w", taskName(t), display, err)
+		return fmt.Errorf("%s: %s %s %s: %w", taskName(t), t.Module, cf.Arg, display, err)
 	}
 	out, err := e.opts.Render.Render(display, string(text), data)
 	if err != nil {
 		return err
 	}
-	args["content"] = out
+	args[cf.Into] = out
 	return nil
+}
+
+// templateSource returns the template of the role's templates/ a task
+// renders on the controller (template's src), if it has one.
+func templateSource(t *roles.Task) (string, bool) {
+	spec, ok := modules.Lookup(t.Module)
+	if !ok || spec.ControllerFile == nil || !spec.ControllerFile.Template || t.Role == nil || t.Role.Templates == nil {
+		return "", false
+	}
+	src, ok := t.Args[spec.ControllerFile.Arg].(string)
+	return src, ok
+}
+
+// truthy is a rendered boolean argument: true, or a string that says so.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "on", "1":
+			return true
+		}
+	}
+	return false
 }
 
 // runTask runs one task (all its loop items) on a host. fatal means the host

@@ -41,6 +41,13 @@ func newSpec(name string, args, required, factoryArgs, factoryRequired []string,
 	}
 }
 
+// withFile marks the argument of s that names a file of the role on the
+// controller.
+func withFile(s Spec, cf ControllerFile) Spec {
+	s.ControllerFile = &cf
+	return s
+}
+
 // argReader reads one task's arguments and keeps the first error, so that a
 // factory reads every argument in a straight line and checks once.
 type argReader struct {

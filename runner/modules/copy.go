@@ -20,9 +20,10 @@ func init() {
 	// the factory takes the content the engine put in its place.
 	attrs := []string{"dest", "mode", "owner", "group", "validate", "backup", "secret"}
 	copyArgs := append([]string{"content", "src"}, attrs...)
-	register("copy", copyArgs, []string{"dest"}, newCopy("copy"))
-	Register(newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
-		copyArgs, []string{"dest"}, newCopy("template")))
+	Register(withFile(newSpec("copy", copyArgs, []string{"dest"}, copyArgs, []string{"dest"}, newCopy("copy")),
+		ControllerFile{Arg: "src", Into: "content"}))
+	Register(withFile(newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
+		copyArgs, []string{"dest"}, newCopy("template")), ControllerFile{Arg: "src", Into: "content", Template: true}))
 }
 
 // copyModule puts content at dest.

@@ -78,7 +78,24 @@ type Spec struct {
 	// AnyArgs: every argument is a variable name (set_fact); the loader
 	// checks only that it can be read in templates.
 	AnyArgs bool
-	New     Factory
+	// ControllerFile names the argument that is a file of the role on the
+	// controller; the engine reads (and renders) it and hands the module
+	// its content instead. nil for modules that read nothing there.
+	ControllerFile *ControllerFile
+	New            Factory
+}
+
+// ControllerFile is a module argument naming a file of the role's files/
+// (or templates/) folder.
+type ControllerFile struct {
+	Arg string // the argument users write ("src")
+	// Into is the argument the content is handed over in ("content").
+	Into string
+	// Template: the file is in templates/ and is rendered for the host.
+	Template bool
+	// UnlessArg, when that argument is true, makes Arg a path on the
+	// target instead (unarchive's remote_src).
+	UnlessArg string
 }
 
 var (
