@@ -134,7 +134,7 @@ func TestReleaseServiceRole(t *testing.T) {
 	var inv strings.Builder
 	fmt.Fprintf(&inv, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
 		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
-	fmt.Fprintf(&inv, "vars:\n  release_url: \"%s/hello-{{ .release_version }}.tar.gz\"\n", base)
+	fmt.Fprintf(&inv, "vars:\n  release_base_url: %s\n", base)
 	inv.WriteString("groups:\n  app:\n    roles: [release_service]\n    hosts:\n")
 	for _, h := range hosts {
 		fmt.Fprintf(&inv, "      %s: {address: %s}\n", h, hostAddress(t, h))
