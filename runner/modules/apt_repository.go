@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // apt_repository adds a third-party apt source as a deb822 file,
@@ -22,7 +23,7 @@ import (
 func init() {
 	user := []string{"name", "uris", "suites", "components", "types", "architectures", "signed_by", "state", "update_cache"}
 	Register(withFile(newSpec("apt_repository", user, []string{"name"}, append(without(user, "signed_by"), "key"), []string{"name"}, newAptRepository),
-		ControllerFile{Arg: "signed_by", Into: "key"}))
+		modspec.FileArg{Arg: "signed_by", Folder: modspec.Files, Into: "key"}))
 }
 
 // Where the files go; tests point them elsewhere.

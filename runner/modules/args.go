@@ -3,6 +3,7 @@ package modules
 import (
 	"fmt"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 	"io/fs"
 	"math"
 	"slices"
@@ -43,8 +44,8 @@ func newSpec(name string, args, required, factoryArgs, factoryRequired []string,
 
 // withFile marks the argument of s that names a file of the role on the
 // controller.
-func withFile(s Spec, cf ControllerFile) Spec {
-	s.ControllerFile = &cf
+func withFile(s Spec, fa modspec.FileArg) Spec {
+	s.Files = append(s.Files, fa)
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // systemd_unit installs a unit file (content, or src: a template of the
@@ -22,7 +23,7 @@ func init() {
 	user := []string{"name", "src", "content", "path", "mode", "state", "enabled", "daemon_reload"}
 	// The engine renders src into content, so the factory never sees src.
 	Register(withFile(newSpec("systemd_unit", user, []string{"name"}, without(user, "src"), []string{"name"}, newSystemdUnit),
-		ControllerFile{Arg: "src", Into: "content", Template: true}))
+		modspec.FileArg{Arg: "src", Folder: modspec.Templates, Into: "content"}))
 }
 
 var unitSuffix = regexp.MustCompile(`\.(service|socket|timer|path|mount|automount|target|slice)$`)
@@ -126,19 +127,19 @@ func (m *systemdUnit) Plan(ctx context.Context, t *Target) (Change, error) {
 		if err != nil {
 			return Change{}, err
 		}
-		if m.file != nil && !st.loaded && !m.reloads && m.reload {
+		if m.file != nil && !st.Loaded && !m.reloads && m.reload {
 			// The file is there but systemd has not read it yet.
 			m.reloads = true
 			c.Summary = append(c.Summary, "systemctl daemon-reload")
 		}
-		if m.reloads && !st.loaded {
+		if m.reloads && !st.Loaded {
 			// What systemd knows of the new unit after the reload.
-			st = serviceState{loaded: true, active: "inactive", enabled: "disabled"}
+			st = serviceState{Loaded: true, Active: "inactive", Enabled: "disabled"}
 			if !hasInstall(m.file.content) {
-				st.enabled = "static"
+				st.Enabled = "static"
 			}
 		}
-		if !st.loaded && (t.State != nil || m.file == nil) {
+		if !st.Loaded && (t.State != nil || m.file == nil) {
 			return Change{}, fmt.Errorf("systemd_unit %s: not installed on this host (give content or src)", m.name)
 		}
 		m.svc.actions = planService(st, m.svc.state, m.svc.enabled)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // unarchive unpacks a tar.gz, tar.xz, tar or zip archive into a folder of
@@ -22,7 +23,7 @@ import (
 func init() {
 	user := []string{"src", "dest", "remote_src", "creates", "owner", "group", "mode"}
 	Register(withFile(newSpec("unarchive", user, []string{"src", "dest"}, append([]string{"content"}, user...), []string{"dest"}, newUnarchive),
-		ControllerFile{Arg: "src", Into: "content", UnlessArg: "remote_src"}))
+		modspec.FileArg{Arg: "src", Folder: modspec.Files, Into: "content", Unless: "remote_src"}))
 }
 
 type unarchive struct {
