@@ -190,6 +190,8 @@ func trackedKind(module string) string {
 		return ""
 	case "cron": // a file, written by copy
 		return ""
+	case "get_url", "unarchive", "apt_repository", "systemd_unit":
+		return "" // files, and the unit's state, which they predict
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
 	case "mysql_query", "mysql_replica":
