@@ -10,6 +10,9 @@
 # the cpuacct cgroup of their sshds (lib.sh); SSH round trips per host come
 # from ferry's JSON output. Results: a markdown table on stdout and in
 # bench/results/scale-*.md (+ .tsv, raw .tsv, and a PNG plot by gnuplot).
+# The raw rows are written as they are measured, so an interrupted run keeps
+# them; `run.sh --report RAW.tsv...` makes the table and plot from raw files
+# (of one run, or of runs at different sizes).
 # The scale lab is always torn down (trap), whatever happens.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,12 +28,11 @@ LABEL=${LABEL:-}          # a word for the title (e.g. the engine's version)
 out=${RESULTS:-$repo/bench/results}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d /tmp/ferry-scale-bench.XXXXXX)
-trap '"$here/down.sh"; rm -rf "$work"' EXIT
-[ -x "$FERRY" ] || { echo "scale: $FERRY not found (copy bin/ferry there)" >&2; exit 3; }
 need_pkg jq jq
 need_pkg gnuplot gnuplot-nox
 need_pkg /usr/bin/time time
 mkdir -p "$out"
+raw="$out/scale-$stamp.raw.tsv"
 
 forks=()
 [ -n "$FORKS" ] && forks=(--forks "$FORKS")
@@ -68,25 +70,36 @@ run_ferry() {
 	[ "$nhosts" = "$n" ] || { echo "scale: N=$n $kind: ferry reported $nhosts hosts" >&2; exit 1; }
 	local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$round" "$wall" "$cpu" \
-		"$(awk -v m="$m" 'BEGIN{printf "%.1f", m/1024}')" "$rt" "$tasks" "$changed" "$hosts_cpu" "$nhosts" >>"$work/raw.tsv"
+		"$(awk -v m="$m" 'BEGIN{printf "%.1f", m/1024}')" "$rt" "$tasks" "$changed" "$hosts_cpu" "$nhosts" >>"$raw"
 	echo "  N=$n $kind #$round: ${wall}s cpu ${cpu}s rss $((m/1024))MB rt/host $(awk -v a="$rt" -v b="$n" 'BEGIN{printf "%.1f", a/b}') changed $changed hosts-cpu ${hosts_cpu}s" >&2
 }
 
-common=(-i "$SCALE_DIR/inventory.yml" --output json "${forks[@]}")
-deploy=(deploy "${common[@]}" --roles-path "$here/roles")
-: >"$work/raw.tsv"
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-for n in $SIZES; do
-	echo "scale: N=$n" >&2
-	"$here/up.sh" "$n"
-	run_ferry converge 0 "${deploy[@]}" -e scale_change=r0
-	for r in $(seq 1 "$ROUNDS"); do
-		run_ferry change "$r" "${deploy[@]}" -e "scale_change=r$r"
-		run_ferry noop "$r" "${deploy[@]}" -e "scale_change=r$r"
-		run_ferry run "$r" run scale "${common[@]}" -- true
+if [ "${1:-}" = --report ]; then
+	shift
+	(($#)) || { echo "usage: run.sh --report RAW.tsv..." >&2; exit 3; }
+	cat "$@" >"$work/raw.tsv"
+	SIZES=$(cut -f1 "$work/raw.tsv" | sort -nu | paste -sd' ')
+	ROUNDS=$(awk -F'\t' '$2=="noop"' "$work/raw.tsv" | cut -f3 | sort -nu | wc -l)
+	load0= rev=; trap 'rm -rf "$work"' EXIT
+else
+	trap '"$here/down.sh"; rm -rf "$work"' EXIT
+	[ -x "$FERRY" ] || { echo "scale: $FERRY not found (copy bin/ferry there)" >&2; exit 3; }
+	load0=$(cut -d' ' -f1-3 /proc/loadavg) rev=", $(git -C "$repo" rev-parse --short HEAD)"
+	common=(-i "$SCALE_DIR/inventory.yml" --output json "${forks[@]}")
+	deploy=(deploy "${common[@]}" --roles-path "$here/roles")
+	for n in $SIZES; do
+		echo "scale: N=$n" >&2
+		"$here/up.sh" "$n"
+		run_ferry converge 0 "${deploy[@]}" -e scale_change=r0
+		for r in $(seq 1 "$ROUNDS"); do
+			run_ferry change "$r" "${deploy[@]}" -e "scale_change=r$r"
+			run_ferry noop "$r" "${deploy[@]}" -e "scale_change=r$r"
+			run_ferry run "$r" run scale "${common[@]}" -- true
+		done
+		"$here/down.sh"
 	done
-	"$here/down.sh"
-done
+	cp "$raw" "$work/raw.tsv"
+fi
 
 # Summary: per N and kind, median (min-max) of wall, CPU, RSS, hosts' CPU;
 # round trips per host.
@@ -103,16 +116,15 @@ summ="$out/scale-$stamp.tsv"
 		done
 	done
 } >"$summ"
-cp "$work/raw.tsv" "$out/scale-$stamp.raw.tsv"
 
 hostscpu="cpuacct cgroup of the hosts' sshds"
 [ -n "$(scale_hosts_cpu)" ] || [ -d "${SCALE_CGROUP%/*}" ] || hostscpu="machine busy CPU minus ferry's (no cpuacct cgroup: includes other work)"
 md="$out/scale-$stamp.md"
 png="$out/scale-$stamp.png"
 {
-	echo "### Scale: ferry, N hosts x 20 tasks${LABEL:+, $LABEL} ($ROUNDS rounds, forks ${FORKS:-50 (default)}, $(git -C "$repo" rev-parse --short HEAD), $stamp)"
+	echo "### Scale: ferry, N hosts x 20 tasks${LABEL:+, $LABEL} ($ROUNDS rounds, forks ${FORKS:-50 (default)}$rev, $stamp)"
 	echo
-	echo "Machine load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared with the hosts' sshds and other work; ferry and sshds at nice $SCALE_NICE)."
+	[ -z "$load0" ] || echo "Machine load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared with the hosts' sshds and other work; ferry and sshds at nice $SCALE_NICE)."
 	echo "Hosts' side CPU: $hostscpu."
 	echo
 	echo "| N | run | wall s median (min–max) | ferry CPU s median (min–max) | ferry peak RSS MB median (max) | SSH round trips / host | changed | hosts' side CPU s median (min–max) |"
@@ -132,8 +144,8 @@ done
 gnuplot <<GP
 set terminal pngcairo size 1500,460 font ",10"
 set output "$png"
-set multiplot layout 1,3 title "ferry scale lab: N hosts x 20 tasks, ${LABEL:+$LABEL, }median and min-max of $ROUNDS runs ($(git -C "$repo" rev-parse --short HEAD))"
-set xlabel "hosts"; set grid; set logscale x; set xtics (10, 100, 500, 1000)
+set multiplot layout 1,3 title "ferry scale lab: N hosts x 20 tasks, ${LABEL:+$LABEL, }median and min-max of $ROUNDS runs$rev"
+set xlabel "hosts"; set grid; set logscale x; set xrange [6:1600]; set xtics (10, 100, 500, 1000)
 set key top left
 set logscale y; set ylabel "wall seconds"; set title "wall time"
 plot "$work/noop.dat" u 1:2:3:4 w yerrorlines t "no-op", \
