@@ -122,6 +122,15 @@ func TestDeployShardEmpty(t *testing.T) {
 	}
 }
 
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestRecapMergeExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -140,6 +149,8 @@ func TestRecapMergeExitCodes(t *testing.T) {
 	checkChanged := write("check1.json", `{"event":"recap","hosts":{"e":{"ok":0,"changed":1,"failed":0,"skipped":0,"unreachable":false,"round_trips":1,"tasks":1}},"changed":1,"failed":0,"unreachable":0,"check":true,"duration_ms":3}`)
 	checkClean := write("check0.json", `{"event":"recap","hosts":{"f":{"ok":1,"changed":0,"failed":0,"skipped":0,"unreachable":false,"round_trips":1,"tasks":1}},"changed":0,"failed":0,"unreachable":0,"check":true,"duration_ms":3}`)
 	human := write("human.txt", "RECAP\n  a ok=1\n")
+	logs := write("logs.txt", "ferry: warning: something\n"+strings.ReplaceAll(string(mustRead(t, ok)), "\n{\"event\":\"recap", "\nshard 1/2\n{\"event\":\"recap"))
+	broken := write("broken.json", "{\"event\":\"task\"}\n{\"event\": oops\n")
 	adhoc := write("adhoc.json", `{"event":"recap","ok":1,"failed":0,"unreachable":0}`)
 	noRecap := write("norecap.json", `{"event":"task","host":"a","status":"ok"}`)
 	for _, tc := range []struct {
@@ -158,7 +169,9 @@ func TestRecapMergeExitCodes(t *testing.T) {
 		{"detailed on real runs", []string{"--detailed-exitcode", ok}, exitBadInput, "--check"},
 		{"host twice", []string{ok, ok}, exitBadInput, "ok.json: host a is in two recaps"},
 		{"check and real", []string{ok, checkClean}, exitBadInput, "check0.json: a check run and a real run"},
-		{"human output", []string{ok, human}, exitBadInput, "human.txt:1:"},
+		{"human output", []string{ok, human}, exitBadInput, "human.txt: no recap line"},
+		{"stderr mixed in (pod logs)", []string{logs}, exitOK, ""},
+		{"broken JSON line", []string{broken}, exitBadInput, "broken.json:2:"},
 		{"ferry run recap", []string{adhoc}, exitBadInput, "adhoc.json:1:"},
 		{"no recap", []string{noRecap}, exitBadInput, "norecap.json: no recap line"},
 		{"missing file", []string{filepath.Join(dir, "nope.json")}, exitBadInput, "nope.json"},

@@ -12,7 +12,9 @@ import (
 
 // ReadRecap reads the output of `ferry deploy --output json` (or the recap
 // line alone) and returns its recap: the last line whose event is "recap".
-// name is the file's name for errors, which give its line.
+// Lines that do not start with "{" are skipped: logs collected from a
+// Kubernetes pod or a CI job mix ferry's stderr into its JSON. name is the
+// file's name for errors, which give its line.
 func ReadRecap(r io.Reader, name string) (runner.Recap, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 256<<20) // a line may carry a whole file's diff
@@ -24,7 +26,7 @@ func ReadRecap(r io.Reader, name string) (runner.Recap, error) {
 	for sc.Scan() {
 		n++
 		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
+		if len(line) == 0 || line[0] != '{' {
 			continue
 		}
 		var head struct {
