@@ -109,7 +109,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if len(plays) == 0 {
 		return badInput(fmt.Errorf("%s: no host selected has a role to run (limit %q)", inv.Path, f.limit))
 	}
-	if plays, err = sliceShard(cmd, plays, shard, rep, f.check); err != nil || len(plays) == 0 {
+	if plays, rep, err = sliceShard(cmd, plays, shard, rep, f.check); err != nil || len(plays) == 0 {
 		return err
 	}
 	if done, err := f.ops.before(cmd, plays, f.tags, f.skipTags); done || err != nil {

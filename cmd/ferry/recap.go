@@ -66,7 +66,7 @@ bad input (3).`,
 // mergeRecapFiles reads and merges the recaps of files, naming the file
 // that does not fit.
 func mergeRecapFiles(files []string) (runner.Recap, error) {
-	var merged runner.Recap
+	var recaps []runner.Recap
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -77,8 +77,15 @@ func mergeRecapFiles(files []string) (runner.Recap, error) {
 		if err != nil {
 			return runner.Recap{}, err
 		}
+		recaps = append(recaps, rc)
+	}
+	if err := checkShardsComplete(files, recaps); err != nil {
+		return runner.Recap{}, err
+	}
+	var merged runner.Recap
+	for i, rc := range recaps {
 		if err := merged.Merge(rc); err != nil {
-			return runner.Recap{}, fmt.Errorf("%s: %w", name, err)
+			return runner.Recap{}, fmt.Errorf("%s: %w", files[i], err)
 		}
 	}
 	return merged, nil

@@ -55,7 +55,11 @@ func TestDeployShardsMergeToOneRun(t *testing.T) {
 			if r.code != exitOK {
 				t.Fatalf("shard %d/3: exit %d: %v\n%s", i, r.code, r.err, r.stdout)
 			}
-			for h := range decodeRecap(t, r.stdout).Hosts {
+			rc := decodeRecap(t, r.stdout)
+			if rc.Shard != fmt.Sprintf("%d/3", i) {
+				t.Errorf("shard %d/3: recap shard %q", i, rc.Shard)
+			}
+			for h := range rc.Hosts {
 				seen[h]++
 			}
 			files = append(files, s.write(fmt.Sprintf("shard-%t-%d.json", check, i), r.stdout, 0o644))
@@ -70,6 +74,9 @@ func TestDeployShardsMergeToOneRun(t *testing.T) {
 			t.Fatalf("merge: exit %d: %v\n%s", m.code, m.err, m.stdout)
 		}
 		merged := decodeRecap(t, m.stdout)
+		if part := ferryRun(ctx, t, "recap", "merge", files[0], files[2]); part.code != exitBadInput || !strings.Contains(part.stderr, "shard 2/3 is missing") {
+			t.Errorf("merge without shard 2/3: exit %d, %q; want %d naming the missing shard", part.code, part.stderr, exitBadInput)
+		}
 		if check {
 			want := decodeRecap(t, whole.stdout)
 			merged.DurationMS, want.DurationMS = 0, 0
@@ -153,6 +160,11 @@ func TestRecapMergeExitCodes(t *testing.T) {
 	broken := write("broken.json", "{\"event\":\"task\"}\n{\"event\": oops\n")
 	adhoc := write("adhoc.json", `{"event":"recap","ok":1,"failed":0,"unreachable":0}`)
 	noRecap := write("norecap.json", `{"event":"task","host":"a","status":"ok"}`)
+	shard := func(name, spec, host string) string {
+		return write(name, `{"event":"recap","hosts":{"`+host+`":{"ok":1,"changed":0,"failed":0,"skipped":0,"unreachable":false,"round_trips":1,"tasks":1}},"changed":0,"failed":0,"unreachable":0,"check":false,"duration_ms":3,"shard":"`+spec+`"}`)
+	}
+	s1, s2, s3 := shard("s1.json", "1/3", "x1"), shard("s2.json", "2/3", "x2"), shard("s3.json", "3/3", "x3")
+	s2of2, s2again := shard("s2of2.json", "2/2", "y"), shard("s2b.json", "2/3", "z")
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -174,6 +186,12 @@ func TestRecapMergeExitCodes(t *testing.T) {
 		{"broken JSON line", []string{broken}, exitBadInput, "broken.json:2:"},
 		{"ferry run recap", []string{adhoc}, exitBadInput, "adhoc.json:1:"},
 		{"no recap", []string{noRecap}, exitBadInput, "norecap.json: no recap line"},
+		{"every shard", []string{s3, s1, s2}, exitOK, ""},
+		{"a shard missing", []string{s1, s3}, exitBadInput, "shard 2/3 is missing"},
+		{"a shard twice", []string{s1, s2, s2again, s3}, exitBadInput, "s2b.json: shard 2/3 again (also in " + s2},
+		{"splits differ", []string{s1, s2of2}, exitBadInput, "s2of2.json: shard 2/2 of a split in 2"},
+		{"shard and whole run", []string{s1, ok}, exitBadInput, "ok.json: not the recap of a shard"},
+		{"whole run and shard", []string{ok, s1}, exitBadInput, "s1.json: the recap of shard 1/3"},
 		{"missing file", []string{filepath.Join(dir, "nope.json")}, exitBadInput, "nope.json"},
 		{"no file", nil, exitBadInput, "recap files"},
 	} {
