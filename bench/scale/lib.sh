@@ -42,3 +42,8 @@ scale_hosts_cpu() { cat "$SCALE_CGROUP/cpuacct.usage" 2>/dev/null || true; }
 # The hosts' sshds and ferry run at this niceness: the machine is shared,
 # and the benchmark should yield to interactive work rather than starve it.
 SCALE_NICE=${SCALE_NICE:-10}
+# The hosts' working roots (host NNNN's is $SCALE_ROOTS/hNNNN). Inside
+# $SCALE_DIR they go with the lab; set a folder outside it to keep the
+# hosts' converged files from one lab to the next (run.sh's untimed converge
+# of 1000 hosts then changes little instead of everything).
+SCALE_ROOTS=${SCALE_ROOTS:-$SCALE_DIR/roots}

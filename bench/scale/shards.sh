@@ -61,7 +61,7 @@ echo "  check: merged recap = one run's recap ($(tail -n 1 "$work/whole-check.js
 
 # 2. Real runs: the shards, then the hosts reset and one run.
 shards apply
-find "$SCALE_DIR/roots" -mindepth 2 -delete
+find "$SCALE_ROOTS" -mindepth 2 -delete
 ferry "${deploy[@]}" >"$work/whole-apply.json" || fail "one real run exited $?"
 same "$work/apply-merged.json" "$work/whole-apply.json" || fail "merged recap of the real shards differs from one real run's"
 echo "  apply: merged recap = one run's recap ($(tail -n 1 "$work/whole-apply.json" | jq -c '{changed, failed, unreachable}'))" >&2

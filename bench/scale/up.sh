@@ -5,7 +5,7 @@
 # ferry-scale (so the main lab's br-ferry and routes on the controller are
 # never touched). Up to 240 hosts each have an address of their own; more
 # share addresses on ports 2201.. (lib.sh). Hosts share the controller's
-# file system; each has its own working root ($SCALE_DIR/roots/hNNNN, host
+# file system; each has its own working root ($SCALE_ROOTS/hNNNN, host
 # var `root`). Host keys are generated here and written to known_hosts
 # first: ferry verifies them (no accept-new).
 # On any failure everything made so far is removed (down.sh).
@@ -26,7 +26,7 @@ if ip netns list | awk '{print $1}' | grep -qx "$SCALE_NS" || [ -e "$SCALE_DIR" 
 fi
 trap 'echo "up.sh: failed; tearing down" >&2; "$here/down.sh"' ERR
 
-mkdir -p "$SCALE_DIR"/{hosts,roots} /run/sshd
+mkdir -p "$SCALE_DIR/hosts" "$SCALE_ROOTS" /run/sshd
 # The hosts' sshds (and the sessions they fork) go into a cgroup of their
 # own, so that run.sh measures their CPU apart from the rest of the machine.
 # (Joined before `ip netns exec`, which mounts a /sys without the cgroups.)
@@ -69,7 +69,7 @@ inv="$SCALE_DIR/inventory.yml"
 for i in $(seq 1 "$n"); do
 	name=$(scale_name "$i"); addr=$(scale_addr "$i"); port=$(scale_port "$i"); ns=$(scale_ns "$i")
 	hd="$SCALE_DIR/hosts/$name"
-	mkdir -p "$hd" "$SCALE_DIR/roots/$name"
+	mkdir -p "$hd" "$SCALE_ROOTS/$name"
 	ssh-keygen -q -t ed25519 -N '' -C "root@$name" -f "$hd/ssh_host_ed25519_key"
 	hostid=$addr; [ "$port" = 22 ] || hostid="[$addr]:$port"
 	echo "$hostid $(cut -d' ' -f1,2 "$hd/ssh_host_ed25519_key.pub")" >>"$SCALE_DIR/known_hosts"
@@ -104,7 +104,7 @@ CFG
 	setsid sh -c 'echo $$ >"$1" && exec nice -n "$2" ip netns exec "$3" sh -c "$4"'"'"'exec /usr/sbin/sshd -D -f "$0/sshd_config" -E "$0/sshd.log"'"'"' "$5"' \
 		sshd-scale "$cgroup_procs" "$SCALE_NICE" "$ns" "$bashrc_mount" "$hd" </dev/null >/dev/null 2>&1 &
 	portvar=; [ "$port" = 22 ] || portvar=", port: $port"
-	echo "      $name: {address: $addr$portvar, vars: {root: $SCALE_DIR/roots/$name, ferry_state_dir: $SCALE_DIR/roots/$name/.ferry}}" >>"$inv"
+	echo "      $name: {address: $addr$portvar, vars: {root: $SCALE_ROOTS/$name, ferry_state_dir: $SCALE_ROOTS/$name/.ferry}}" >>"$inv"
 done
 
 # Ready when every sshd listens (checked per namespace: cheap for 1000
