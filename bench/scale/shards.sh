@@ -8,7 +8,8 @@
 #   2. the K real shards, then the hosts reset and one real run: the merged
 #      recap equals that run's;
 #   3. one more run of every host changes nothing.
-# Prints what it checked; exits 1 at the first difference. The scale lab is
+# Prints what it checked (also into bench/results/shards-*.txt); exits 1 at
+# the first difference. The scale lab is
 # torn down at the end (trap). Use SCALE_NS/SCALE_DIR to run it beside
 # another scale lab (lib.sh).
 set -euo pipefail
@@ -22,10 +23,15 @@ FERRY=${FERRY:-/tmp/ferry-bench}
 [ -x "$FERRY" ] || { echo "shards: $FERRY not found (copy bin/ferry there)" >&2; exit 3; }
 need_pkg jq jq
 work=$(mktemp -d /tmp/ferry-shards.XXXXXX)
+out=${RESULTS:-$here/../results}
+mkdir -p "$out"
+log="$out/shards-$(date -u +%Y%m%dT%H%M%SZ).txt"
+exec 2> >(tee -a "$log" >&2)
 trap '"$here/down.sh"; rm -rf "$work"' EXIT
 
 ferry() { ip netns exec "$SCALE_NS" nice -n "$SCALE_NICE" "$FERRY" "$@"; }
-deploy=(deploy -i "$SCALE_DIR/inventory.yml" --roles-path "$here/roles" --output json -e scale_change=shards)
+# A 60 s connect timeout: on two shared cores a handshake can wait long.
+deploy=(deploy -i "$SCALE_DIR/inventory.yml" --roles-path "$here/roles" --output json --timeout 60s -e scale_change=shards)
 fail() { echo "shards: FAIL: $*" >&2; exit 1; }
 # same A B: the two recap files are equal but for duration_ms.
 same() { diff <(tail -n 1 "$1" | jq -S 'del(.duration_ms)') <(tail -n 1 "$2" | jq -S 'del(.duration_ms)') >"$work/diff" || { head -20 "$work/diff" >&2; false; }; }
@@ -50,7 +56,7 @@ shards() {
 	ferry recap merge --output json "${files[@]}" >"$work/$mode-merged.json" || fail "$mode: recap merge exited $?"
 }
 
-echo "shards: $n hosts, $k shards" >&2
+echo "shards: $n hosts, $k shards, $("$FERRY" version 2>/dev/null | head -n 1), $(date -u)" >&2
 "$here/up.sh" "$n"
 
 # 1. Check mode: one run, then the shards.
