@@ -78,8 +78,8 @@ func SliceShard(plays []Play, s Shard) ([]Play, error) {
 			continue
 		}
 		p.Hosts = hosts
-		if sizes[pi] > 0 && p.Serial != "" && p.Serial != "0" {
-			p.Serial = strconv.Itoa(sizes[pi])
+		if sizes[pi] > 0 && !p.Serial.IsZero() {
+			p.Serial = inventory.Serial{Count: sizes[pi]}
 		}
 		out = append(out, p)
 	}
@@ -89,7 +89,7 @@ func SliceShard(plays []Play, s Shard) ([]Play, error) {
 // keepsBatches tells whether a play's batches must stay whole in one
 // shard: it is rolled out in batches (serial), or it has a run_once task.
 func keepsBatches(p Play) bool {
-	if p.Serial != "" && p.Serial != "0" {
+	if !p.Serial.IsZero() {
 		return true
 	}
 	for _, r := range p.Roles {

@@ -48,7 +48,7 @@ func randomPlays(r *rand.Rand) []Play {
 	once := &roles.Role{Name: "once", Tasks: []*roles.Task{{Name: "plain"}, {Name: "b", Block: []*roles.Task{{Name: "x", RunOnce: true}}}}}
 	onceHandler := &roles.Role{Name: "hdl", Handlers: []*roles.Task{{Name: "h", RunOnce: true}}}
 	plain := &roles.Role{Name: "plain", Tasks: []*roles.Task{{Name: "t"}}}
-	serials := []string{"", "", "0", "1", "2", "3", "30%", "50%", "100%"}
+	serials := []inventory.Serial{{}, {}, {Count: 1}, {Count: 2}, {Count: 3}, {Percent: 30}, {Percent: 50}, {Percent: 100}}
 	var plays []Play
 	for g := range 1 + r.IntN(5) {
 		p := Play{Group: fmt.Sprintf("g%d", g), Serial: serials[r.IntN(len(serials))], Roles: []*roles.Role{plain}}
@@ -219,9 +219,9 @@ func TestSliceShardExamples(t *testing.T) {
 	plain := []*roles.Role{{Name: "plain", Tasks: []*roles.Task{{Name: "t"}}}}
 	once := []*roles.Role{{Name: "once", Tasks: []*roles.Task{{Name: "t", RunOnce: true}}}}
 	plays := []Play{
-		{Group: "db", Hosts: hosts("db1", "db2"), Roles: once},                                  // run_once: together
-		{Group: "web", Hosts: hosts("w1", "w2", "w3", "w4", "w5"), Roles: plain, Serial: "40%"}, // batches of 2
-		{Group: "app", Hosts: hosts("a1", "a2", "a3"), Roles: plain},                            // free
+		{Group: "db", Hosts: hosts("db1", "db2"), Roles: once},                                                          // run_once: together
+		{Group: "web", Hosts: hosts("w1", "w2", "w3", "w4", "w5"), Roles: plain, Serial: inventory.Serial{Percent: 40}}, // batches of 2
+		{Group: "app", Hosts: hosts("a1", "a2", "a3"), Roles: plain},                                                    // free
 	}
 	var got []string
 	for i := 1; i <= 3; i++ {

@@ -131,11 +131,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		opts.Steps = steps.add
 	}
 	recap, err := runner.New(inv, opts).Run(cmd.Context(), plays)
-	var bad *runner.BadInputError
-	if errors.As(err, &bad) {
-		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
-	}
-	if err != nil {
+	if err := runError(inv, err); err != nil {
 		return err
 	}
 	if f.out != "" {
@@ -147,5 +143,5 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "plan saved to %s: apply it with `ferry apply %s`\n", f.out, f.out)
 		}
 	}
-	return recapExit(recap, f.detailedExitcode) // recap.go
+	return deployExit(recap, f.check && f.detailedExitcode)
 }

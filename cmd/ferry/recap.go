@@ -54,7 +54,7 @@ bad input (3).`,
 				return badInput(errors.New("--detailed-exitcode needs the recaps of --check runs"))
 			}
 			rep.Recap(merged)
-			return recapExit(merged, detailed)
+			return deployExit(merged, detailed)
 		},
 	}
 	merge.Flags().StringVarP(&output, "output", "o", "human", "output format: human or json (the recap line)")
@@ -89,22 +89,4 @@ func mergeRecapFiles(files []string) (runner.Recap, error) {
 		}
 	}
 	return merged, nil
-}
-
-// recapExit is the exit code of a deploy with recap rc (and of the merge of
-// its shards' recaps): unreachable hosts first, then failures, then an
-// interrupted run, then (check runs with --detailed-exitcode) pending
-// changes.
-func recapExit(rc runner.Recap, detailedExitcode bool) error {
-	switch {
-	case rc.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case rc.Failed > 0:
-		return &exitError{code: exitFailed}
-	case rc.Interrupted:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	case rc.Check && detailedExitcode && (rc.Changed > 0 || rc.Unknown > 0):
-		return &exitError{code: exitDrift}
-	}
-	return nil
 }

@@ -75,22 +75,10 @@ func runModule(cmd *cobra.Command, f runFlags, inv *inventory.Inventory, hosts [
 	})
 	recap, err := eng.Run(cmd.Context(), plays)
 	live.close()
-	var bad *runner.BadInputError
-	if errors.As(err, &bad) {
-		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
-	}
-	if err != nil {
+	if err := runError(inv, err); err != nil {
 		return err
 	}
-	switch {
-	case recap.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case recap.Failed > 0:
-		return &exitError{code: exitFailed}
-	case recap.Interrupted:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	}
-	return nil
+	return recapExit(recap)
 }
 
 // parseModuleArgs reads -a: a YAML or JSON mapping when it starts with

@@ -64,7 +64,7 @@ func TestDeployShardsMergeToOneRun(t *testing.T) {
 			}
 			files = append(files, s.write(fmt.Sprintf("shard-%t-%d.json", check, i), r.stdout, 0o644))
 		}
-		for _, h := range s.names {
+		for _, h := range s.Names {
 			if seen[h] != 1 {
 				t.Errorf("check %t: host %s in %d shards, want 1 (%v)", check, h, seen[h], seen)
 			}
@@ -83,13 +83,13 @@ func TestDeployShardsMergeToOneRun(t *testing.T) {
 			if !reflect.DeepEqual(merged, want) {
 				t.Errorf("merged check recap\n%s\nwant (one run)\n%s", m.stdout, whole.stdout)
 			}
-		} else if merged.Changed != 3*len(s.names) {
-			t.Errorf("merged real recap: changed %d, want %d", merged.Changed, 3*len(s.names))
+		} else if merged.Changed != 3*len(s.Names) {
+			t.Errorf("merged real recap: changed %d, want %d", merged.Changed, 3*len(s.Names))
 		}
 	}
 	after := ferryRun(ctx, t, "deploy", "-i", inv, "-o", "json")
-	if rc := decodeRecap(t, after.stdout); after.code != exitOK || rc.Changed != 0 || len(rc.Hosts) != len(s.names) {
-		t.Errorf("whole run after the shards: exit %d, changed %d on %d hosts, want 0 on %d", after.code, rc.Changed, len(rc.Hosts), len(s.names))
+	if rc := decodeRecap(t, after.stdout); after.code != exitOK || rc.Changed != 0 || len(rc.Hosts) != len(s.Names) {
+		t.Errorf("whole run after the shards: exit %d, changed %d on %d hosts, want 0 on %d", after.code, rc.Changed, len(rc.Hosts), len(s.Names))
 	}
 }
 
@@ -107,8 +107,8 @@ func TestDeployShardBadInput(t *testing.T) {
 	if r.code != exitBadInput {
 		t.Errorf("--shard with --out: exit %d, want %d", r.code, exitBadInput)
 	}
-	for _, n := range s.names {
-		if c := s.srv[n].Connections(); c != 0 {
+	for _, n := range s.Names {
+		if c := s.Servers[n].Connections(); c != 0 {
 			t.Errorf("%s: %d connections after bad input", n, c)
 		}
 	}
@@ -122,8 +122,8 @@ func TestDeployShardEmpty(t *testing.T) {
 	if r.code != exitOK || len(decodeRecap(t, r.stdout).Hosts) != 0 {
 		t.Fatalf("empty shard: exit %d, %v\n%s%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, n := range s.names {
-		if c := s.srv[n].Connections(); c != 0 {
+	for _, n := range s.Names {
+		if c := s.Servers[n].Connections(); c != 0 {
 			t.Errorf("%s: %d connections from an empty shard", n, c)
 		}
 	}

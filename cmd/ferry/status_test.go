@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -211,11 +208,8 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 	t.Helper()
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SSH_AUTH_SOCK", "")
-	key := sshtest.NewKey(t)
-	keyFile := key.WriteFile(t, "")
-	dir := t.TempDir()
-	servers = map[string]*sshtest.Server{}
-	var known []string
+	f := sshtest.NewFleet(t, nil)
+	dir := f.Dir
 	port := map[string]int{}
 	for name, tools := range hosts {
 		bin := t.TempDir()
@@ -244,16 +238,10 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 		if _, ok := tools["curl"]; ok {
 			writeExec(t, filepath.Join(bin, "prometheus"), "#!/bin/sh\nexit 0\n")
 		}
-		srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithEnv("PATH="+bin))
-		servers[name] = srv
-		port[name] = srv.Port
-		known = append(known, srv.KnownHostsLine())
-	}
-	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(strings.Join(known, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+		port[name] = f.Start(name, sshtest.WithEnv("PATH="+bin)).Port
 	}
 	var yml strings.Builder
-	yml.WriteString("connection: {user: deploy, private_key: " + keyFile + ", known_hosts: known_hosts, timeout: 5s}\n")
+	yml.WriteString(f.Connection("deploy", 5*time.Second))
 	yml.WriteString("vars: {virtual_address: 198.18.0.10}\ngroups:\n")
 	group := func(g string, names ...string) {
 		yml.WriteString("  " + g + ":\n    hosts:\n")
@@ -272,19 +260,13 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 	group("db", "db-02")
 	group("monitor", "monitor-01")
 	if down {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		yml.WriteString("  web:\n    hosts:\n      web-01: {address: 127.0.0.1, port: " + strconv.Itoa(closed) + "}\n")
+		yml.WriteString("  web:\n    hosts:\n      web-01: {address: 127.0.0.1, port: " + strconv.Itoa(sshtest.ClosedPort(t)) + "}\n")
 	}
 	inv = filepath.Join(dir, "inventory.yml")
 	if err := os.WriteFile(inv, []byte(yml.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return inv, servers
+	return inv, f.Servers
 }
 
 func writeExec(t *testing.T, path, content string) {
@@ -390,12 +372,7 @@ func TestStatusUnhealthyJSON(t *testing.T) {
 	}
 	got := map[string]string{}
 	var summary map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var ev map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
+	for _, ev := range jsonLines(t, out) {
 		switch ev["event"] {
 		case "check":
 			got[ev["host"].(string)+"|"+ev["check"].(string)] = ev["status"].(string)
