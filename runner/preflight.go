@@ -62,7 +62,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	for _, p := range plays {
 		defaults := roleDefaults(p.Roles)
 		for _, h := range p.Hosts {
-			hr := e.hosts[h.Name]
+			hr := e.hostRun(h.Name)
 			if static {
 				hr = &hostRun{host: h, facts: map[string]any{}}
 			}

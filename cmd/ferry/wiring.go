@@ -12,11 +12,14 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/pki"
 	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/roles/support"
+	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -64,7 +67,11 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 	}
 }
 
-func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+// loadBalancer drains hosts through HAProxy's runtime API (the haproxy
+// role's admin socket), the load balancer of the built-in roles.
+var loadBalancer runner.LoadBalancer = support.HAProxy{}
+
+func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
 	return facts.GatherIn(ctx, x, stateDir)
 }
 
