@@ -113,11 +113,13 @@ summ="$out/scale-$stamp.tsv"
 	printf 'n\tkind\twall_med\twall_min\twall_max\tcpu_med\tcpu_min\tcpu_max\trss_med_mb\trss_max_mb\trt_per_host\tchanged_med\thosts_cpu_med\thosts_cpu_min\thosts_cpu_max\n'
 	for n in $SIZES; do
 		for kind in noop change run; do
+			runs=$(awk -F'\t' -v n="$n" -v k="$kind" '$1==n && $2==k' "$work/raw.tsv" | wc -l)
+			((runs > 0)) || continue
 			col() { awk -F'\t' -v n="$n" -v k="$kind" -v c="$1" '$1==n && $2==k {print $c}' "$work/raw.tsv" >"$work/col"; stats "$work/col"; }
 			read -r wm wl wh < <(col 4); read -r cm cl ch < <(col 5); read -r rm _ rh < <(col 6)
 			read -r chm _ _ < <(col 9); read -r om ol oh < <(col 10)
 			rph=$(awk -F'\t' -v n="$n" -v k="$kind" '$1==n && $2==k {a+=$7; b+=$11} END {printf "%.2f", a/b}' "$work/raw.tsv")
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$wm" "$wl" "$wh" "$cm" "$cl" "$ch" "$rm" "$rh" "$rph" "$chm" "$om" "$ol" "$oh"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$wm" "$wl" "$wh" "$cm" "$cl" "$ch" "$rm" "$rh" "$rph" "$chm" "$om" "$ol" "$oh" "$runs"
 		done
 	done
 } >"$summ"
@@ -127,15 +129,15 @@ hostscpu="cpuacct cgroup of the hosts' sshds"
 md="$out/scale-$stamp.md"
 png="$out/scale-$stamp.png"
 {
-	echo "### Scale: ferry, N hosts x 20 tasks${LABEL:+, $LABEL} ($ROUNDS rounds, forks ${FORKS:-50 (default)}$rev, $stamp)"
+	echo "### Scale: ferry, N hosts x 20 tasks${LABEL:+, $LABEL} (forks ${FORKS:-50 (default)}$rev, $stamp)"
 	echo
 	[ -z "$load0" ] || echo "Machine load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared with the hosts' sshds and other work; ferry and sshds at nice $SCALE_NICE)."
 	echo "Hosts' side CPU: $hostscpu."
 	echo
-	echo "| N | run | wall s median (min–max) | ferry CPU s median (min–max) | ferry peak RSS MB median (max) | SSH round trips / host | changed | hosts' side CPU s median (min–max) |"
-	echo "| ---: | --- | --- | --- | --- | ---: | ---: | --- |"
-	tail -n +2 "$summ" | while IFS=$'\t' read -r n kind wm wl wh cm cl ch rm rh rph chm om ol oh; do
-		echo "| $n | $kind | $wm ($wl–$wh) | $cm ($cl–$ch) | $rm ($rh) | $rph | $chm | $om ($ol–$oh) |"
+	echo "| N | run | runs | wall s median (min–max) | ferry CPU s median (min–max) | ferry peak RSS MB median (max) | SSH round trips / host | changed | hosts' side CPU s median (min–max) |"
+	echo "| ---: | --- | ---: | --- | --- | --- | ---: | ---: | --- |"
+	tail -n +2 "$summ" | while IFS=$'\t' read -r n kind wm wl wh cm cl ch rm rh rph chm om ol oh runs; do
+		echo "| $n | $kind | $runs | $wm ($wl–$wh) | $cm ($cl–$ch) | $rm ($rh) | $rph | $chm | $om ($ol–$oh) |"
 	done
 	echo
 	echo "![scale plot]($(basename "$png"))"
@@ -149,7 +151,7 @@ done
 gnuplot <<GP
 set terminal pngcairo size 1500,460 font ",10"
 set output "$png"
-set multiplot layout 1,3 title "ferry scale lab: N hosts x 20 tasks, ${LABEL:+$LABEL, }median and min-max of $ROUNDS runs$rev"
+set multiplot layout 1,3 title "ferry scale lab: N hosts x 20 tasks, ${LABEL:+$LABEL, }median and min-max$rev"
 set xlabel "hosts"; set grid; set logscale x; set xrange [6:1600]; set xtics (10, 100, 500, 1000)
 set key top left
 set logscale y; set ylabel "wall seconds"; set title "wall time"
