@@ -22,7 +22,9 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // The property behind check mode: for any role, what --check reports is
@@ -272,7 +274,7 @@ func newPropRunner(t *testing.T) *propRunner {
 	}
 	l.rolePaths = []string{dir}
 	h := l.inv.Host("h01")
-	cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
+	cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 	cfg.SSHConfigFile = "none"
 	cfg.ConnectTimeout = 10 * time.Second
 	x, err := sshx.Dial(context.Background(), cfg)
@@ -286,25 +288,25 @@ func newPropRunner(t *testing.T) *propRunner {
 }
 
 // cachedFacts reads the host's facts once: they are the same for every
-// case (each case starts from a wiped folder), except the handlers a run
-// left pending or the hosts it drained, which are read again whenever the
-// state folder holds any.
-func cachedFacts() func(context.Context, executor.Executor, string) (map[string]any, error) {
+// case (each case starts from a wiped folder), except what a run left in
+// the state folder (pending handlers, drained plays), which is read again
+// whenever the folder holds any.
+func cachedFacts() func(context.Context, executor.Executor, string) (map[string]any, statedir.Left, error) {
 	var once map[string]any
-	return func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
-		_, errP := os.Stat(filepath.Join(stateDir, "pending"))
-		_, errD := os.Stat(filepath.Join(stateDir, "drained"))
+	return func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
+		_, errP := os.Stat(filepath.Dir(statedir.PendingFile(stateDir, "x")))
+		_, errD := os.Stat(filepath.Dir(statedir.DrainedFile(stateDir, "x")))
 		if !errors.Is(errP, fs.ErrNotExist) || !errors.Is(errD, fs.ErrNotExist) {
 			return facts.GatherIn(ctx, x, stateDir)
 		}
 		if once == nil {
-			f, err := facts.GatherIn(ctx, x, stateDir)
+			f, _, err := facts.GatherIn(ctx, x, stateDir)
 			if err != nil {
-				return nil, err
+				return nil, statedir.Left{}, err
 			}
 			once = f
 		}
-		return deepCopy(once).(map[string]any), nil
+		return deepCopy(once).(map[string]any), statedir.Left{}, nil
 	}
 }
 
