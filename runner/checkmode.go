@@ -22,6 +22,12 @@ import (
 func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
 	hr.stats.Tasks++
 	hr.stats.Unknown++
+	if dr, err := e.delegate(ctx, hr, t, data); err == nil && dr != nil && dr.predicted != nil {
+		// What a delegated task may write is on its delegate.
+		own := hr.predicted
+		hr.predicted = dr.predicted
+		defer func() { hr.predicted = own }()
+	}
 	st := hr.predicted.State
 	because := fmt.Sprintf("unknown task %q may write it", t.Name)
 	for _, m := range e.modulesOf(hr, t, data) {
@@ -184,6 +190,8 @@ func trackedKind(module string) string {
 		return ""
 	case "cron": // a file, written by copy
 		return ""
+	case "get_url", "unarchive", "apt_repository", "systemd_unit":
+		return "" // files, and the unit's state, which they predict
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
 	case "mysql_query", "mysql_replica":

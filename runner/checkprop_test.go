@@ -288,14 +288,14 @@ func newPropRunner(t *testing.T) *propRunner {
 }
 
 // cachedFacts reads the host's facts once: they are the same for every
-// case (each case starts from a wiped folder), except what a run left in
-// the state folder (pending handlers, drained plays), which is read again
-// whenever the folder holds any.
+// case (each case starts from a wiped folder), except the handlers a run
+// left pending or the hosts it drained, which are read again whenever the
+// state folder holds any.
 func cachedFacts() func(context.Context, executor.Executor, string) (map[string]any, statedir.Left, error) {
 	var once map[string]any
 	return func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
-		_, errP := os.Stat(filepath.Dir(statedir.PendingFile(stateDir, "x")))
-		_, errD := os.Stat(filepath.Dir(statedir.DrainedFile(stateDir, "x")))
+		_, errP := os.Stat(filepath.Join(stateDir, "pending"))
+		_, errD := os.Stat(filepath.Join(stateDir, "drained"))
 		if !errors.Is(errP, fs.ErrNotExist) || !errors.Is(errD, fs.ErrNotExist) {
 			return facts.GatherIn(ctx, x, stateDir)
 		}

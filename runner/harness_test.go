@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/hostconn"
+	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 	"github.com/ferry-deploy/ferry/runner/statedir"
@@ -121,6 +122,8 @@ type runOpts struct {
 	lb runner.LoadBalancer
 	// dialing, when set, hears every connection the engine opens.
 	dialing func(h *inventory.Host)
+	// limit selects hosts as --limit does.
+	limit string
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -132,7 +135,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		rep = multi{rec, o.rep}
 	}
 	loader := &roles.Loader{Paths: append(slices.Clone(l.rolePaths), "testdata/roles")}
-	plays, err := runner.BuildPlays(l.inv, loader, "")
+	plays, err := runner.BuildPlays(l.inv, loader, o.limit)
 	if err != nil {
 		return rec, runner.Recap{}, err
 	}
@@ -148,6 +151,9 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			}
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil
+			}
+			if h.Address == "localhost" { // delegate_to: localhost
+				return local.New(local.Options{}), nil
 			}
 			cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"

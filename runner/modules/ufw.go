@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
-	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/hostread"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
