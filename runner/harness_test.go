@@ -114,6 +114,8 @@ type runOpts struct {
 	// host's executor (to inject faults at a precise step).
 	ctx  context.Context
 	wrap func(executor.Executor) executor.Executor
+	// lb drains hosts through load balancers (drain: through:).
+	lb runner.LoadBalancer
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -130,7 +132,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		return rec, runner.Recap{}, err
 	}
 	eng := runner.New(l.inv, runner.Options{
-		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10),
+		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.lb,
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil

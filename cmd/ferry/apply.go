@@ -122,6 +122,7 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	base := runner.Options{
 		Forks: f.forks, Extra: extra, Tags: p.Tags, SkipTags: p.SkipTags,
 		Connect: f.conn.connector(inv), Gather: gatherFacts, Render: newRenderer(inv, extra),
+		LoadBalancer: loadBalancer,
 	}
 
 	// Plan again, quietly, and compare step by step: a host that differs

@@ -117,6 +117,7 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		Report:  rep,
 		StartAt: f.ops.startAt,
 	}
+	opts.LoadBalancer = loadBalancer
 	steps := newStepLog()
 	if f.out != "" {
 		opts.Steps = steps.add

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
@@ -67,7 +68,7 @@ func runModule(cmd *cobra.Command, f runFlags, inv *inventory.Inventory, hosts [
 		rep = &liveReporter{Reporter: rep, l: live}
 	}
 	eng := runner.New(inv, runner.Options{
-		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
+		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra, LoadBalancer: loadBalancer,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),
@@ -96,7 +97,7 @@ func parseModuleArgs(s string) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	words, err := modules.SplitWords(t)
+	words, err := shell.Split(t)
 	if err != nil {
 		return nil, err
 	}

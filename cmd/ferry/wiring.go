@@ -12,6 +12,8 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/pki"
 	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/roles/support"
+	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/hostconn"
@@ -63,6 +65,10 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 		return sshx.Dial(ctx, c.sshConfig(inv, h))
 	}
 }
+
+// loadBalancer drains hosts through HAProxy's runtime API (the haproxy
+// role's admin socket), the load balancer of the built-in roles.
+var loadBalancer runner.LoadBalancer = support.HAProxy{}
 
 func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
 	return facts.GatherIn(ctx, x, stateDir)

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/lab/labtest"
 )
@@ -302,7 +303,7 @@ mysql -h %s -u app app -NBe %s`, pw, server, shellQuote(sql))
 	return runOnHost(t, "web-01", script)
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func shellQuote(s string) string { return shell.Literal(s) }
 
 func stackReplication(t *testing.T) {
 	id := time.Now().UnixNano() % 1_000_000_000

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 func TestSysctlPersistsCurrentValue(t *testing.T) {
@@ -77,7 +79,7 @@ func TestServicePlanner(t *testing.T) {
 		{"load=not-found\nactive=inactive\nenabled=\n", "started", &yes, []string{"enable", "start"}},
 		{"load=not-found\nactive=inactive\nenabled=\n", "stopped", &no, nil},
 	} {
-		got := planService(parseServiceState(tt.out), tt.state, tt.enabled)
+		got := planService(hostread.ParseService(tt.out), tt.state, tt.enabled)
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q %s: got %v, want %v", tt.out, tt.state, got, tt.want)
 		}
