@@ -99,7 +99,9 @@ func holdsAlone(t *testing.T, host string) bool {
 // vipClient talks to the site at the floating address, verifying against
 // the lab CA, one connection per request, with a short timeout so that a
 // request caught in the move fails fast instead of hiding it.
-func vipClient(t *testing.T) *http.Client { return pinnedClient(t, haVIP, 2*time.Second, 3*time.Second) }
+func vipClient(t *testing.T) *http.Client {
+	return pinnedClient(t, haVIP, 2*time.Second, 3*time.Second)
+}
 
 // probe is one request of the client loop: when it started, how long it
 // took, and how it ended.

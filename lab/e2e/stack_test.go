@@ -176,7 +176,9 @@ func labCA(t *testing.T) *x509.CertPool {
 
 // siteClient talks to the site at lb-01 with SNI and verification against
 // the lab CA only (not the system roots), one connection per request.
-func siteClient(t *testing.T) *http.Client { return pinnedClient(t, stackLB, 3*time.Second, 5*time.Second) }
+func siteClient(t *testing.T) *http.Client {
+	return pinnedClient(t, stackLB, 3*time.Second, 5*time.Second)
+}
 
 // pinnedClient talks to the site at address whatever the URL's host, with
 // SNI and verification against the lab CA only (not the system roots), one
