@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Rolling changes behind a load balancer: before a host's first change it
@@ -22,13 +22,15 @@ import (
 // LoadBalancer.
 
 // balancers returns a connection to every host of the drain's Through group,
-// opening (once) those that are not part of this run's plays.
+// opening (once) those that are not part of this run's plays. Hosts of one
+// batch drain at the same time: dialMu makes the check-then-dial one step,
+// so a balancer is dialed once and no connection is lost.
 func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun, error) {
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
 	var out []*hostRun
 	for _, h := range e.inv.HostsOf(d.Through) {
-		e.mu.Lock()
-		hr := e.hosts[h.Name]
-		e.mu.Unlock()
+		hr := e.hostRun(h.Name)
 		if hr == nil {
 			x, err := e.opts.Connect(ctx, h)
 			if err != nil {
@@ -161,7 +163,7 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 	hr.drain = &drainState{play: p.Group, d: d, via: e.newDrainer(d)}
 	defer func() { hr.drain = nil }()
 	ds := hr.drain
-	if left, _ := hr.facts["drained_plays"].([]string); slices.Contains(left, p.Group) {
+	if hr.left.Drained(p.Group) {
 		// An earlier run drained this host and never put it back (it
 		// failed): this run puts it back once the host is healthy.
 		ds.drained = true
@@ -210,7 +212,7 @@ func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
 // markDrained records on the host that it is out of rotation (or no longer
 // is), so that a run after a failed one knows to put it back.
 func (e *Engine) markDrained(ctx context.Context, hr *hostRun, play string, drained bool) error {
-	file := path.Join(hr.stateDir, "drained", play)
+	file := statedir.DrainedFile(hr.stateDir, play)
 	script := "rm -f " + shq(file)
 	if drained {
 		script = fmt.Sprintf("mkdir -p %s && : > %s", shq(path.Dir(file)), shq(file))

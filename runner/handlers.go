@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Handlers notified by a change are recorded on the host before they run,
@@ -19,11 +20,8 @@ import (
 // lost connection, a later task failing hard) leaves them pending, and the
 // next run — which finds the file already right and so notifies nothing —
 // still reloads the service. The record lives in the host's ferry state
-// folder (host variable ferry_state_dir, default /var/lib/ferry) and comes
-// back with the facts, in the same round trip.
-
-// defaultStateDir holds ferry's state on a host.
-const defaultStateDir = "/var/lib/ferry"
+// folder (runner/statedir) and comes back with the facts, in the same
+// round trip.
 
 // handlerState is one host's notified handlers during one play.
 type handlerState struct {
@@ -51,18 +49,15 @@ func (hs *handlerState) maybeNotify(names []string, task string) {
 
 func newHandlerState(play string, hr *hostRun) *handlerState {
 	hs := &handlerState{play: play, notified: map[string]bool{}, recorded: map[string]bool{}}
-	pending, _ := hr.facts["pending_handlers"].([]string)
-	for _, p := range pending {
-		if name, ok := strings.CutPrefix(p, play+"/"); ok {
-			hs.notified[name] = true
-			hs.recorded[name] = true
-		}
+	for _, name := range hr.left.Pending(play) {
+		hs.notified[name] = true
+		hs.recorded[name] = true
 	}
 	return hs
 }
 
 func (hr *hostRun) pendingFile(play string) string {
-	return path.Join(hr.stateDir, "pending", play)
+	return statedir.PendingFile(hr.stateDir, play)
 }
 
 // afterErrorTimeout bounds the round trips made after a step failed or was
@@ -139,7 +134,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 	// A handler runs when notified by name or by one of its listen
 	// topics; decided for all first, as several may share a topic.
 	due, maybe := map[*roles.Task]bool{}, map[*roles.Task]string{}
-	for _, r := range p.Roles {
+	for _, r := range p.handlerRoles() {
 		for _, h := range r.Handlers {
 			for _, n := range append([]string{h.Name}, h.Listen...) {
 				due[h] = due[h] || hs.notified[n]
@@ -149,7 +144,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 			}
 		}
 	}
-	for _, r := range p.Roles {
+	for _, r := range p.handlerRoles() {
 		for _, h := range r.Handlers {
 			for _, n := range append([]string{h.Name}, h.Listen...) {
 				delete(hs.maybe, n)

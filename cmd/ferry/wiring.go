@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -70,7 +71,7 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 // role's admin socket), the load balancer of the built-in roles.
 var loadBalancer runner.LoadBalancer = support.HAProxy{}
 
-func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
 	return facts.GatherIn(ctx, x, stateDir)
 }
 

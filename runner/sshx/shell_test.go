@@ -122,6 +122,25 @@ func TestShellReusesOneSession(t *testing.T) {
 	}
 }
 
+// TestShellTakesLargeRequests: a request of 300 kB (a batch of reads, a
+// script with a long here-document) is read by the loop in one block and
+// served by the same shell, trailing blank lines and all.
+func TestShellTakesLargeRequests(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	body := strings.Repeat("0123456789abcdef", 300<<10/16)
+	for i := range 3 {
+		script := "cat <<'EOF'\n" + body + "\nEOF\necho " + itoa(i) + "\n\n\n"
+		res := run(t, c, executor.Command{Script: script})
+		if want := body + "\n" + itoa(i) + "\n"; string(res.Stdout) != want {
+			t.Fatalf("request %d: %d bytes back, want %d: %q", i, len(res.Stdout), len(want), trunc(res.Stdout))
+		}
+	}
+	if cmds := f.srv.Commands(); len(cmds) != 1 {
+		t.Errorf("%d exec requests, want 1 (the shell): %q", len(cmds), cmds)
+	}
+}
+
 func TestShellRootViaSudoNoPassword(t *testing.T) {
 	f, dir := sudoFixture(t, "unused", true)
 	c := dial(t, f.config()) // no sudo password: sudo -n
