@@ -33,7 +33,8 @@ for _ in $(seq 1 50); do
 done
 # The cgroup goes once its last process has (rmdir refuses a busy one).
 if [ -d "$SCALE_CGROUP" ]; then
-	for _ in $(seq 1 50); do
+	# (sessions of a killed run take a while to go: up to 30 s)
+	for _ in $(seq 1 300); do
 		[ -s "$SCALE_CGROUP/cgroup.procs" ] || break
 		sleep 0.1
 	done
