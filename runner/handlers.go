@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
@@ -123,13 +124,7 @@ func (e *Engine) forget(ctx context.Context, hr *hostRun, hs *handlerState) {
 	}
 }
 
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = shq(s)
-	}
-	return strings.Join(q, " ")
-}
+func quoteAll(ss []string) string { return shell.QuoteAll(ss) }
 
 // flushHandlers runs the notified handlers of a play's roles, each once, in
 // the order the roles declare them, and forgets the pending list when all

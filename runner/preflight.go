@@ -203,13 +203,10 @@ func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
 // counts as reading them (preflight reports it once the facts are known).
 func readsFacts(t *rolesTask) bool {
 	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems) + fmt.Sprint(t.Vars) + fmt.Sprint(t.Environment)
-	if t.Module == "template" {
-		src, _ := t.Args["src"].(string)
-		b, _, err := t.Role.Templates.ReadFile(src)
-		if err != nil {
-			return true
-		}
-		text += string(b)
+	texts, unreadable := templateTexts(t)
+	if unreadable {
+		return true
 	}
+	text += strings.Join(texts, "")
 	return strings.Contains(text, "facts")
 }

@@ -59,6 +59,9 @@ type Options struct {
 	// StartAt, when set, passes over every task before the first one of
 	// this name (--start-at-task); handlers are not affected.
 	StartAt string
+	// LoadBalancer drains hosts through their load balancers (drain:
+	// through:); a run with such a drain needs one.
+	LoadBalancer LoadBalancer
 }
 
 // BadInputError is returned when the deploy was stopped before any change

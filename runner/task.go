@@ -109,38 +109,14 @@ func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module
 	if args == nil {
 		args = map[string]any{}
 	}
-	if src, ok := args["src"].(string); ok && (t.Module == "template" || t.Module == "copy") {
-		if err := e.inlineSource(t, args, src, data); err != nil {
-			return nil, err
-		}
+	if err := e.inlineFiles(t, spec, args, data); err != nil {
+		return nil, err
 	}
 	m, err := spec.New(args)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", taskName(t), t.Module, err)
 	}
 	return m, nil
-}
-
-func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, data map[string]any) error {
-	delete(args, "src")
-	if t.Module == "copy" {
-		content, display, err := t.Role.Files.ReadFile(src)
-		if err != nil {
-			return fmt.Errorf("%s: copy src %s: %w", taskName(t), display, err)
-		}
-		args["content"] = string(content)
-		return nil
-	}
-	text, display, err := t.Role.Templates.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("%s: template src %s: %w", taskName(t), display, err)
-	}
-	out, err := e.opts.Render.Render(display, string(text), data)
-	if err != nil {
-		return err
-	}
-	args["content"] = out
-	return nil
 }
 
 // runTask runs one task (all its loop items) on a host. fatal means the host

@@ -13,12 +13,14 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // script prints one "key=value" line per fact. It only reads, needs no
 // privileges and relies on nothing beyond POSIX sh and /proc, with
-// iproute2's ip preferred and hostname -I as the fallback for addresses.
+// iproute2's ip preferred (its lines are read by hostread's address
+// reader) and hostname -I as the fallback for addresses.
 const script = `if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-}"
 echo "os_version=${VERSION_ID:-}"
@@ -29,9 +31,7 @@ done
 if [ -d /run/systemd/system ]; then echo init=systemd; else echo init=sysvinit; fi
 echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 if command -v ip >/dev/null 2>&1; then
-  ip -o addr show 2>/dev/null | while read -r _ _ fam addr _; do
-    case $fam in inet|inet6) echo "address=${addr%/*}";; esac
-  done
+  ` + hostread.AddressesScript + ` 2>/dev/null | sed 's/^/ip=/'
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi
@@ -79,6 +79,15 @@ func Parse(out string) (map[string]any, statedir.Left, error) {
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok || left.Line(k, v) {
+			continue
+		}
+		if k == "ip" {
+			for _, a := range hostread.ParseAddresses(v) {
+				v = a.Addr.String()
+				if keepAddress(v) && !slices.Contains(addrs, v) {
+					addrs = append(addrs, v)
+				}
+			}
 			continue
 		}
 		if k == "address" {

@@ -21,6 +21,13 @@ func TestParseRecorded(t *testing.T) {
 			"init": "sysvinit", "hostname": "vm", "addresses": []string{"192.0.2.2", "fd00::2"},
 			"cpus": 2, "memory_mb": 24105,
 		}, statedir.Left{}},
+		// The script as it is now: ip's own lines, read by hostread
+		// (recorded ip -o addr show of a load balancer holding 198.18.0.10).
+		{"testdata/debian12-ip.txt", map[string]any{
+			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
+			"init": "systemd", "hostname": "lb-01", "addresses": []string{"198.18.0.11", "198.18.0.10"},
+			"cpus": 2, "memory_mb": 2000,
+		}, statedir.Left{}},
 		{"testdata/rocky9.txt", map[string]any{
 			"os_id": "rocky", "os_version": "9.4", "os_family": "redhat", "pkg_mgr": "dnf",
 			"init": "systemd", "hostname": "db-02.ferry.test", "addresses": []string{"198.18.0.32", "2001:db8::32"},

@@ -105,8 +105,7 @@ func trunc(b []byte) []byte {
 }
 
 func TestShellReusesOneSession(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	p := filepath.Join(t.TempDir(), "file")
 	writeFile(t, p, "content\n", 0o640)
 	for i := range 100 {
@@ -177,8 +176,7 @@ func TestShellSudoRefusedFallsBack(t *testing.T) {
 }
 
 func TestShellConcurrentRuns(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Add(1)
@@ -201,8 +199,7 @@ func TestShellConcurrentRuns(t *testing.T) {
 }
 
 func TestShellCancelKillsAndRestarts(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	run(t, c, executor.Command{Script: "true"})
 	started := filepath.Join(t.TempDir(), "started")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -234,8 +231,7 @@ func TestShellCancelKillsAndRestarts(t *testing.T) {
 }
 
 func TestShellScriptHoldingTokenUsesSession(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	run(t, c, executor.Command{Script: "true"})
 	tok := sshx.ShellToken(c)
 	if tok == "" {
@@ -255,8 +251,7 @@ func TestShellScriptHoldingTokenUsesSession(t *testing.T) {
 }
 
 func TestShellKilledFallsBack(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	_, c := connected(t)
 	pid := strings.TrimSpace(string(run(t, c, executor.Command{Script: "echo $$"}).Stdout))
 	// Killed between steps (from another session): the next step must
 	// not fail.
@@ -277,8 +272,7 @@ func TestShellKilledFallsBack(t *testing.T) {
 }
 
 func TestShellKeepsSecretsOffTheCommandLine(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	const secret = "s3cr3t-'\"$x-canary"
 	for range 3 {
 		res := run(t, c, executor.Command{Script: `printf '%s' "$TOKEN"`, Env: map[string]string{"TOKEN": secret}})
