@@ -40,6 +40,7 @@ func (e *Engine) planFirst(ctx context.Context, plays []Play) {
 	for _, hr := range hosts {
 		g.Go(func() error {
 			hr.settled = e.planHost(ctx, plays, hr)
+			e.watchStep(hr.host.Name, "") // planned: off the status area until its play
 			return nil
 		})
 	}
