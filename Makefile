@@ -15,7 +15,7 @@ build:
 test: build lint ansible-oracle test-prereqs unit fuzz e2e e2e-vagrant
 
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	# check mode's property test at full size (10,000 random roles), without -race
 	FERRY_CHECK_CASES=10000 $(GO) test -count=1 -timeout 60m -run '^TestCheckModeProperty$$' ./runner/
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/roles/support"
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
@@ -118,12 +119,24 @@ type runOpts struct {
 	// host's executor (to inject faults at a precise step).
 	ctx  context.Context
 	wrap func(executor.Executor) executor.Executor
-	// lb drains hosts through load balancers (drain: through:).
-	lb runner.LoadBalancer
+	// lb drains hosts through load balancers (drain: through:); unset,
+	// HAProxy's as in ferry deploy, unless noLB leaves the engine none.
+	lb   runner.LoadBalancer
+	noLB bool
 	// dialing, when set, hears every connection the engine opens.
 	dialing func(h *inventory.Host)
 	// limit selects hosts as --limit does.
 	limit string
+}
+
+func (o runOpts) loadBalancer() runner.LoadBalancer {
+	switch {
+	case o.noLB:
+		return nil
+	case o.lb != nil:
+		return o.lb
+	}
+	return support.HAProxy{}
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -144,7 +157,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		gather = l.gather
 	}
 	eng := runner.New(l.inv, runner.Options{
-		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.lb,
+		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.loadBalancer(),
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
 			if o.dialing != nil {
 				o.dialing(h)

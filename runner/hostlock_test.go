@@ -18,7 +18,7 @@ import (
 // run gets it; while the lease runs, the lock is refused naming the holder.
 func TestRunLockLeaseExpires(t *testing.T) {
 	savedBeat, savedLease := lockHeartbeat, lockLease
-	lockHeartbeat, lockLease = time.Hour, 2*time.Second // no heartbeat at all
+	lockHeartbeat, lockLease = time.Hour, 4*time.Second // no heartbeat at all
 	t.Cleanup(func() { lockHeartbeat, lockLease = savedBeat, savedLease })
 
 	key := sshtest.NewKey(t)
@@ -36,12 +36,15 @@ func TestRunLockLeaseExpires(t *testing.T) {
 	}
 	hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
 	first, second := &Engine{}, &Engine{}
-	releaseFirst, err := first.lockHost(context.Background(), dial(), hr)
+	// Both connections are open before the lease starts, so that a slow
+	// handshake on a loaded machine cannot outlast it.
+	firstConn, secondConn := dial(), dial()
+	releaseFirst, err := first.lockHost(context.Background(), firstConn, hr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releaseFirst()
-	if _, err := second.lockHost(context.Background(), dial(), hr); err == nil || !strings.Contains(err.Error(), "locked by") {
+	if _, err := second.lockHost(context.Background(), secondConn, hr); err == nil || !strings.Contains(err.Error(), "locked by") {
 		t.Fatalf("while the first run holds the lock: %v", err)
 	}
 	second.opts.LockTimeout = 20 * time.Second

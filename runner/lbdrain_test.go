@@ -61,7 +61,7 @@ func TestBalancerDrainThroughLoadBalancer(t *testing.T) {
 func TestBalancerDrainNeedsLoadBalancer(t *testing.T) {
 	l := newLab(t, 1, "site")
 	withBalancerDrain(t, l)
-	rec, rc, _ := l.deploy(runOpts{})
+	rec, rc, _ := l.deploy(runOpts{noLB: true})
 	if rc.Failed == 0 || len(rec.changed()) != 0 {
 		t.Fatalf("failed %d, changed %v", rc.Failed, rec.changed())
 	}

@@ -18,12 +18,9 @@ package e2e
 // is back as it found it, so that the tests may run in any order.
 
 import (
-	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -103,19 +100,7 @@ func holdsAlone(t *testing.T, host string) bool {
 // the lab CA, one connection per request, with a short timeout so that a
 // request caught in the move fails fast instead of hiding it.
 func vipClient(t *testing.T) *http.Client {
-	dialer := &net.Dialer{Timeout: 2 * time.Second}
-	return &http.Client{
-		Timeout: 3 * time.Second,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				_, port, _ := net.SplitHostPort(addr)
-				return dialer.DialContext(ctx, network, net.JoinHostPort(haVIP, port))
-			},
-			TLSClientConfig:   &tls.Config{RootCAs: labCA(t), ServerName: stackSite, MinVersion: tls.VersionTLS12},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return pinnedClient(t, haVIP, 2*time.Second, 3*time.Second)
 }
 
 // probe is one request of the client loop: when it started, how long it

@@ -177,13 +177,20 @@ func labCA(t *testing.T) *x509.CertPool {
 // siteClient talks to the site at lb-01 with SNI and verification against
 // the lab CA only (not the system roots), one connection per request.
 func siteClient(t *testing.T) *http.Client {
-	dialer := &net.Dialer{Timeout: 3 * time.Second}
+	return pinnedClient(t, stackLB, 3*time.Second, 5*time.Second)
+}
+
+// pinnedClient talks to the site at address whatever the URL's host, with
+// SNI and verification against the lab CA only (not the system roots), one
+// connection per request, not following redirects.
+func pinnedClient(t *testing.T, address string, dial, total time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: dial}
 	return &http.Client{
-		Timeout: 5 * time.Second,
+		Timeout: total,
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				_, port, _ := net.SplitHostPort(addr)
-				return dialer.DialContext(ctx, network, net.JoinHostPort(stackLB, port))
+				return dialer.DialContext(ctx, network, net.JoinHostPort(address, port))
 			},
 			TLSClientConfig:   &tls.Config{RootCAs: labCA(t), ServerName: stackSite, MinVersion: tls.VersionTLS12},
 			DisableKeepAlives: true,

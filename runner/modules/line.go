@@ -76,12 +76,29 @@ func newLine(a *argReader) (Module, error) {
 // is followed: first "link", its own target and the file it leads to
 // (readlink -f) on lines of their own, then the state of that file
 // ("dangling" when it cannot be resolved); a name holding a newline is
-// "other", never guessed at.
+// "other", never guessed at. readlink -f runs only on what the kernel
+// resolves (the path itself, or the folder a dangling link leads into,
+// found by following its last links by hand, 40 at most as the kernel
+// does): coreutils' readlink -f never returns on some loops (d -> b,
+// b -> d/e).
 const lineReadScript = `nl='
 '
 if [ -L "$p" ]; then
   l=$(readlink -- "$p"; echo x); l=${l%x}; l=${l%"$nl"}
-  p=$(readlink -f -- "$p" && echo x) && p=${p%x} && p=${p%"$nl"} || p=
+  q=$p n=0
+  while [ -L "$q" ] && [ ! -e "$q" ] && [ $n -lt 40 ]; do
+    t=$(readlink -- "$q"; echo x); t=${t%x}; t=${t%"$nl"}
+    case $t in /*) q=$t;; *) q=${q%/*}/$t;; esac
+    n=$((n+1))
+  done
+  d=${q%/*}; d=${d:-/}
+  if [ -e "$q" ]; then
+    p=$(readlink -f -- "$q" && echo x) && p=${p%x} && p=${p%"$nl"} || p=
+  elif [ ! -L "$q" ] && [ -d "$d" ]; then
+    p=$(readlink -f -- "$d" && echo x) && p=${p%x} && p=${p%"$nl"} && p=${p%/}/${q##*/} || p=
+  else
+    p=
+  fi
   case "$l$p" in *"$nl"*) echo other; exit 0;; esac
   printf 'link\n%s\n%s\n' "$l" "$p"
 fi

@@ -7,8 +7,6 @@ package modules
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -86,9 +84,11 @@ type Spec struct {
 	New   Factory
 }
 
+// factories holds each module's Factory; the rest of its Spec lives in
+// modspec, where the role loader reads it.
 var (
-	mu       sync.RWMutex
-	registry = map[string]Spec{}
+	mu        sync.RWMutex
+	factories = map[string]Factory{}
 )
 
 // Register adds a module, and its spec to modspec for the role loader; it
@@ -97,22 +97,30 @@ func Register(s Spec) {
 	modspec.Register(modspec.Spec{Name: s.Name, Args: s.Args, Required: s.Required, AnyArgs: s.AnyArgs, Files: s.Files})
 	mu.Lock()
 	defer mu.Unlock()
-	registry[s.Name] = s
+	factories[s.Name] = s.New
 }
 
 // Lookup returns the module registered under name.
 func Lookup(name string) (Spec, bool) {
 	mu.RLock()
-	defer mu.RUnlock()
-	s, ok := registry[name]
-	return s, ok
+	f, ok := factories[name]
+	mu.RUnlock()
+	if !ok {
+		return Spec{}, false
+	}
+	ms, _ := modspec.Lookup(name)
+	return Spec{Name: ms.Name, Args: ms.Args, Required: ms.Required, AnyArgs: ms.AnyArgs, Files: ms.Files, New: f}, true
 }
 
 // Names lists the registered modules, sorted.
 func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return slices.Sorted(maps.Keys(registry))
+	var names []string
+	for _, n := range modspec.Names() {
+		if _, ok := Lookup(n); ok {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // verifyByPlan is the read-back of modules whose Plan is all the

@@ -1,10 +1,12 @@
 package modules
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
@@ -123,5 +125,27 @@ func TestLineThroughLinkReadsPrediction(t *testing.T) {
 	c, err = newModule(t, "line", map[string]any{"path": link, "line": "k=3", "regexp": "^k="}).Plan(t.Context(), tg)
 	if err != nil || !c.Changed || !strings.Contains(c.Diff, "+k=3") || strings.Contains(c.Diff, "-k=2") {
 		t.Errorf("edit through a link to a predicted file: %+v %v", c, err)
+	}
+}
+
+// TestLineLinkLoopIsAnError: a link that leads back through itself
+// (d -> b, b -> d/e) is an error that names it. coreutils' readlink -f
+// never returns on that loop; the read script used to call it and hang
+// until the run was killed (found by the check-mode property test).
+func TestLineLinkLoopIsAnError(t *testing.T) {
+	tg, _, _ := sshTarget(t)
+	dir := t.TempDir()
+	d, b := filepath.Join(dir, "d"), filepath.Join(dir, "b")
+	if err := os.Symlink(filepath.Join(d, "e"), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(b, d); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := newModule(t, "line", map[string]any{"path": d, "line": "x", "create": true}).Plan(ctx, tg)
+	if err == nil || !strings.Contains(err.Error(), "does not resolve") {
+		t.Errorf("plan through a link loop: %v", err)
 	}
 }
