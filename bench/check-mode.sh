@@ -21,10 +21,7 @@ mkdir -p "$out/logs"
 cd "$repo"
 need_pkg jq jq
 
-trap '"$FERRY" lab down >>"$out/logs/lab.log" 2>&1 || echo "lab down failed; see $out/logs/lab.log" >&2' EXIT
-"$FERRY" lab up >>"$out/logs/lab.log" 2>&1 || { echo "lab up failed; see $out/logs/lab.log" >&2; exit 1; }
-"$FERRY" deploy -i "$inv" --output json >"$out/logs/converge.log" 2>&1 || { echo "converge failed; see $out/logs/converge.log" >&2; exit 1; }
-"$FERRY" deploy -i "$inv" --output json >"$out/logs/warm.log" 2>&1
+lab_converged "$FERRY" "$inv" "$out"
 
 # timed KIND ROUND ARGS...: one deploy; appends its wall time and round trips.
 timed() {

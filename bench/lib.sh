@@ -31,3 +31,14 @@ need_pkg() {
 cpu_busy() {
 	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
 }
+
+# lab_converged FERRY INV OUT: boots the lab (taken down again when the
+# script exits), converges INV and runs it once more, untimed; logs in OUT/logs.
+lab_converged() {
+	local inv=$2 out=$3
+	_lab_ferry=$1 _lab_log=$3/logs/lab.log
+	trap '"$_lab_ferry" lab down >>"$_lab_log" 2>&1 || echo "lab down failed; see $_lab_log" >&2' EXIT
+	"$_lab_ferry" lab up >>"$_lab_log" 2>&1 || { echo "lab up failed; see $_lab_log" >&2; exit 1; }
+	"$_lab_ferry" deploy -i "$inv" --output json >"$out/logs/converge.log" 2>&1 || { echo "converge failed; see $out/logs/converge.log" >&2; exit 1; }
+	"$_lab_ferry" deploy -i "$inv" --output json >"$out/logs/warm.log" 2>&1
+}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/inventory"
-	"github.com/ferry-deploy/ferry/roles/support"
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
@@ -70,7 +69,7 @@ func TestBalancerOutsidePlaysDialedOnce(t *testing.T) {
 	var mu sync.Mutex
 	dials := 0
 	second := make(chan struct{})
-	rec, _ := mustDeploy(t, l, runOpts{forks: 2, lb: support.HAProxy{}, dialing: func(h *inventory.Host) {
+	rec, _ := mustDeploy(t, l, runOpts{forks: 2, lb: logBalancer{filepath.Join(l.dir, "lb.log")}, dialing: func(h *inventory.Host) {
 		if h.Name != lb {
 			return
 		}
@@ -160,14 +159,18 @@ func (x loggedExec) ReadBatch(ctx context.Context, reads []executor.Read) ([]exe
 func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
 	l := newLab(t, 3, "site")
 	lb := withBalancer(t, l, 1)
-	first, _ := mustDeploy(t, l, runOpts{lb: support.HAProxy{}})
+	lbLog := filepath.Join(l.dir, "lb.log")
+	first, _ := mustDeploy(t, l, runOpts{lb: logBalancer{lbLog}})
 	if d := hostTimeline(first, "h01"); len(d) == 0 || !strings.HasPrefix(d[0], "drain: drained from web/h01") {
 		t.Fatalf("the converging run did not drain h01 first: %q", d)
+	}
+	if err := os.Remove(lbLog); err != nil {
+		t.Fatalf("the converging run ran no balancer script: %v", err)
 	}
 	log := &orderLog{}
 	var mu sync.Mutex
 	dialed := []string{}
-	rec, rc := mustDeploy(t, l, runOpts{rep: log, lb: support.HAProxy{},
+	rec, rc := mustDeploy(t, l, runOpts{rep: log, lb: logBalancer{lbLog},
 		dialing: func(h *inventory.Host) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -180,6 +183,9 @@ func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
 	}
 	if slices.Contains(dialed, lb) {
 		t.Errorf("the no-op connected to the load balancer %s", lb)
+	}
+	if got, err := os.ReadFile(lbLog); err == nil {
+		t.Errorf("the no-op ran balancer scripts: %q", got)
 	}
 	played, late := false, 0
 	for _, line := range log.lines {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -40,6 +41,7 @@ func (e *Engine) planFirst(ctx context.Context, plays []Play) {
 	for _, hr := range hosts {
 		g.Go(func() error {
 			hr.settled = e.planHost(ctx, plays, hr)
+			e.watchStep(hr.host.Name, "") // planned: off the status area until its play
 			return nil
 		})
 	}
@@ -63,8 +65,8 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 		return nil
 	}
 	for _, p := range plays {
-		if hasHost(p, hr.host.Name) && runsOnce(p) {
-			return nil // run_once ties the hosts of a batch together
+		if hasHost(p, hr.host.Name) && tiedToOthers(p) {
+			return nil // run_once and delegate_to tie the host to others
 		}
 	}
 	px := newPrefetch(hr.exec)
@@ -160,12 +162,14 @@ func hasHost(p Play, name string) bool {
 	return false
 }
 
-// runsOnce reports whether a task or handler of p has run_once.
-func runsOnce(p Play) bool {
-	for _, r := range p.Roles {
+// tiedToOthers reports whether a task or handler of p has run_once (the
+// hosts of a batch share it) or delegate_to (it reads and changes another
+// host): such a host runs in its turn.
+func tiedToOthers(p Play) bool {
+	for _, r := range append(slices.Clone(p.Roles), p.Included...) {
 		for _, list := range [][]*roles.Task{r.Tasks, r.Handlers} {
 			for _, t := range roles.Flatten(list) {
-				if t.RunOnce {
+				if t.RunOnce || t.DelegateTo != "" {
 					return true
 				}
 			}
