@@ -2,34 +2,16 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/fileerr"
 	typo "github.com/ferry-deploy/ferry/internal/suggest"
 	"sort"
 	"strings"
 )
 
 // Error is one problem found in an inventory (or in a file it pulls in:
-// group_vars, host_vars, the site file, the secrets file). Callers treat any
-// Load error as bad input.
-type Error struct {
-	File string
-	// Line is 1-based; 0 when the problem concerns the whole file.
-	Line int
-	Msg  string
-	// Err is the underlying cause, if any, so that errors.Is works
-	// (fs.ErrNotExist for a missing file).
-	Err error
-}
-
-// Error formats the problem as "file:line: msg", the form editors jump to.
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// Unwrap returns the underlying cause.
-func (e *Error) Unwrap() error { return e.Err }
+// group_vars, host_vars, the site file, the secrets file): ferry's one
+// file:line error. Callers treat any Load error as bad input.
+type Error = fileerr.Error
 
 // ErrorList is returned when Load finds more than one problem, so that a user
 // fixes them in one pass. errors.As(err, &*Error) finds the first.

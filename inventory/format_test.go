@@ -50,7 +50,7 @@ func summary(inv *Inventory) string {
 	for _, name := range inv.GroupOrder() {
 		g := inv.Groups[name]
 		fmt.Fprintf(&b, "@%s %v children=%v", name, g.Roles, g.Children)
-		if g.Serial != "" {
+		if !g.Serial.IsZero() {
 			fmt.Fprintf(&b, " serial=%s", g.Serial)
 		}
 		if g.MaxFailPercentage != 0 {

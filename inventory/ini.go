@@ -3,10 +3,11 @@ package inventory
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/internal/shell"
 )
 
 // iniSecretsVar, in [all:vars] (or all's vars in Ansible's other formats),
@@ -290,60 +291,7 @@ func (b *builder) fixUngrouped() {
 // (which Ansible uses): whitespace separates, quotes group, backslash
 // escapes outside single quotes, and "#" outside quotes ends the line, even
 // inside a word.
-func splitShell(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	inWord := false
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote == '\'':
-			if c == '\'' {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case quote == '"':
-			switch {
-			case c == '"':
-				quote = 0
-			case c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
-				i++
-				cur.WriteByte(s[i])
-			default:
-				cur.WriteByte(c)
-			}
-		case c == ' ' || c == '\t':
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '#':
-			if inWord {
-				out = append(out, cur.String())
-			}
-			return out, nil
-		case c == '\'' || c == '"':
-			quote, inWord = c, true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out, nil
-}
+func splitShell(s string) ([]string, error) { return shell.SplitComments(s) }
 
 func containsRef(refs []ref, name string) bool {
 	for _, r := range refs {

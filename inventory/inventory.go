@@ -57,9 +57,9 @@ type Group struct {
 	// Roles run, in order, on every host of the group (YAML format only,
 	// or from a site file for INI inventories).
 	Roles []string
-	// Serial limits how many hosts of the group change at once: "" (all),
-	// "1", "2", "30%".
-	Serial string
+	// Serial limits how many hosts of the group change at once; zero
+	// means all.
+	Serial Serial
 	// MaxFailPercentage stops the rollout when more hosts of a batch fail.
 	MaxFailPercentage int
 	// Drain, when set, takes each host of a batch out of a load balancer

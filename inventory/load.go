@@ -3,10 +3,12 @@ package inventory
 import (
 	"fmt"
 	"os"
+	"slices"
 
-	"go.yaml.in/yaml/v3"
 	"path/filepath"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Load reads the inventory at path: ferry's YAML when the name ends in .yml
@@ -104,12 +106,12 @@ func neitherYAMLShape(root *yaml.Node) (int, string, bool) {
 	line, key := root.Line, ""
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := deref(root.Content[i])
-		if contains(topKeys, k.Value) || suggest(k.Value, topKeys) != "" {
+		if slices.Contains(topKeys, k.Value) || suggest(k.Value, topKeys) != "" {
 			return 0, "", false
 		}
 		if v := deref(root.Content[i+1]); v.Kind == yaml.MappingNode && key == "" {
 			for j := 0; j < len(v.Content); j += 2 {
-				if kk := deref(v.Content[j]); !contains(ansibleGroupKeys, kk.Value) {
+				if kk := deref(v.Content[j]); !slices.Contains(ansibleGroupKeys, kk.Value) {
 					line, key = kk.Line, kk.Value
 					break
 				}

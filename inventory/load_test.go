@@ -232,7 +232,7 @@ func TestSeed(t *testing.T) {
 			t.Errorf("%s mysql_role = %v, want %s", host, got, role)
 		}
 	}
-	if got := inv.Groups["web"].Serial; got != "1" {
+	if got := inv.Groups["web"].Serial.String(); got != "1" {
 		t.Errorf("web serial = %q", got)
 	}
 	if got := inv.Groups["lb"].Roles; !reflect.DeepEqual(got, []string{"common", "firewall", "tls", "haproxy", "keepalived"}) {

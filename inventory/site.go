@@ -54,7 +54,7 @@ func (b *builder) loadSite(path string) {
 		var p struct {
 			group          ref
 			roles          []ref
-			serial         string
+			serial         Serial
 			maxFail        int
 			serialSet, mfp bool
 		}
@@ -68,7 +68,7 @@ func (b *builder) loadSite(path string) {
 				p.roles = y.names(v, "roles "+what)
 			case "serial":
 				if s, ok := y.scalar(v, "serial"); ok {
-					serial, err := parseSerial(s)
+					serial, err := ParseSerial(s)
 					if err != nil {
 						b.add(path, v.Line, "%v", err)
 					}

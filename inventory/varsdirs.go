@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -116,7 +117,7 @@ func varsFilesIn(dir string) []string {
 		case err != nil:
 		case fi.IsDir() && ext == "":
 			out = append(out, varsFilesIn(p)...)
-		case fi.Mode().IsRegular() && (ext == "" || contains(varsExtensions, ext)):
+		case fi.Mode().IsRegular() && (ext == "" || slices.Contains(varsExtensions, ext)):
 			out = append(out, p)
 		}
 	}

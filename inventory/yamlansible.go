@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -31,7 +32,7 @@ func isAnsibleYAML(root *yaml.Node) bool {
 			return false
 		}
 		for j := 0; j < len(v.Content); j += 2 {
-			if !contains(ansibleGroupKeys, deref(v.Content[j]).Value) {
+			if !slices.Contains(ansibleGroupKeys, deref(v.Content[j]).Value) {
 				return false
 			}
 		}

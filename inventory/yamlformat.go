@@ -65,7 +65,7 @@ func (y yamlFile) group(b *builder, name string, k, v *yaml.Node) {
 			gd.children = y.names(v, "children "+what)
 		case "serial":
 			if s, ok := y.scalar(v, "serial"); ok {
-				serial, err := parseSerial(s)
+				serial, err := ParseSerial(s)
 				if err != nil {
 					y.p.add(y.file, v.Line, "%v", err)
 				}
@@ -129,23 +129,6 @@ func (y yamlFile) conn(p *connPatch, n *yaml.Node, of string) {
 			y.p.add(y.file, v.Line, "%s: %v", key, err)
 		}
 	})
-}
-
-// parseSerial accepts a host count ("1") or a share of the group ("30%").
-func parseSerial(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if pct, ok := strings.CutSuffix(s, "%"); ok {
-		n, err := parsePercent(pct)
-		if err != nil || n == 0 {
-			return "", fmt.Errorf("serial %q: a percentage must be 1%%-100%%", s)
-		}
-		return s, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return "", fmt.Errorf("serial %q: want a number of hosts (1 or more) or a percentage like \"30%%\"", s)
-	}
-	return strconv.Itoa(n), nil
 }
 
 // parsePercent accepts 0..100.

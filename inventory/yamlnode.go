@@ -1,11 +1,12 @@
 package inventory
 
 import (
-	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,30 +46,12 @@ func yamlSyntaxError(file string, err error) *Error {
 	return &Error{File: file, Line: line, Msg: "invalid YAML: " + msg, Err: err}
 }
 
-// deref follows aliases (*anchor) to the node they stand for.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// isNull reports an absent value ("key:" or "key: ~").
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "an unsupported value"
-}
+// The node helpers shared with the role loader.
+var (
+	deref    = yamlnode.Resolve
+	isNull   = yamlnode.IsNull
+	kindName = yamlnode.KindName
+)
 
 // mapping calls fn for each key of n in order. It reports a value that is not
 // a mapping, duplicate keys and, when allowed is not nil, keys outside it
@@ -99,7 +82,7 @@ func (y yamlFile) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 			continue
 		}
 		seen[k.Value] = k.Line
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			y.p.add(y.file, k.Line, "unknown key %q %s%s", k.Value, what, suggest(k.Value, allowed))
 			continue
 		}
@@ -178,15 +161,6 @@ func (y yamlFile) vars(n *yaml.Node, what string) []varEntry {
 		out = append(out, varEntry{key: key, value: val, at: ref{file: y.file, line: k.Line}})
 	})
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // vaultLine is the line of the first !vault value in n, 0 when none: the

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -118,7 +119,7 @@ func parseOneLine(data []byte) ([]AptSource, error) {
 func parseDeb822(data []byte) ([]AptSource, error) {
 	var out []AptSource
 	for _, stanza := range splitStanzas(data) {
-		if stanza["enabled"] == "no" || !contains(strings.Fields(stanza["types"]), "deb") {
+		if stanza["enabled"] == "no" || !slices.Contains(strings.Fields(stanza["types"]), "deb") {
 			continue
 		}
 		suites, comps := strings.Fields(stanza["suites"]), strings.Fields(stanza["components"])
@@ -174,15 +175,6 @@ func splitStanzas(data []byte) []map[string]string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // mirrors returns the distinct mirrors of srcs, in first-seen order.
 func mirrors(srcs []AptSource) []AptSource {
 	seen := map[string]bool{}
@@ -200,11 +192,23 @@ func mirrors(srcs []AptSource) []AptSource {
 // (not -updates or -security), as served by the proxy.
 func debootstrapMirror(srcs []AptSource, proxy string) (string, error) {
 	for _, s := range srcs {
-		if contains(s.Suites, Suite) {
+		if slices.Contains(s.Suites, Suite) {
 			return proxy + s.ProxyPath(), nil
 		}
 	}
 	return "", fmt.Errorf("apt sources: no source carries suite %s (the lab hosts are Debian 12)", Suite)
+}
+
+// releaseSuites lists the source's suites of the lab's release (bookworm,
+// bookworm-updates, bookworm/updates).
+func (s AptSource) releaseSuites() []string {
+	var suites []string
+	for _, su := range s.Suites {
+		if su == Suite || strings.HasPrefix(su, Suite+"-") || strings.HasPrefix(su, Suite+"/") {
+			suites = append(suites, su)
+		}
+	}
+	return suites
 }
 
 // hostSources renders a lab host's deb822 sources: the controller's sources
@@ -213,12 +217,7 @@ func hostSources(srcs []AptSource, proxy string) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Written by ferry lab: hosts reach Debian only through the lab proxy.\n")
 	for _, s := range srcs {
-		var suites []string
-		for _, su := range s.Suites {
-			if su == Suite || strings.HasPrefix(su, Suite+"-") || strings.HasPrefix(su, Suite+"/") {
-				suites = append(suites, su)
-			}
-		}
+		suites := s.releaseSuites()
 		if len(suites) == 0 {
 			continue
 		}

@@ -303,12 +303,7 @@ func directMirror(srcs []AptSource, proxied string) string {
 func directSources(srcs []AptSource) []byte {
 	var b bytes.Buffer
 	for _, s := range srcs {
-		var suites []string
-		for _, su := range s.Suites {
-			if su == Suite || strings.HasPrefix(su, Suite+"-") || strings.HasPrefix(su, Suite+"/") {
-				suites = append(suites, su)
-			}
-		}
+		suites := s.releaseSuites()
 		if len(suites) == 0 {
 			continue
 		}

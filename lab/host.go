@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ func (s Spec) consoleLog(name string) string {
 func (s Spec) isNspawnOf(name string) func([]string) bool {
 	return func(args []string) bool {
 		return len(args) > 0 && filepath.Base(args[0]) == "systemd-nspawn" &&
-			contains(args, "--machine="+name) && strings.Contains(strings.Join(args, " "), ":"+s.upperDir(name)+":")
+			slices.Contains(args, "--machine="+name) && strings.Contains(strings.Join(args, " "), ":"+s.upperDir(name)+":")
 	}
 }
 

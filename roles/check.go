@@ -6,30 +6,15 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 	"github.com/ferry-deploy/ferry/templates"
 	"go.yaml.in/yaml/v3"
 )
 
-// fileArg is a module argument that names a file of the role.
-type fileArg struct {
-	arg string
-	// template: the file is in templates/ and must parse; otherwise it is
-	// in files/ and only has to exist.
-	template bool
-}
-
-// fileArgs lists the arguments checked against the role's folders at load
-// time, by module name. Tests add their own modules here.
-var fileArgs = map[string]fileArg{
-	"template": {arg: "src", template: true},
-	"copy":     {arg: "src"},
-}
-
 // moduleArgs checks a module's arguments against its Spec and returns them
 // decoded, still unrendered.
 func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, error) {
-	spec, _ := modules.Lookup(module)
+	spec, _ := modspec.Lookup(module)
 	v = resolve(v)
 	args := map[string]any{}
 	argLines := map[string]*yaml.Node{}
@@ -72,8 +57,8 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 			return nil, errorf(p.file, key.Line, "module %q needs argument %q", module, r)
 		}
 	}
-	if fa, ok := fileArgs[module]; ok {
-		if n := argLines[fa.arg]; n != nil {
+	for _, fa := range spec.Files {
+		if n := argLines[fa.Arg]; n != nil {
 			if err := p.checkFile(fa, n); err != nil {
 				return nil, err
 			}
@@ -85,19 +70,16 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 // checkFile makes sure a src: names a file of the role, and that a
 // template file parses. A src that is itself a template is only known per
 // host, so it is left to the run.
-func (p *parser) checkFile(fa fileArg, n *yaml.Node) error {
+func (p *parser) checkFile(fa modspec.FileArg, n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		return errorf(p.file, n.Line, "%s must be a file name, got %s", fa.arg, kindName(n))
+		return errorf(p.file, n.Line, "%s must be a file name, got %s", fa.Arg, kindName(n))
 	}
 	if strings.Contains(n.Value, "{{") {
 		return nil
 	}
-	src, folder := p.role.Files, "files"
-	if fa.template {
-		src, folder = p.role.Templates, "templates"
-	}
+	src := p.role.Folder(fa.Folder)
 	if src == nil {
-		return errorf(p.file, n.Line, "%s: the role has no %s/ folder", fa.arg, folder)
+		return errorf(p.file, n.Line, "%s: the role has no %s/ folder", fa.Arg, fa.Folder)
 	}
 	content, display, err := src.ReadFile(n.Value)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -105,12 +87,12 @@ func (p *parser) checkFile(fa fileArg, n *yaml.Node) error {
 		if l, ok := src.(interface{ names() []string }); ok {
 			hint = didYouMean(n.Value, l.names())
 		}
-		return errorf(p.file, n.Line, "%s: %s not found%s", fa.arg, display, hint)
+		return errorf(p.file, n.Line, "%s: %s not found%s", fa.Arg, display, hint)
 	}
 	if err != nil {
-		return &Error{File: p.file, Line: n.Line, Msg: fa.arg + ": " + err.Error(), Err: err}
+		return &Error{File: p.file, Line: n.Line, Msg: fa.Arg + ": " + err.Error(), Err: err}
 	}
-	if !fa.template {
+	if fa.Folder != modspec.Templates {
 		return nil
 	}
 	if err := p.engine.Check(display, string(content)); err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/ferry-deploy/ferry/internal/yamlnode"
 	"github.com/ferry-deploy/ferry/templates"
 	"go.yaml.in/yaml/v3"
 )
@@ -251,38 +252,12 @@ func (p *parser) decode(n *yaml.Node) (any, error) {
 	return v, nil
 }
 
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// kindName words a node's type for error messages.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "nothing (null)"
-		case "!!bool":
-			return "a boolean"
-		case "!!int", "!!float":
-			return "a number"
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "an unexpected YAML node"
-}
+// The node helpers shared with the inventory loader.
+var (
+	resolve  = yamlnode.Resolve
+	isNull   = yamlnode.IsNull
+	kindName = yamlnode.KindName
+)
 
 func quoteList(list []string) string {
 	var b bytes.Buffer

@@ -3,6 +3,8 @@
 // anything runs.
 package roles
 
+import "github.com/ferry-deploy/ferry/runner/modspec"
+
 // Role is a loaded role: its defaults, tasks and handlers, and where its
 // templates and files come from.
 type Role struct {
@@ -35,6 +37,18 @@ type Role struct {
 	Files     FileSource
 	// TaskFiles reads the role's tasks/ folder (import_tasks, include_tasks).
 	TaskFiles FileSource
+}
+
+// Folder returns the source of the role's folder f (files/ or
+// templates/); nil when the role has no such folder.
+func (r *Role) Folder(f modspec.Folder) FileSource {
+	switch f {
+	case modspec.Files:
+		return r.Files
+	case modspec.Templates:
+		return r.Templates
+	}
+	return nil
 }
 
 // FileSource reads files relative to one folder of a role.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/internal/suggest"
 
-	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 	"github.com/ferry-deploy/ferry/templates"
 	"go.yaml.in/yaml/v3"
 )
@@ -148,13 +148,13 @@ func (p *parser) checkRetryKeys(t *Task, pairs []keyValue) error {
 // the only one of the task.
 func (p *parser) moduleKey(kv, prev *keyValue, all []keyValue) error {
 	k := kv.key.Value
-	if _, ok := modules.Lookup(k); !ok {
+	if _, ok := modspec.Lookup(k); !ok {
 		// A near miss of a task key ("nofity") is more likely than an
 		// unknown module when the task has its module already.
 		if s := suggest.Closest(k, taskKeys); s != "" && hasModule(all) {
 			return errorf(p.file, kv.key.Line, "unknown task key %q (did you mean %q?)", k, s)
 		}
-		if s := suggest.Closest(k, modules.Names()); s != "" {
+		if s := suggest.Closest(k, modspec.Names()); s != "" {
 			return errorf(p.file, kv.key.Line, "unknown module %q (did you mean %q?)", k, s)
 		}
 		if s := suggest.Closest(k, taskKeys); s != "" {
@@ -170,7 +170,7 @@ func (p *parser) moduleKey(kv, prev *keyValue, all []keyValue) error {
 
 func hasModule(pairs []keyValue) bool {
 	for _, kv := range pairs {
-		if _, ok := modules.Lookup(kv.key.Value); ok && !isTaskKey(kv.key.Value) {
+		if _, ok := modspec.Lookup(kv.key.Value); ok && !isTaskKey(kv.key.Value) {
 			return true
 		}
 	}

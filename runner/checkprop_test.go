@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/runner"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -268,7 +269,7 @@ func newPropRunner(t *testing.T) *propRunner {
 	}
 	l.rolePaths = []string{dir}
 	h := l.inv.Host("h01")
-	cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
+	cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 	cfg.SSHConfigFile = "none"
 	cfg.ConnectTimeout = 10 * time.Second
 	x, err := sshx.Dial(context.Background(), cfg)

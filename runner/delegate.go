@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // delegate_to runs a task on another host, as Ansible does: its templates
@@ -113,7 +114,7 @@ func (e *Engine) openDelegate(ctx context.Context, name string) (*hostRun, error
 	if controller {
 		h = &inventory.Host{Name: controllerName, Address: "localhost"}
 	}
-	dr = &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir, stepKeys: map[string]int{}}
+	dr = &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
 	if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" && !controller {
 		dr.stateDir = dir
 	}
@@ -133,7 +134,7 @@ func (e *Engine) openDelegate(ctx context.Context, name string) (*hostRun, error
 	if e.opts.Check {
 		dr.predicted = hoststate.NewOverlay(hoststate.New(), dr.exec)
 	}
-	if dr.facts, err = e.opts.Gather(ctx, dr.exec, dr.stateDir); err != nil {
+	if dr.facts, dr.left, err = e.opts.Gather(ctx, dr.exec, dr.stateDir); err != nil {
 		if dr.unlock != nil {
 			dr.unlock()
 		}

@@ -5,28 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
-// Rolling changes behind HAProxy: before a host's first change it is set to
-// drain on every load balancer and ferry waits for its connections to
-// finish; once changed it is checked through its health URL from each load
-// balancer, and only then set ready again. A host that fails stays out of
-// rotation.
+// Rolling changes behind a load balancer: before a host's first change it
+// is set to drain on every load balancer and ferry waits for its
+// connections to finish; once changed it is checked through its health URL
+// from each load balancer, and only then set ready again. A host that
+// fails stays out of rotation. The balancer's own commands come from a
+// LoadBalancer.
 
 // balancers returns a connection to every host of the drain's Through group,
-// opening (once) those that are not part of this run's plays.
+// opening (once) those that are not part of this run's plays. Hosts of one
+// batch drain at the same time: dialMu makes the check-then-dial one step,
+// so a balancer is dialed once and no connection is lost.
 func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun, error) {
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
 	var out []*hostRun
 	for _, h := range e.inv.HostsOf(d.Through) {
-		e.mu.Lock()
-		hr := e.hosts[h.Name]
-		e.mu.Unlock()
+		hr := e.hostRun(h.Name)
 		if hr == nil {
 			x, err := e.opts.Connect(ctx, h)
 			if err != nil {
@@ -45,39 +49,24 @@ func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun,
 	return out, nil
 }
 
-// drainScript sets the server to drain and waits until HAProxy reports no
-// current session on it. HAProxy offers no way to be told when a server's
-// last session ends, so this polls the runtime API, on the balancer itself
-// (one round trip from ferry), ten times a second, up to the timeout.
-func drainScript(d *inventory.Drain, server string) string {
-	return fmt.Sprintf(`sock=%s; srv=%s/%s; deadline=$(( $(date +%%s) + %d ))
-# A balancer not serving yet (first deploy) has nothing to drain.
-[ -S "$sock" ] || exit 0
-out=$(echo "set server $srv state drain" | socat stdio "$sock")
-case $out in "") ;; *"No such server"*|*"No such backend"*) exit 0;; *) echo "$out" >&2; exit 1;; esac
-while :; do
-  scur=$(echo "show stat" | socat stdio "$sock" | awk -F, -v b=%s -v s=%s '$1==b && $2==s {print $5}')
-  [ "${scur:-0}" = 0 ] && exit 0
-  [ "$(date +%%s)" -ge "$deadline" ] && { echo "still $scur sessions on $srv after %s" >&2; exit 1; }
-  sleep 0.1
-done`, shq(d.Socket), shq(d.Backend), shq(server), int(d.Timeout.Seconds()), shq(d.Backend), shq(server), d.Timeout)
+// LoadBalancer takes a server out of a load balancer's rotation and puts
+// it back. The engine runs its scripts on every host of the drain's
+// Through group, one round trip each, as the connection's become user;
+// what they say to the balancer is the implementation's business (HAProxy's
+// runtime API: roles/support.HAProxy, which cmd/ferry gives the engine).
+type LoadBalancer interface {
+	// DrainScript takes server out of rotation in d.Backend and waits on
+	// the balancer, up to d.Timeout, until no session is left on it. It
+	// exits 0 on a balancer that serves nothing yet (a first deploy) or
+	// does not know the server.
+	DrainScript(d *inventory.Drain, server string) string
+	// ReadyScript waits, up to d.Timeout, until url answers from the
+	// balancer, then puts server back in rotation.
+	ReadyScript(d *inventory.Drain, server, url string) string
 }
 
-// readyScript checks the host's health URL from the balancer until it
-// answers (up to the timeout), then puts the server back in rotation.
-func readyScript(d *inventory.Drain, server, url string) string {
-	return fmt.Sprintf(`deadline=$(( $(date +%%s) + %d ))
-[ -S %s ] || exit 0
-until curl -fsS -o /dev/null --max-time 2 %s; do
-  [ "$(date +%%s)" -ge "$deadline" ] && { echo "%s is not healthy: %s" >&2; exit 1; }
-  sleep 0.2
-done
-out=$(echo "set server %s/%s state ready" | socat stdio %s)
-case $out in "") ;; *"No such server"*|*"No such backend"*) ;; *) echo "$out" >&2; exit 1;; esac
-exit 0`, int(d.Timeout.Seconds()), shq(d.Socket), shq(url), server, url, d.Backend, server, shq(d.Socket))
-}
-
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shq makes s one literal shell word.
+func shq(s string) string { return shell.Literal(s) }
 
 // onBalancers runs script on every balancer; the first failure is returned.
 func (e *Engine) onBalancers(ctx context.Context, lbs []*hostRun, script string) error {
@@ -131,6 +120,9 @@ func (b *balancerDrain) connect(ctx context.Context) error {
 	if b.lbs != nil {
 		return nil
 	}
+	if b.e.opts.LoadBalancer == nil {
+		return fmt.Errorf("drain through %s: the engine was given no LoadBalancer", b.d.Through)
+	}
 	lbs, err := b.e.balancers(ctx, b.d)
 	b.lbs = lbs
 	return err
@@ -141,7 +133,7 @@ func (b *balancerDrain) out(ctx context.Context, hr *hostRun) (string, error) {
 		return "", err
 	}
 	start := time.Now()
-	if err := b.e.onBalancers(ctx, b.lbs, drainScript(b.d, hr.host.Name)); err != nil {
+	if err := b.e.onBalancers(ctx, b.lbs, b.e.opts.LoadBalancer.DrainScript(b.d, hr.host.Name)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("drained from %s/%s on %s in %s", b.d.Backend, hr.host.Name, hostNamesOf(b.lbs), time.Since(start).Round(time.Millisecond)), nil
@@ -155,7 +147,7 @@ func (b *balancerDrain) back(ctx context.Context, hr *hostRun) error {
 	if strings.Contains(url, "%s") {
 		url = fmt.Sprintf(url, hr.host.Address)
 	}
-	return b.e.onBalancers(ctx, b.lbs, readyScript(b.d, hr.host.Name, url))
+	return b.e.onBalancers(ctx, b.lbs, b.e.opts.LoadBalancer.ReadyScript(b.d, hr.host.Name, url))
 }
 
 // runDrained runs a host's play with the drain armed: the first task that
@@ -171,7 +163,7 @@ func (e *Engine) runDrained(ctx context.Context, p Play, d *inventory.Drain, hr 
 	hr.drain = &drainState{play: p.Group, d: d, via: e.newDrainer(d)}
 	defer func() { hr.drain = nil }()
 	ds := hr.drain
-	if left, _ := hr.facts["drained_plays"].([]string); slices.Contains(left, p.Group) {
+	if hr.left.Drained(p.Group) {
 		// An earlier run drained this host and never put it back (it
 		// failed): this run puts it back once the host is healthy.
 		ds.drained = true
@@ -220,7 +212,7 @@ func (e *Engine) beforeChange(ctx context.Context, hr *hostRun) error {
 // markDrained records on the host that it is out of rotation (or no longer
 // is), so that a run after a failed one knows to put it back.
 func (e *Engine) markDrained(ctx context.Context, hr *hostRun, play string, drained bool) error {
-	file := path.Join(hr.stateDir, "drained", play)
+	file := statedir.DrainedFile(hr.stateDir, play)
 	script := "rm -f " + shq(file)
 	if drained {
 		script = fmt.Sprintf("mkdir -p %s && : > %s", shq(path.Dir(file)), shq(file))

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Handlers notified by a change are recorded on the host before they run,
@@ -18,11 +20,8 @@ import (
 // lost connection, a later task failing hard) leaves them pending, and the
 // next run — which finds the file already right and so notifies nothing —
 // still reloads the service. The record lives in the host's ferry state
-// folder (host variable ferry_state_dir, default /var/lib/ferry) and comes
-// back with the facts, in the same round trip.
-
-// defaultStateDir holds ferry's state on a host.
-const defaultStateDir = "/var/lib/ferry"
+// folder (runner/statedir) and comes back with the facts, in the same
+// round trip.
 
 // handlerState is one host's notified handlers during one play.
 type handlerState struct {
@@ -50,18 +49,15 @@ func (hs *handlerState) maybeNotify(names []string, task string) {
 
 func newHandlerState(play string, hr *hostRun) *handlerState {
 	hs := &handlerState{play: play, notified: map[string]bool{}, recorded: map[string]bool{}}
-	pending, _ := hr.facts["pending_handlers"].([]string)
-	for _, p := range pending {
-		if name, ok := strings.CutPrefix(p, play+"/"); ok {
-			hs.notified[name] = true
-			hs.recorded[name] = true
-		}
+	for _, name := range hr.left.Pending(play) {
+		hs.notified[name] = true
+		hs.recorded[name] = true
 	}
 	return hs
 }
 
 func (hr *hostRun) pendingFile(play string) string {
-	return path.Join(hr.stateDir, "pending", play)
+	return statedir.PendingFile(hr.stateDir, play)
 }
 
 // afterErrorTimeout bounds the round trips made after a step failed or was
@@ -128,13 +124,7 @@ func (e *Engine) forget(ctx context.Context, hr *hostRun, hs *handlerState) {
 	}
 }
 
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = shq(s)
-	}
-	return strings.Join(q, " ")
-}
+func quoteAll(ss []string) string { return shell.QuoteAll(ss) }
 
 // flushHandlers runs the notified handlers of a play's roles, each once, in
 // the order the roles declare them, and forgets the pending list when all

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
@@ -49,31 +49,25 @@ func (keepOpen) Close() error { return nil }
 // in one group "site" running the testdata role "site".
 func newLab(t *testing.T, n int, role string) *lab {
 	t.Helper()
-	dir := t.TempDir()
-	key := sshtest.NewKey(t)
-	keyFile := key.WriteFile(t, "")
-	var known, hosts strings.Builder
-	roots := map[string]string{}
-	for i := 1; i <= n; i++ {
-		srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
-		name := fmt.Sprintf("h%02d", i)
-		roots[name] = srv.Dir
-		known.WriteString(srv.KnownHostsLine() + "\n")
-		fmt.Fprintf(&hosts, "      %s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", name, srv.Host, srv.Port, srv.Dir, srv.Dir+"/.ferry")
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("h%02d", i+1)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(known.String()), 0o600); err != nil {
-		t.Fatal(err)
+	f := sshtest.NewFleet(t, names)
+	dir := f.Dir
+	roots := map[string]string{}
+	for name, srv := range f.Servers {
+		roots[name] = srv.Dir
 	}
 	if err := os.WriteFile(filepath.Join(dir, "secrets.yml"), []byte("site_password: "+canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	invText := fmt.Sprintf(`connection: {user: root, private_key: %s, known_hosts: known_hosts}
-secrets: secrets.yml
+	invText := fmt.Sprintf(`%ssecrets: secrets.yml
 groups:
   site:
     roles: [%s]
     hosts:
-%s`, keyFile, role, hosts.String())
+%s`, f.Connection("root", 0), role, f.HostLines("      "))
 	path := filepath.Join(dir, "inventory.yml")
 	if err := os.WriteFile(path, []byte(invText), 0o644); err != nil {
 		t.Fatal(err)
@@ -121,6 +115,10 @@ type runOpts struct {
 	// host's executor (to inject faults at a precise step).
 	ctx  context.Context
 	wrap func(executor.Executor) executor.Executor
+	// lb drains hosts through load balancers (drain: through:).
+	lb runner.LoadBalancer
+	// dialing, when set, hears every connection the engine opens.
+	dialing func(h *inventory.Host)
 	// limit selects hosts as --limit does.
 	limit string
 }
@@ -139,15 +137,18 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		return rec, runner.Recap{}, err
 	}
 	eng := runner.New(l.inv, runner.Options{
-		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10),
+		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.lb,
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
+			if o.dialing != nil {
+				o.dialing(h)
+			}
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil
 			}
 			if h.Address == "localhost" { // delegate_to: localhost
 				return local.New(local.Options{}), nil
 			}
-			cfg := sshx.ConfigFor(h, l.inv.Secrets, l.dir)
+			cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"
 			cfg.ConnectTimeout = 10 * time.Second
 			c, err := sshx.Dial(ctx, cfg)

@@ -9,12 +9,12 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // A run holds a lock on each host it may change, so that two deploys on the
@@ -141,7 +141,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		case <-time.After(5 * time.Second):
 		}
 	}
-	holderFile := path.Join(hr.stateDir, "run.holder")
+	holderFile := statedir.HolderFile(hr.stateDir)
 	interval := lockPoll
 	tick := time.NewTimer(interval)
 	defer tick.Stop()

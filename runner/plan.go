@@ -15,8 +15,8 @@ type Play struct {
 	Group string
 	Hosts []*inventory.Host
 	Roles []*roles.Role
-	// Serial is "" (all hosts at once), a count ("1") or a percentage ("30%").
-	Serial string
+	// Serial is how many hosts change at once; zero means all.
+	Serial inventory.Serial
 	// MaxFailPercentage stops the rollout when a batch fails more hosts.
 	MaxFailPercentage int
 	// Drain, when set, takes each changing host out of the load balancers
@@ -174,13 +174,13 @@ func roleDefaults(rs []*roles.Role) map[string]any {
 	return out
 }
 
-// batches splits hosts according to serial: "" or "0" is one batch, "N" is
-// batches of N, "P%" batches of ceil(P% of the hosts), at least one.
-func batches(hosts []*inventory.Host, serial string) ([][]*inventory.Host, error) {
-	size, err := batchSize(len(hosts), serial)
-	if err != nil {
-		return nil, err
+// batches splits hosts according to serial: zero is one batch, a count N
+// batches of N, a percentage P batches of ceil(P% of the hosts), at least one.
+func batches(hosts []*inventory.Host, serial inventory.Serial) ([][]*inventory.Host, error) {
+	if serial.Count < 0 || serial.Percent < 0 || serial.Percent > 100 {
+		return nil, fmt.Errorf("serial %+v: want a count or a percentage 1-100", serial)
 	}
+	size := serial.BatchSize(len(hosts))
 	var out [][]*inventory.Host
 	for len(hosts) > 0 {
 		n := min(size, len(hosts))
@@ -188,21 +188,4 @@ func batches(hosts []*inventory.Host, serial string) ([][]*inventory.Host, error
 		hosts = hosts[n:]
 	}
 	return out, nil
-}
-
-func batchSize(total int, serial string) (int, error) {
-	if serial == "" || serial == "0" {
-		return max(total, 1), nil
-	}
-	var n int
-	if _, err := fmt.Sscanf(serial, "%d%%", &n); err == nil && serial[len(serial)-1] == '%' {
-		if n <= 0 || n > 100 {
-			return 0, fmt.Errorf("serial %q: percentage must be 1-100", serial)
-		}
-		return max((total*n+99)/100, 1), nil
-	}
-	if _, err := fmt.Sscanf(serial, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != serial {
-		return 0, fmt.Errorf("serial %q: want a count or a percentage", serial)
-	}
-	return max(n, 1), nil
 }

@@ -62,7 +62,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 	for _, p := range plays {
 		defaults := p.defaults()
 		for _, h := range p.Hosts {
-			hr := e.hosts[h.Name]
+			hr := e.hostRun(h.Name)
 			if static {
 				hr = &hostRun{host: h, facts: map[string]any{}}
 			}
@@ -214,13 +214,10 @@ func (e *Engine) checkArgvSecret(t *rolesTask, data map[string]any) error {
 // counts as reading them (preflight reports it once the facts are known).
 func readsFacts(t *rolesTask) bool {
 	text := fmt.Sprint(t.Args) + t.When + t.LoopVar + t.LoopExpr + fmt.Sprint(t.LoopItems) + fmt.Sprint(t.Vars) + fmt.Sprint(t.Environment)
-	if t.Module == "template" {
-		src, _ := t.Args["src"].(string)
-		b, _, err := t.Role.Templates.ReadFile(src)
-		if err != nil {
-			return true
-		}
-		text += string(b)
+	texts, unreadable := templateTexts(t)
+	if unreadable {
+		return true
 	}
+	text += strings.Join(texts, "")
 	return strings.Contains(text, "facts")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // Renderer renders the templates in task arguments on the controller.
@@ -39,9 +40,10 @@ type Options struct {
 	Tags, SkipTags []string
 	// Connect opens the one connection a host uses for the whole run.
 	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
-	// Gather reads a host's facts, and the handlers a previous run left
-	// pending in stateDir, in one round trip.
-	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error)
+	// Gather reads a host's facts, and what a previous run left in its
+	// state folder stateDir (pending handlers, drained plays), in one
+	// round trip.
+	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error)
 	// LockTimeout is how long to wait for a host another run holds
 	// (hostlock.go); 0 fails at once naming the holder.
 	LockTimeout time.Duration
@@ -57,6 +59,9 @@ type Options struct {
 	// StartAt, when set, passes over every task before the first one of
 	// this name (--start-at-task); handlers are not affected.
 	StartAt string
+	// LoadBalancer drains hosts through their load balancers (drain:
+	// through:); a run with such a drain needs one.
+	LoadBalancer LoadBalancer
 }
 
 // BadInputError is returned when the deploy was stopped before any change
@@ -68,21 +73,31 @@ func (e *BadInputError) Unwrap() error { return e.Err }
 
 // Engine runs plays against an inventory.
 type Engine struct {
-	inv   *inventory.Inventory
-	opts  Options
+	inv  *inventory.Inventory
+	opts Options
+	// hosts grows during the run (balancers outside the plays, drain.go):
+	// read and write it under mu, through hostRun.
 	hosts map[string]*hostRun
 	mu    sync.Mutex
-	start startPoint // where --start-at-task begins
-	runID string     // names this run in hosts' run locks (hostlock.go)
+	// dialMu serializes connecting to balancers outside the plays.
+	dialMu sync.Mutex
+	// collecting: this engine plans a host to learn which reads its tasks
+	// make (prefetch.go); a read not fetched yet ends a task quietly.
+	collecting bool
+	start      startPoint // where --start-at-task begins
+	runID      string     // names this run in hosts' run locks (hostlock.go)
 	// delegates are the hosts delegate_to opened (delegate.go).
 	delegates delegateSet
 }
 
 // hostRun is one host's state across the whole run.
 type hostRun struct {
-	host       *inventory.Host
-	exec       *countingExecutor
-	facts      map[string]any
+	host  *inventory.Host
+	exec  *countingExecutor
+	facts map[string]any
+	// left is what an earlier run left in the host's state folder: the
+	// engine's own state, kept out of the facts templates see.
+	left       statedir.Left
 	registered map[string]any
 	stats      HostStats
 	failed     bool // a task failed: later tasks and plays skip this host
@@ -104,6 +119,9 @@ type hostRun struct {
 	once *onceSet
 	// rolesRun names the roles that ran on the host in this run.
 	rolesRun map[string]bool
+	// settled, when set, is the empty plan the host was found to have
+	// before the plays began (planfirst.go): its turns only report it.
+	settled *settledRun
 }
 
 // New prepares an engine for inv.
@@ -129,6 +147,7 @@ func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 	if err := e.preflight(plays); err != nil {
 		return e.recap(start, ctx), &BadInputError{Err: err}
 	}
+	e.planFirst(ctx, plays)
 	for _, p := range plays {
 		if ctx.Err() != nil {
 			break
@@ -159,11 +178,13 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: defaultStateDir, stepKeys: map[string]int{}}
+		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
 		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
 			hr.stateDir = dir
 		}
+		e.mu.Lock()
 		e.hosts[h.Name] = hr
+		e.mu.Unlock()
 		g.Go(func() error {
 			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
@@ -178,7 +199,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 				if e.opts.Check {
 					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 				}
-				hr.facts, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
+				hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
 				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			e.watchStep(h.Name, "") // connected: off the status area until its play
@@ -192,7 +213,16 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	_ = g.Wait()
 }
 
+// hostRun returns the run state of the named host, nil if it has none.
+func (e *Engine) hostRun(name string) *hostRun {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.hosts[name]
+}
+
 func (e *Engine) closeAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, hr := range e.hosts {
 		if hr.unlock != nil {
 			hr.unlock()
@@ -229,11 +259,14 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		var mu sync.Mutex
 		once := newOnceSet(hostNames(batch)) // run_once tasks of this batch (once.go)
 		for _, h := range batch {
-			hr := e.hosts[h.Name]
+			hr := e.hostRun(h.Name)
 			hr.once = once
 			g.Go(func() error {
 				run := e.runHostPlay
-				if p.Drain != nil {
+				switch {
+				case hr.settled != nil:
+					run = func(_ context.Context, p Play, hr *hostRun, _ map[string]any) bool { return e.runSettled(p, hr) }
+				case p.Drain != nil:
 					run = func(ctx context.Context, p Play, hr *hostRun, defaults map[string]any) bool {
 						return e.runDrained(ctx, p, p.Drain, hr, defaults)
 					}
@@ -331,6 +364,8 @@ func (e *Engine) selectedByTags(tags []string) bool {
 func (e *Engine) recap(start time.Time, ctx context.Context) Recap {
 	rc := Recap{Event: "recap", Hosts: map[string]*HostStats{}, Check: e.opts.Check,
 		DurationMS: time.Since(start).Milliseconds(), Interrupted: errors.Is(ctx.Err(), context.Canceled)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for name, hr := range e.hosts {
 		st := hr.stats
 		if hr.exec != nil {

@@ -14,13 +14,18 @@ import (
 // host at a time and drains itself with command.
 func withSelfDrain(t *testing.T, l *lab, command string) {
 	t.Helper()
+	withSiteKeys(t, l, "    serial: 1\n    max_fail_percentage: 0\n    drain: {command: "+command+"}\n")
+}
+
+// withSiteKeys adds keys (YAML lines) to group site of the lab's inventory.
+func withSiteKeys(t *testing.T, l *lab, keys string) {
+	t.Helper()
 	path := filepath.Join(l.dir, "inventory.yml")
 	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := strings.Replace(string(text), "    roles: [site]\n",
-		"    roles: [site]\n    serial: 1\n    max_fail_percentage: 0\n    drain: {command: "+command+"}\n", 1)
+	out := strings.Replace(string(text), "    roles: [site]\n", "    roles: [site]\n"+keys, 1)
 	if out == string(text) {
 		t.Fatal("no roles line in the lab inventory")
 	}

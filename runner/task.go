@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"time"
 
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -110,38 +109,14 @@ func (e *Engine) buildModule(t *roles.Task, data map[string]any) (modules.Module
 	if args == nil {
 		args = map[string]any{}
 	}
-	if src, ok := args["src"].(string); ok && (t.Module == "template" || t.Module == "copy") {
-		if err := e.inlineSource(t, args, src, data); err != nil {
-			return nil, err
-		}
+	if err := e.inlineFiles(t, spec, args, data); err != nil {
+		return nil, err
 	}
 	m, err := spec.New(args)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", taskName(t), t.Module, err)
 	}
 	return m, nil
-}
-
-func (e *Engine) inlineSource(t *roles.Task, args map[string]any, src string, data map[string]any) error {
-	delete(args, "src")
-	if t.Module == "copy" {
-		content, display, err := t.Role.Files.ReadFile(src)
-		if err != nil {
-			return fmt.Errorf("%s: copy src %s: %w", taskName(t), display, err)
-		}
-		args["content"] = string(content)
-		return nil
-	}
-	text, display, err := t.Role.Templates.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("%s: template src %s: %w", taskName(t), display, err)
-	}
-	out, err := e.opts.Render.Render(display, string(text), data)
-	if err != nil {
-		return err
-	}
-	args["content"] = out
-	return nil
 }
 
 // runTask runs one task (all its loop items) on a host. fatal means the host
@@ -232,151 +207,6 @@ func (e *Engine) runTask(ctx context.Context, hr *hostRun, t *roles.Task, vars m
 		hs.maybeNotify(t.Notify, t.Name)
 	}
 	return true, false
-}
-
-// runItem plans, and unless in check mode applies, one item. Verifying is
-// the module's part of Apply (see modules.Module): it knows what to read back.
-func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (Status, map[string]any, error) {
-	start, calls := time.Now(), hr.exec.calls.Load()
-	hr.stats.Tasks++
-	m, err := e.buildModule(t, data)
-	if err != nil {
-		return "", nil, err
-	}
-	target := &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become, State: hr.predicted}
-	if t.Become != nil {
-		target.Become = *t.Become
-	}
-	restore, err := e.retarget(ctx, hr, t, data, target) // delegate_to, become_user
-	defer restore()
-	if err != nil {
-		return "", nil, err
-	}
-	if target.Env, err = e.taskEnv(t, data); err != nil {
-		return "", nil, err
-	}
-	var ch modules.Change
-	if why := e.untracked(hr, t); why != "" {
-		err = &hoststate.UnknownError{What: "the " + t.Module + " state it reads", Because: why}
-	} else {
-		ch, err = m.Plan(ctx, target)
-	}
-	var unknown *hoststate.UnknownError
-	if errors.As(err, &unknown) {
-		e.markWrites(ctx, hr, m, fmt.Sprintf("unknown task %q may write it", t.Name))
-		hr.predicted.State.MarkChanged(fmt.Sprintf("unknown task %q may change the host", t.Name))
-		because := fmt.Sprintf("it comes from task %q, which is unknown", t.Name)
-		hr.stats.Unknown++
-		ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
-			Message: err.Error(), Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}
-		if t.NoLog {
-			ev.Item = ""
-		}
-		e.taskEvent(hr, ev, "")
-		return StatusUnknown, unknownResult(because, hoststate.Value{Because: because}), nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	if ch.Facts != nil {
-		e.setFacts(hr, ch.Facts)
-	}
-	planned := changeHash(ch.Summary, ch.Diff)
-	if e.opts.Expect != nil && !e.opts.Check {
-		if err := e.expect(hr, t, kind, item, ch.Changed, planned); err != nil {
-			return "", nil, err
-		}
-	}
-	var result map[string]any
-	var moduleErr error
-	switch {
-	case ch.Changed && e.opts.Check:
-		result, err = e.predict(ctx, hr, t, m, target, &ch)
-		if err != nil {
-			if ch.Output == nil || !judgesResult(t) {
-				return "", nil, err
-			}
-			moduleErr = err // a read-only command failed: failed_when decides
-		}
-		if why, unread := result["unread"].(string); unread {
-			// A read-only command that cannot run against the host the
-			// real run meets: its outcome, failure included, is unknown.
-			delete(result, "unread")
-			hr.stats.Unknown++
-			e.taskEvent(hr, Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: StatusUnknown,
-				Message: why, Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}, "")
-			return StatusUnknown, result, nil
-		}
-	case ch.Changed:
-		// A task declared changed_when: false (a check) changes nothing by
-		// contract, so it does not take the host out of rotation.
-		if t.ChangedWhen == nil || *t.ChangedWhen {
-			if err := e.beforeChange(ctx, hr); err != nil {
-				return "", nil, err
-			}
-		}
-		planned := ch
-		ch, err = m.Apply(ctx, target, planned)
-		switch {
-		case err != nil && ch.Output != nil:
-			// A command failed: its result is registered, and
-			// failed_when or until may still accept it.
-			moduleErr = err
-		case err != nil && !e.changedDespite(ctx, m, target, err):
-			return "", nil, err
-		case err != nil:
-			ch = planned // in place: report it, and notify (handlers.go)
-		}
-		ch.Changed = true
-		if len(ch.Summary) == 0 {
-			ch.Summary = planned.Summary
-		}
-		if ch.Diff == "" {
-			ch.Diff = planned.Diff
-		}
-	}
-	changed := ch.Changed
-	if t.ChangedWhen != nil {
-		changed = *t.ChangedWhen
-	}
-	if result == nil {
-		result = map[string]any{"changed": changed, "failed": false, "skipped": false, "rc": 0, "stdout": "", "stderr": ""}
-		if ch.Output != nil {
-			result["rc"] = ch.Output.ExitCode
-			result["stdout"] = string(ch.Output.Stdout)
-			result["stderr"] = string(ch.Output.Stderr)
-		}
-	} else {
-		result["changed"] = changed
-	}
-	maps.Copy(result, ch.Result)
-	if err := e.judge(t, data, result, moduleErr); err != nil {
-		return "", result, err
-	}
-	status := StatusOK
-	if changed {
-		status = StatusChanged
-		hr.stats.Changed++
-	} else {
-		hr.stats.OK++
-	}
-	ev := Event{Kind: kind, Host: hr.host.Name, Role: t.Role.Name, Task: t.Name, Item: item, Status: status,
-		Duration: time.Since(start), RoundTrips: int(hr.exec.calls.Load() - calls)}
-	if changed {
-		ev.Summary = ch.Summary
-		if e.opts.Diff {
-			ev.Diff = ch.Diff
-		}
-	}
-	ev.Message = ch.Message // debug's
-	if t.NoLog {
-		ev.Item, ev.Diff, ev.Message = "", "", ""
-		if changed {
-			ev.Summary = []string{"(details hidden: no_log)"}
-		}
-	}
-	e.taskEvent(hr, ev, planned)
-	return status, result, nil
 }
 
 func (e *Engine) register(hr *hostRun, t *roles.Task, result map[string]any) {

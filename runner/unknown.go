@@ -175,11 +175,8 @@ func taskTexts(t *roles.Task) []string {
 	out = appendStrings(out, t.Args)
 	out = appendStrings(out, t.Vars)
 	out = appendStrings(out, t.Environment)
-	if src, ok := t.Args["src"].(string); ok && t.Module == "template" && t.Role != nil && t.Role.Templates != nil {
-		if text, _, err := t.Role.Templates.ReadFile(src); err == nil {
-			out = append(out, string(text))
-		}
-	}
+	texts, _ := templateTexts(t)
+	out = append(out, texts...)
 	return out
 }
 

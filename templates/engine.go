@@ -39,9 +39,9 @@ type Options struct {
 	// BaseDir is the folder relative paths given to readFile start from
 	// (the inventory's folder).
 	BaseDir string
-	// PKIDir holds the lab CA and the certificates labCert issued
-	// (the inventory's .ferry/pki). Empty disables labCA and labCert.
-	PKIDir string
+	// PKI serves labCA and labCert (a pki.LabCA on the inventory's
+	// .ferry/pki); nil makes them fail with an error.
+	PKI PKI
 }
 
 // Engine renders templates. It is safe for concurrent use: many hosts render
@@ -50,7 +50,6 @@ type Options struct {
 type Engine struct {
 	opts  Options
 	funcs template.FuncMap
-	pki   *pki
 
 	cache sync.Map // cacheKey -> *entry
 
@@ -74,7 +73,7 @@ const (
 
 // New returns an Engine with its function map built once.
 func New(opts Options) *Engine {
-	e := &Engine{opts: opts, pki: newPKI(opts.PKIDir)}
+	e := &Engine{opts: opts}
 	funcs := make(template.FuncMap, len(sprigFuncs)+8)
 	for k, v := range sprigFuncs {
 		funcs[k] = v
@@ -179,7 +178,7 @@ func (e *Engine) Eval(name, expr string, data map[string]any) (bool, error) {
 		return false, nil
 	}
 	// The rendered value stays out of the message: it may be a secret.
-	return false, &Error{Name: name, Line: 1, Msg: fmt.Sprintf("condition %q must give true or false", expr)}
+	return false, &Error{File: name, Line: 1, Msg: fmt.Sprintf("condition %q must give true or false", expr)}
 }
 
 // WrapExpr turns a condition into a template: "eq .a 1" becomes

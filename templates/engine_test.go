@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferry-deploy/ferry/pki"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -63,7 +64,7 @@ func testData() map[string]any {
 
 func newTestEngine(t *testing.T) *Engine {
 	t.Helper()
-	return New(Options{Inventory: testInventory(), BaseDir: "testdata/render", PKIDir: filepath.Join(t.TempDir(), "pki")})
+	return New(Options{Inventory: testInventory(), BaseDir: "testdata/render", PKI: pki.New(filepath.Join(t.TempDir(), "pki"))})
 }
 
 func TestRenderGolden(t *testing.T) {

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/fileerr"
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"regexp"
 	"sort"
@@ -10,36 +11,12 @@ import (
 	"strings"
 )
 
-// Error is a template that failed to parse or render. Its text reads
+// Error is a template that failed to parse or render: ferry's one
+// file:line error, whose File is the template's name and Key the path of
+// the value inside RenderValue's argument, if any. Its text reads
 // "NAME:LINE: [KEY: ]MSG", for example
 // `templates/site.conf.tmpl:12: no variable "nginx_prot" (did you mean "nginx_port"?)`.
-type Error struct {
-	// Name is the template's name, usually its file.
-	Name string
-	// Line is the line inside the template, counted from 1; 0 when unknown.
-	Line int
-	// Key is the path of the value inside RenderValue's argument, if any.
-	Key string
-	Msg string
-	// Err is the underlying error (a helper's error, for example), if any.
-	Err error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Name)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = fileerr.Error
 
 // text/template's messages start with "template: NAME:LINE:" for parse
 // errors and "template: NAME:LINE:COL: executing "NAME" at <NODE>: " for
@@ -54,13 +31,13 @@ func parseError(name string, err error) error {
 	msg := err.Error()
 	rest, ok := strings.CutPrefix(msg, "template: "+name+":")
 	if !ok {
-		return &Error{Name: name, Msg: msg, Err: err}
+		return &Error{File: name, Msg: msg, Err: err}
 	}
 	if m := parseLineRE.FindStringSubmatch(rest); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{Name: name, Line: line, Msg: "syntax: " + m[2], Err: err}
+		return &Error{File: name, Line: line, Msg: "syntax: " + m[2], Err: err}
 	}
-	return &Error{Name: name, Msg: strings.TrimSpace(rest), Err: err}
+	return &Error{File: name, Msg: strings.TrimSpace(rest), Err: err}
 }
 
 var (
@@ -77,15 +54,15 @@ func execError(name string, err error, data map[string]any) error {
 	msg := err.Error()
 	rest, ok := strings.CutPrefix(msg, "template: "+name+":")
 	if !ok {
-		return &Error{Name: name, Msg: msg, Err: err}
+		return &Error{File: name, Msg: msg, Err: err}
 	}
 	m := execRE.FindStringSubmatch(rest)
 	if m == nil {
-		return &Error{Name: name, Msg: strings.TrimSpace(rest), Err: err}
+		return &Error{File: name, Msg: strings.TrimSpace(rest), Err: err}
 	}
 	line, _ := strconv.Atoi(m[1])
 	node, detail := m[2], m[3]
-	out := &Error{Name: name, Line: line, Err: err}
+	out := &Error{File: name, Line: line, Err: err}
 
 	var ne *nullError
 	switch {

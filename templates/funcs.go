@@ -3,10 +3,10 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/template"
 )
 
@@ -74,10 +74,10 @@ func ShellQuote(v any) (string, error) {
 	default:
 		s = fmt.Sprint(x)
 	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", errors.New("cannot quote a string holding a NUL byte")
+	if err := shell.CheckWord(s); err != nil {
+		return "", err
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+	return shell.Literal(s), nil
 }
 
 func (e *Engine) readFile(path string) (string, error) {

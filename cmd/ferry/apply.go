@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -59,8 +58,6 @@ A plan older than --max-age is refused as a whole.`,
 	f.conn.register(fl)
 	return cmd
 }
-
-func planStale(err error) error { return &exitError{code: exitPlanStale, err: err} }
 
 func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	if f.forks < 1 {
@@ -125,6 +122,7 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 	base := runner.Options{
 		Forks: f.forks, Extra: extra, Tags: p.Tags, SkipTags: p.SkipTags,
 		Connect: f.conn.connector(inv), Gather: gatherFacts, Render: newRenderer(inv, extra),
+		LoadBalancer: loadBalancer,
 	}
 
 	// Plan again, quietly, and compare step by step: a host that differs
@@ -135,9 +133,8 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 		opts.Check, opts.Report = true, silent{}
 		opts.Steps = func(host string, s runner.Step) { steps.add(host, keyStep(p, maskStep(inv, s))) }
 		rc, err := runner.New(inv, opts).Run(cmd.Context(), again)
-		var bad *runner.BadInputError
-		if errors.As(err, &bad) {
-			return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
+		if err := runError(inv, err); err != nil {
+			return err
 		}
 		for _, name := range playHosts(again) {
 			switch st := rc.Hosts[name]; {
@@ -173,21 +170,13 @@ func runApply(cmd *cobra.Command, f applyFlags, path string) error {
 		return nil
 	}
 	recap, err := runner.New(inv, opts).Run(cmd.Context(), apply)
-	var bad *runner.BadInputError
-	if errors.As(err, &bad) {
-		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
-	}
-	if err != nil {
+	if err := runError(inv, err); err != nil {
 		return err
 	}
-	switch {
-	case recap.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case recap.Failed > 0 && recap.Failed > recap.Refused:
-		return &exitError{code: exitFailed}
-	case recap.Interrupted:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	case recap.Refused > 0 || len(refused) > 0:
+	if err := recapExit(recap); err != nil {
+		return err
+	}
+	if recap.Refused > 0 || len(refused) > 0 {
 		return planStale(fmt.Errorf("%d host(s) refused: they no longer match the plan", recap.Refused+len(refused)))
 	}
 	return nil

@@ -25,13 +25,13 @@ func badInputRoles(t *testing.T) string {
 func (s *site) iniInventory(role, extraHostLine string) string {
 	var b strings.Builder
 	b.WriteString("[site]\n")
-	for _, n := range s.names {
-		srv := s.srv[n]
+	for _, n := range s.Names {
+		srv := s.Servers[n]
 		fmt.Fprintf(&b, "%s ansible_host=%s ansible_port=%d root=%s\n", n, srv.Host, srv.Port, srv.Dir)
 	}
 	b.WriteString(extraHostLine)
 	fmt.Fprintf(&b, "\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\nansible_ssh_common_args='-o UserKnownHostsFile=%s'\n",
-		s.keyFile, filepath.Join(s.dir, "known_hosts"))
+		s.KeyFile, filepath.Join(s.dir, "known_hosts"))
 	s.write("site.yml", "- hosts: site\n  roles: ["+role+"]\n", 0o644)
 	return s.write("hosts.ini", b.String(), 0o644)
 }
@@ -220,8 +220,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if after := s.snapshot(); !mapsEqual(before, after) {
 				t.Errorf("hosts changed despite bad input:\nbefore %v\nafter  %v", before, after)
 			}
-			for _, n := range s.names {
-				srv := s.srv[n]
+			for _, n := range s.Names {
+				srv := s.Servers[n]
 				switch tc.stop {
 				case stopBeforeConnect:
 					if c := srv.Connections(); c != 0 {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/internal/shell"
 )
 
 // completionInv is a small inventory with groups, hosts and a role with tags.
@@ -92,7 +94,7 @@ printf '%s\n' "${COMPREPLY[@]}"
 	return got
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func shellQuote(s string) string { return shell.Literal(s) }
 
 func TestBashCompletionListsHostsAndGroups(t *testing.T) {
 	inv := completionInv(t)

@@ -117,16 +117,13 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 		Report:  rep,
 		StartAt: f.ops.startAt,
 	}
+	opts.LoadBalancer = loadBalancer
 	steps := newStepLog()
 	if f.out != "" {
 		opts.Steps = steps.add
 	}
 	recap, err := runner.New(inv, opts).Run(cmd.Context(), plays)
-	var bad *runner.BadInputError
-	if errors.As(err, &bad) {
-		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
-	}
-	if err != nil {
+	if err := runError(inv, err); err != nil {
 		return err
 	}
 	if f.out != "" {
@@ -138,14 +135,10 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "plan saved to %s: apply it with `ferry apply %s`\n", f.out, f.out)
 		}
 	}
-	switch {
-	case recap.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case recap.Failed > 0:
-		return &exitError{code: exitFailed}
-	case recap.Interrupted:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	case f.check && f.detailedExitcode && (recap.Changed > 0 || recap.Unknown > 0):
+	if err := recapExit(recap); err != nil {
+		return err
+	}
+	if f.check && f.detailedExitcode && (recap.Changed > 0 || recap.Unknown > 0) {
 		return &exitError{code: exitDrift}
 	}
 	return nil

@@ -43,8 +43,8 @@ func TestDeployListHostsAndTasks(t *testing.T) {
 	if !strings.Contains(r.stdout, "steps : second") || strings.Contains(r.stdout, "first") {
 		t.Fatalf("--list-tasks --start-at-task: %s", r.stdout)
 	}
-	for _, n := range s.names {
-		if c := s.srv[n].Commands(); len(c) > 0 || s.srv[n].Connections() > 0 {
+	for _, n := range s.Names {
+		if c := s.Servers[n].Commands(); len(c) > 0 || s.Servers[n].Connections() > 0 {
 			t.Errorf("%s was contacted by a listing: %q", n, c)
 		}
 	}
@@ -56,7 +56,7 @@ func TestDeployStartAtTask(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		for file, want := range map[string]bool{"first": false, "second": true, "third": true} {
 			_, err := os.Stat(filepath.Join(s.root(n), file))
 			if (err == nil) != want {
@@ -83,7 +83,7 @@ func TestDeployStartAtTaskAcrossPlays(t *testing.T) {
 	s.role("later", "tasks:\n  - name: fourth\n    copy: {dest: \"{{ .root }}/fourth\", content: \"4\"}\n", nil)
 	s.role("earlier", "tasks:\n  - name: zeroth\n    copy: {dest: \"{{ .root }}/zeroth\", content: \"0\"}\n", nil)
 	host := func(n string) string {
-		return fmt.Sprintf("      %s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", n, s.srv[n].Host, s.srv[n].Port, s.root(n), s.root(n)+"/.ferry")
+		return fmt.Sprintf("      %s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", n, s.Servers[n].Host, s.Servers[n].Port, s.root(n), s.root(n)+"/.ferry")
 	}
 	inv := s.write("inventory.yml", s.connection()+"order: [zero, one, two]\ngroups:\n"+
 		"  zero:\n    roles: [earlier]\n    hosts:\n"+host("web-b")+

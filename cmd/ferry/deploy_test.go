@@ -22,16 +22,13 @@ import (
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
-// site is a set of in-process SSH hosts (runner/sshtest) and a folder for
-// the inventory that names them. Each host's managed files live under its
-// server's Dir, which the inventory passes as the host variable "root".
+// site is a set of in-process SSH hosts (an sshtest.Fleet) and a folder
+// for the inventory that names them. Each host's managed files live under
+// its server's Dir, which the inventory passes as the host variable "root".
 type site struct {
-	t       *testing.T
-	dir     string // inventory folder
-	key     *sshtest.Key
-	keyFile string
-	names   []string
-	srv     map[string]*sshtest.Server
+	t   *testing.T
+	dir string // inventory folder
+	*sshtest.Fleet
 }
 
 // newSite starts one SSH server per name and writes a known_hosts file
@@ -41,16 +38,8 @@ func newSite(t *testing.T, names []string, opts ...sshtest.Option) *site {
 	// Keep the real ~/.ssh, ~/.ssh/config and agent out of the test.
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SSH_AUTH_SOCK", "")
-	s := &site{t: t, dir: t.TempDir(), key: sshtest.NewKey(t), names: names, srv: map[string]*sshtest.Server{}}
-	s.keyFile = s.key.WriteFile(t, "")
-	var known strings.Builder
-	for _, n := range names {
-		srv := sshtest.New(t, append([]sshtest.Option{sshtest.WithAuthorizedKeys(s.key.Public)}, opts...)...)
-		s.srv[n] = srv
-		known.WriteString(srv.KnownHostsLine() + "\n")
-	}
-	s.write("known_hosts", known.String(), 0o600)
-	return s
+	f := sshtest.NewFleet(t, names, opts...)
+	return &site{t: t, dir: f.Dir, Fleet: f}
 }
 
 // write writes a file into the inventory folder and returns its path.
@@ -67,19 +56,10 @@ func (s *site) write(name, text string, mode fs.FileMode) string {
 }
 
 // connection is the inventory's connection block.
-func (s *site) connection() string {
-	return fmt.Sprintf("connection: {user: root, private_key: %q, known_hosts: known_hosts, timeout: 5s}\n", s.keyFile)
-}
+func (s *site) connection() string { return s.Connection("root", 5*time.Second) }
 
 // hostLines lists the hosts as YAML inventory entries at the given indent.
-func (s *site) hostLines(indent string) string {
-	var b strings.Builder
-	for _, n := range s.names {
-		srv := s.srv[n]
-		fmt.Fprintf(&b, "%s%s: {address: %s, port: %d, vars: {root: %q, ferry_state_dir: %q}}\n", indent, n, srv.Host, srv.Port, srv.Dir, srv.Dir+"/.ferry")
-	}
-	return b.String()
-}
+func (s *site) hostLines(indent string) string { return s.HostLines(indent) }
 
 // inventory writes inventory.yml: one group "site" of every host running
 // roles, plus extra top-level lines (secrets:, vars:).
@@ -96,14 +76,14 @@ func (s *site) role(name, yml string, templates map[string]string) {
 }
 
 // root is the folder of a host's managed files.
-func (s *site) root(name string) string { return s.srv[name].Dir }
+func (s *site) root(name string) string { return s.Servers[name].Dir }
 
 // snapshot describes every path under every host's root (type, mode,
 // content hash), so a test can prove nothing changed.
 func (s *site) snapshot() map[string]string {
 	s.t.Helper()
 	out := map[string]string{}
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		root := s.root(n)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -137,7 +117,7 @@ func (s *site) snapshot() map[string]string {
 // under any host's root.
 func (s *site) tempLeft() []string {
 	var left []string
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		root := s.root(n)
 		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && strings.Contains(d.Name(), "ferry-tmp") {
@@ -147,18 +127,6 @@ func (s *site) tempLeft() []string {
 		})
 	}
 	return left
-}
-
-// closedPort is a local port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
 }
 
 // result is what one in-process run of the CLI left: stdout, what cobra
@@ -304,7 +272,7 @@ func TestDeployJSONContract(t *testing.T) {
 	if len(hosts) != 2 {
 		t.Errorf("recap hosts = %v, want h01 and h02", hosts)
 	}
-	for _, h := range s.names {
+	for _, h := range s.Names {
 		if got := num(t, rc, "hosts", h, "changed"); got != 3 {
 			t.Errorf("%s changed = %d, want 3", h, got)
 		}
@@ -367,7 +335,7 @@ groups:
   site:
     roles: [app]
     hosts:
-`+s.hostLines("      ")+fmt.Sprintf("      h03: {address: 127.0.0.1, port: %d, vars: {root: /nonexistent}}\n", closedPort(t)), 0o644)
+`+s.hostLines("      ")+fmt.Sprintf("      h03: {address: 127.0.0.1, port: %d, vars: {root: /nonexistent}}\n", sshtest.ClosedPort(t)), 0o644)
 		r := ferryRun(context.Background(), t, "deploy", "-i", inv, "-o", "json")
 		if r.code != exitUnreachable {
 			t.Fatalf("exit %d, want %d: %v\n%s", r.code, exitUnreachable, r.err, r.stdout)
@@ -376,7 +344,7 @@ groups:
 		if rc["hosts"].(map[string]any)["h03"].(map[string]any)["unreachable"] != true {
 			t.Errorf("h03 not reported unreachable: %v", rc)
 		}
-		for _, h := range s.names {
+		for _, h := range s.Names {
 			if num(t, rc, "hosts", h, "changed") != 3 {
 				t.Errorf("%s did not complete: %v", h, rc)
 			}
@@ -451,9 +419,9 @@ func TestDeployHostKeyChanged(t *testing.T) {
 		t.Fatalf("first run: exit %d: %v", r.code, r.err)
 	}
 	// The "same" host answers with a new key on the same address.
-	old := s.srv["h01"]
+	old := s.Servers["h01"]
 	old.Close()
-	srv := newServerOn(t, old.Addr, sshtest.WithAuthorizedKeys(s.key.Public))
+	srv := newServerOn(t, old.Addr, sshtest.WithAuthorizedKeys(s.Key.Public))
 	os.WriteFile(filepath.Join(old.Dir, "etc/marker"), []byte("drift\n"), 0o644)
 	r := ferryRun(context.Background(), t, "deploy", "-i", inv, "-o", "json")
 	if r.code != exitUnreachable {
@@ -577,9 +545,9 @@ groups:
 		})
 	}
 	// A host outside the limit is not even connected to.
-	before := s.srv["h03"].Connections()
+	before := s.Servers["h03"].Connections()
 	ferryRun(context.Background(), t, "deploy", "-i", inv, "--limit", "h01")
-	if s.srv["h03"].Connections() != before {
+	if s.Servers["h03"].Connections() != before {
 		t.Error("--limit h01 connected to h03")
 	}
 	if _, err := os.Stat(filepath.Join(s.root("h03"), "etc")); err == nil {
@@ -613,7 +581,7 @@ func TestDeployInterrupted(t *testing.T) {
 		defer tick.Stop()
 		for range tick.C {
 			all := true
-			for _, n := range s.names {
+			for _, n := range s.Names {
 				if _, err := os.Stat(filepath.Join(s.root(n), "started")); err != nil {
 					all = false
 				}
@@ -640,7 +608,7 @@ func TestDeployInterrupted(t *testing.T) {
 	if num(t, rc, "hosts", "h01", "changed") < 1 {
 		t.Errorf("partial recap lost the work done: %v", rc)
 	}
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		if _, err := os.Stat(filepath.Join(s.root(n), "never")); err == nil {
 			t.Errorf("%s: a task ran after the interrupt", n)
 		}
@@ -650,7 +618,7 @@ func TestDeployInterrupted(t *testing.T) {
 	}
 	// Human output prints the recap too.
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		os.Remove(filepath.Join(s.root(n), "started"))
 	}
 	go func() {
@@ -694,7 +662,7 @@ func TestDeployConnectionDroppedMidUpload(t *testing.T) {
 		t.Fatalf("exit %d, want %d (err %v)\n%s", r.code, exitUnreachable, r.err, r.stdout)
 	}
 	rc := recapOf(t, r.stdout)
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		if rc["hosts"].(map[string]any)[n].(map[string]any)["unreachable"] != true {
 			t.Errorf("%s: not reported unreachable: %v", n, rc)
 		}
@@ -711,7 +679,7 @@ func TestDeployConnectionDroppedMidUpload(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("re-run: exit %d: %v\n%s", r.code, r.err, r.stdout)
 	}
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		if info, err := os.Stat(filepath.Join(s.root(n), "big.dat")); err != nil || info.Size() != 65536*16 {
 			t.Errorf("%s: after re-run: %v %v", n, info, err)
 		}

@@ -119,7 +119,7 @@ func writeList(w io.Writer, inv *inventory.Inventory) error {
 		if children := sorted(g.Children); len(children) > 0 && name != "all" {
 			fmt.Fprintf(&b, "  children: %s", strings.Join(children, ", "))
 		}
-		if g.Serial != "" {
+		if !g.Serial.IsZero() {
 			fmt.Fprintf(&b, "  serial: %s", g.Serial)
 		}
 		b.WriteString("\n")

@@ -21,17 +21,17 @@ func TestDeployAnsibleFormats(t *testing.T) {
 			s.write("site.yml", "- hosts: site\n  roles: [good]\n", 0o644)
 			allVars := map[string]any{
 				"ansible_user":                 "root",
-				"ansible_ssh_private_key_file": s.keyFile,
+				"ansible_ssh_private_key_file": s.KeyFile,
 				"ansible_ssh_common_args":      "-o UserKnownHostsFile=" + filepath.Join(s.dir, "known_hosts"),
 			}
 			hostvars := map[string]any{}
-			for _, n := range s.names {
-				srv := s.srv[n]
+			for _, n := range s.Names {
+				srv := s.Servers[n]
 				hostvars[n] = map[string]any{"ansible_host": srv.Host, "ansible_port": srv.Port, "root": srv.Dir}
 			}
 			list, err := json.Marshal(map[string]any{
 				"all":   map[string]any{"vars": allVars, "children": []string{"site"}},
-				"site":  map[string]any{"hosts": s.names},
+				"site":  map[string]any{"hosts": s.Names},
 				"_meta": map[string]any{"hostvars": hostvars},
 			})
 			if err != nil {
@@ -43,7 +43,7 @@ func TestDeployAnsibleFormats(t *testing.T) {
 				// JSON is YAML: Ansible's YAML shape, written as JSON.
 				var b strings.Builder
 				b.WriteString("all:\n  vars: " + mustJSON(t, allVars) + "\n  children:\n    site:\n      hosts:\n")
-				for _, n := range s.names {
+				for _, n := range s.Names {
 					fmt.Fprintf(&b, "        %s: %s\n", n, mustJSON(t, hostvars[n]))
 				}
 				inv = s.write("hosts.yml", b.String(), 0o644)

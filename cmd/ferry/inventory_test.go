@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -25,26 +24,12 @@ func updateGolden() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// runInventoryCmd runs ferry in-process and returns stdout and the exit code
-// main would use.
+// runInventoryCmd runs ferry in-process (ferryRun) and returns stdout,
+// the exit code main would use, and the command's error.
 func runInventoryCmd(t *testing.T, args ...string) (string, int, error) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	err := root.Execute()
-	code := exitOK
-	var ee *exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.code
-	default:
-		code = exitBadInput
-	}
-	return out.String(), code, err
+	r := ferryRun(context.Background(), t, args...)
+	return r.stdout, r.code, r.err
 }
 
 func checkGolden(t *testing.T, name, got string) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,24 +129,18 @@ func TestLabStatusCommand(t *testing.T) {
 	if err := os.WriteFile(inv, []byte("connection: {private_key: state/id_ed25519}\ngroups:\n  web:\n    hosts:\n      web-01: {address: 198.18.0.21}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	root := newRootCmd()
-	var out strings.Builder
-	root.SetOut(&out)
-	root.SetArgs([]string{"lab", "status", "-i", inv})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
+	r := ferryRun(context.Background(), t, "lab", "status", "-i", inv)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if !strings.Contains(out.String(), "web-01") || !strings.Contains(out.String(), "198.18.0.21") || !strings.Contains(out.String(), "stopped") {
-		t.Errorf("status output:\n%s", out.String())
+	if !strings.Contains(r.stdout, "web-01") || !strings.Contains(r.stdout, "198.18.0.21") || !strings.Contains(r.stdout, "stopped") {
+		t.Errorf("status output:\n%s", r.stdout)
 	}
 }
 
 func TestLabUpRejectsUnknownProvider(t *testing.T) {
-	root := newRootCmd()
-	root.SetArgs([]string{"lab", "up", "--provider", "qemu", "-i", filepath.Join("..", "..", "lab", "inventory.yml")})
-	root.SetErr(&strings.Builder{})
-	err := root.Execute()
-	if err == nil || exitCode(err) != exitBadInput {
-		t.Fatalf("err = %v, want bad input", err)
+	r := ferryRun(context.Background(), t, "lab", "up", "--provider", "qemu", "-i", filepath.Join("..", "..", "lab", "inventory.yml"))
+	if r.err == nil || r.code != exitBadInput {
+		t.Fatalf("err = %v (exit %d), want bad input", r.err, r.code)
 	}
 }

@@ -23,7 +23,7 @@ func TestEmptyLimitIsBadInput(t *testing.T) {
 
 		}
 	}
-	if n := s.srv["h01"].Connections(); n != 0 {
+	if n := s.Servers["h01"].Connections(); n != 0 {
 		t.Errorf("%d connections for an empty --limit", n)
 	}
 }

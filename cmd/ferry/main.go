@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,33 +15,6 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Exit codes are part of ferry's contract with scripts and CI.
-const (
-	exitOK          = 0
-	exitFailed      = 1 // a task failed
-	exitUnreachable = 2 // a host was unreachable
-	exitBadInput    = 3 // inventory, role, template or flags rejected before anything ran
-	exitDrift       = 4 // --check --detailed-exitcode: changes are pending
-	exitPlanStale   = 5 // ferry apply: a host or the inputs no longer match the saved plan
-)
-
-// exitError carries an exit code up to main.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit code %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitError) Unwrap() error { return e.err }
-
-// badInput wraps an error detected before anything ran.
-func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
-
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -52,22 +24,6 @@ func main() {
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
 	os.Exit(exitCode(err))
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "ferry:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(os.Stderr, "ferry:", err)
-	// cobra's own flag and argument errors are bad input too.
-	return exitBadInput
 }
 
 // subcommands is filled by each command file's init, so that files can be

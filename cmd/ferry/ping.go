@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -107,19 +106,12 @@ func pingHost(ctx context.Context, name string, cfg sshx.Config) pingResult {
 	defer c.Close()
 	rctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	res, err := c.Run(rctx, executor.Command{Script: "uname -sr; hostname"})
-	switch {
-	case err != nil:
+	id, err := hostread.HostIdentity.Read(rctx, c, false)
+	if err != nil {
 		r.err = err
-	case !res.OK():
-		r.err = fmt.Errorf("uname on %s: exit %d: %s", name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-	default:
-		lines := strings.SplitN(strings.TrimSpace(string(res.Stdout)), "\n", 2)
-		r.uname = lines[0]
-		if len(lines) == 2 {
-			r.remote = strings.TrimSpace(lines[1])
-		}
+		return r
 	}
+	r.uname, r.remote = id.Kernel, id.Hostname
 	return r
 }
 

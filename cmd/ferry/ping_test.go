@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
@@ -30,30 +27,14 @@ func newPingEnv(t *testing.T, trustAll bool) *pingEnv {
 	// Keep the real ~/.ssh and agent out of the test.
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SSH_AUTH_SOCK", "")
-	dir := t.TempDir()
-	key := sshtest.NewKey(t)
-	keyFile := key.WriteFile(t, "")
-	web := []*sshtest.Server{
-		sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public)),
-		sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public)),
+	f := sshtest.NewFleet(t, []string{"web-01", "web-02"})
+	if !trustAll {
+		f.TrustOnly("web-01")
 	}
-	lines := web[0].KnownHostsLine() + "\n"
-	if trustAll {
-		lines += web[1].KnownHostsLine() + "\n"
-	}
-	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, []byte(lines), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	web := []*sshtest.Server{f.Servers["web-01"], f.Servers["web-02"]}
+	dir, known, closed := f.Dir, f.KnownHosts(), sshtest.ClosedPort(t)
 	inv := filepath.Join(dir, "inventory.yml")
-	yml := `connection: {user: deploy, private_key: ` + keyFile + `, known_hosts: known_hosts, timeout: 5s}
-groups:
+	yml := f.Connection("deploy", 5*time.Second) + `groups:
   web:
     hosts:
       web-01: {address: 127.0.0.1, port: ` + strconv.Itoa(web[0].Port) + `}
@@ -68,23 +49,12 @@ groups:
 	return &pingEnv{inv: inv, known: known, web: web}
 }
 
-// ferry runs the CLI in-process and returns its output and exit code.
+// ferry runs the CLI in-process (ferryRun) and returns its output and
+// exit code.
 func ferry(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(io.Discard)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return out.String(), exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return out.String(), ee.code
-	}
-	return out.String(), exitBadInput
+	r := ferryRun(context.Background(), t, args...)
+	return r.stdout, r.code
 }
 
 func pingLine(t *testing.T, out, host string) string {

@@ -171,15 +171,7 @@ func runAdhoc(cmd *cobra.Command, f runFlags, pattern string, command []string) 
 		return err
 	}
 	sum := adhoc.Summarize(results)
-	switch {
-	case sum.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case sum.Failed > 0:
-		return &exitError{code: exitFailed}
-	case cmd.Context().Err() != nil:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	}
-	return nil
+	return outcome{unreachable: sum.Unreachable, failed: sum.Failed, interrupted: cmd.Context().Err() != nil}.err()
 }
 
 // renderEnv renders the --env templates for every host, before anything

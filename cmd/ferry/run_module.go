@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
@@ -67,7 +68,7 @@ func runModule(cmd *cobra.Command, f runFlags, inv *inventory.Inventory, hosts [
 		rep = &liveReporter{Reporter: rep, l: live}
 	}
 	eng := runner.New(inv, runner.Options{
-		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra,
+		Check: f.check, Diff: f.diff, Forks: f.forks, Extra: extra, LoadBalancer: loadBalancer,
 		Connect: f.conn.connector(inv),
 		Gather:  gatherFacts,
 		Render:  newRenderer(inv, extra),
@@ -75,22 +76,10 @@ func runModule(cmd *cobra.Command, f runFlags, inv *inventory.Inventory, hosts [
 	})
 	recap, err := eng.Run(cmd.Context(), plays)
 	live.close()
-	var bad *runner.BadInputError
-	if errors.As(err, &bad) {
-		return badInput(fmt.Errorf("nothing was changed: %s", inv.Redact(bad.Error())))
-	}
-	if err != nil {
+	if err := runError(inv, err); err != nil {
 		return err
 	}
-	switch {
-	case recap.Unreachable > 0:
-		return &exitError{code: exitUnreachable}
-	case recap.Failed > 0:
-		return &exitError{code: exitFailed}
-	case recap.Interrupted:
-		return &exitError{code: exitFailed, err: errors.New("interrupted")}
-	}
-	return nil
+	return recapExit(recap)
 }
 
 // parseModuleArgs reads -a: a YAML or JSON mapping when it starts with
@@ -108,7 +97,7 @@ func parseModuleArgs(s string) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	words, err := modules.SplitWords(t)
+	words, err := shell.Split(t)
 	if err != nil {
 		return nil, err
 	}

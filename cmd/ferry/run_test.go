@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
 // runSite is a site of three in-process hosts in group "web" (a, b) and
@@ -20,10 +22,10 @@ func runSite(t *testing.T, extraHosts string) (*site, string) {
 	b.WriteString(s.connection())
 	b.WriteString("groups:\n  web:\n    hosts:\n")
 	for _, n := range []string{"web-a", "web-b"} {
-		fmt.Fprintf(&b, "      %s: {address: %s, port: %d, vars: {root: %q}}\n", n, s.srv[n].Host, s.srv[n].Port, s.root(n))
+		fmt.Fprintf(&b, "      %s: {address: %s, port: %d, vars: {root: %q}}\n", n, s.Servers[n].Host, s.Servers[n].Port, s.root(n))
 	}
 	b.WriteString("  db:\n    hosts:\n")
-	fmt.Fprintf(&b, "      db-c: {address: %s, port: %d, vars: {root: %q}}\n", s.srv["db-c"].Host, s.srv["db-c"].Port, s.root("db-c"))
+	fmt.Fprintf(&b, "      db-c: {address: %s, port: %d, vars: {root: %q}}\n", s.Servers["db-c"].Host, s.Servers["db-c"].Port, s.root("db-c"))
 	b.WriteString(extraHosts)
 	return s, s.write("inventory.yml", b.String(), 0o644)
 }
@@ -72,7 +74,7 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestRunUnreachableHostGivesTwo(t *testing.T) {
-	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", closedPort(t)))
+	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", sshtest.ClosedPort(t)))
 	r := ferryRun(context.Background(), t, "run", "all", "-i", inv, "-o", "json", "--", "echo up")
 	if r.code != exitUnreachable {
 		t.Fatalf("exit %d, want 2:\n%s%s", r.code, r.stdout, r.stderr)
@@ -107,11 +109,11 @@ func TestRunOneRoundTripPerHost(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
-	for _, n := range s.names {
-		if got := len(s.srv[n].Commands()); got != 1 {
-			t.Errorf("%s: %d commands reached the host, want 1: %q", n, got, s.srv[n].Commands())
+	for _, n := range s.Names {
+		if got := len(s.Servers[n].Commands()); got != 1 {
+			t.Errorf("%s: %d commands reached the host, want 1: %q", n, got, s.Servers[n].Commands())
 		}
-		if got := s.srv[n].Connections(); got != 1 {
+		if got := s.Servers[n].Connections(); got != 1 {
 			t.Errorf("%s: %d connections, want 1", n, got)
 		}
 	}
@@ -139,16 +141,16 @@ func TestRunSecretsMasked(t *testing.T) {
 		t.Fatalf("-m copy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertNoCanary(t, "-m copy --diff", r.stdout+r.stderr)
-	for _, n := range s.names {
-		for _, c := range s.srv[n].Commands() {
+	for _, n := range s.Names {
+		for _, c := range s.Servers[n].Commands() {
 			assertNoCanary(t, n+" command line", c)
 		}
 	}
 	// A secret typed into the command itself is refused before anything runs.
-	before := len(s.srv["web-a"].Commands())
+	before := len(s.Servers["web-a"].Commands())
 	r = ferryRun(context.Background(), t, "run", "web", "-i", inv, "--", "echo "+secretCanary)
-	if r.code != exitBadInput || len(s.srv["web-a"].Commands()) != before {
-		t.Fatalf("secret on the command line: exit %d, commands %d -> %d", r.code, before, len(s.srv["web-a"].Commands()))
+	if r.code != exitBadInput || len(s.Servers["web-a"].Commands()) != before {
+		t.Fatalf("secret on the command line: exit %d, commands %d -> %d", r.code, before, len(s.Servers["web-a"].Commands()))
 	}
 	assertNoCanary(t, "refusal", r.stdout+r.stderr)
 }
@@ -194,8 +196,8 @@ func TestRunBadInput(t *testing.T) {
 			t.Errorf("%q: exit %d, want 3\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	for _, n := range s.names {
-		if c := s.srv[n].Commands(); len(c) > 0 {
+	for _, n := range s.Names {
+		if c := s.Servers[n].Commands(); len(c) > 0 {
 			t.Errorf("%s ran %q on bad input", n, c)
 		}
 	}
@@ -224,7 +226,7 @@ func TestParseModuleArgs(t *testing.T) {
 }
 
 func TestFactsPerHost(t *testing.T) {
-	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", closedPort(t)))
+	_, inv := runSite(t, fmt.Sprintf("  down:\n    hosts:\n      gone-d: {address: 127.0.0.1, port: %d}\n", sshtest.ClosedPort(t)))
 	r := ferryRun(context.Background(), t, "facts", "web", "-i", inv)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)

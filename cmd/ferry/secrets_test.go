@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,12 +81,7 @@ func assertNoCanaryJSON(t *testing.T, what, out string) {
 			}
 		}
 	}
-	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var v any
-		if err := json.Unmarshal([]byte(l), &v); err != nil {
-			t.Errorf("%s line %d is not JSON: %v", what, i+1, err)
-			continue
-		}
+	for _, v := range jsonLines(t, out) {
 		walk("", v)
 	}
 }
@@ -110,7 +104,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		wantCode int
 	}
 	drift := func() {
-		for _, n := range s.names {
+		for _, n := range s.Names {
 			root := s.root(n)
 			os.WriteFile(filepath.Join(root, "etc/app/secret.conf"), []byte("password=old\n"), 0o600)
 			os.WriteFile(filepath.Join(root, "etc/app/db.cnf"), []byte("[client]\npassword = old\n"), 0o600)
@@ -156,8 +150,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	// The command lines the hosts saw: scripts travel over stdin.
-	for _, n := range s.names {
-		cmds := s.srv[n].Commands()
+	for _, n := range s.Names {
+		cmds := s.Servers[n].Commands()
 		if len(cmds) == 0 {
 			t.Fatalf("%s: no commands recorded", n)
 		}
@@ -173,7 +167,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"etc/app/app.conf":    0o640,
 		"etc/app/token":       0o644,
 	}
-	for _, n := range s.names {
+	for _, n := range s.Names {
 		root := s.root(n)
 		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -251,7 +245,7 @@ func TestSecretsWithoutKey(t *testing.T) {
 			t.Errorf("stderr does not name %q: %s", w, r.stderr)
 		}
 	}
-	if s.srv["h01"].Connections() != 0 {
+	if s.Servers["h01"].Connections() != 0 {
 		t.Error("connected without being able to read the secrets")
 	}
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,186 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/ferry-deploy/ferry/health"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
+// statusFixture reads a recorded tool output: the readers' recordings
+// (runner/hostread) or the roles' (roles/support, Prometheus).
 func statusFixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "status", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func TestParseHAProxyStat(t *testing.T) {
-	rows, err := parseHAProxyStat(statusFixture(t, "haproxy-show-stat.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []haproxyRow{
-		{"https", "FRONTEND", "OPEN", ""},
-		{"web", "web-01", "UP", "L7OK"},
-		{"web", "web-02", "DOWN", "L4CON"},
-		{"web", "web-03", "MAINT", ""},
-		{"web", "BACKEND", "UP", ""},
-		{"stats", "FRONTEND", "OPEN", ""},
-	}
-	if diff := cmp.Diff(want, rows, cmp.AllowUnexported(haproxyRow{})); diff != "" {
-		t.Errorf("rows (-want +got):\n%s", diff)
-	}
-	got := haproxyChecks("lb-01", statusSection{text: statusFixture(t, "haproxy-show-stat.csv")})
-	wantChecks := []statusCheck{
-		{"lb-01", "backend web/web-01", statusOK, "UP (L7OK)"},
-		{"lb-01", "backend web/web-02", statusFail, "DOWN (L4CON)"},
-		{"lb-01", "backend web/web-03", statusWarn, "MAINT"},
-	}
-	if diff := cmp.Diff(wantChecks, got); diff != "" {
-		t.Errorf("checks (-want +got):\n%s", diff)
-	}
-	for _, bad := range []statusSection{
-		{text: "2026/11/26 17:55:43 socat[42] E connect(5, AF=1 \"/run/haproxy/admin.sock\", 25): No such file or directory\n", rc: 1},
-		{text: "Unknown command. Please enter one of the following commands only :\n"},
-		{text: "# pxname,svname\nweb,web-01\n"}, // no status column
-	} {
-		c := haproxyChecks("lb-01", bad)
-		if len(c) != 1 || c[0].Status != statusFail || c[0].Check != "haproxy runtime API" {
-			t.Errorf("%q: %+v", bad.text, c)
+	for _, dir := range []string{"../../runner/hostread/testdata", "../../roles/support/testdata"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			return string(b)
 		}
 	}
-	// A backend with no server left fails on its own row too.
-	down := regexp.MustCompile(`(?m)^(web,BACKEND,(?:[^,]*,){15})UP,`).ReplaceAllString(statusFixture(t, "haproxy-show-stat.csv"), "${1}DOWN,")
-	c := haproxyChecks("lb-01", statusSection{text: down})
-	if last := c[len(c)-1]; last.Check != "backend web" || last.Status != statusFail {
-		t.Errorf("backend DOWN: %+v", c)
-	}
-}
-
-func TestParseIPAddr(t *testing.T) {
-	vip := netip.MustParseAddr("198.18.0.10")
-	has := func(file string) bool {
-		for _, a := range parseIPAddr(statusFixture(t, file)) {
-			if a.addr == vip {
-				if a.iface != "eth0" || a.bits != 24 {
-					t.Errorf("%s: %+v", file, a)
-				}
-				return true
-			}
-		}
-		return false
-	}
-	if !has("ip-addr-vip.txt") || has("ip-addr-novip.txt") || has("ip-addr-controller.txt") {
-		t.Error("the floating address is found where it is not, or missed where it is")
-	}
-	addrs := parseIPAddr(statusFixture(t, "ip-addr-vip.txt"))
-	if len(addrs) != 5 || addrs[0].addr.String() != "127.0.0.1" || addrs[2].addr.String() != "198.18.0.11" {
-		t.Errorf("addresses: %+v", addrs)
-	}
-}
-
-func TestParseSlaveStatus(t *testing.T) {
-	rows := parseSlaveStatus(statusFixture(t, "show-slave-status-ok.txt"))
-	if len(rows) != 1 || rows[0]["Master_Host"] != "198.18.0.31" || rows[0]["Slave_SQL_Running"] != "Yes" || rows[0]["Last_IO_Error"] != "" {
-		t.Fatalf("rows: %v", rows)
-	}
-	if got := parseSlaveStatus(""); len(got) != 0 {
-		t.Errorf("empty: %v", got)
-	}
-	tests := []struct {
-		file, role string
-		status     string
-		detail     string // a part of the detail
-	}{
-		{"show-slave-status-ok.txt", "replica", statusOK, "from 198.18.0.31: io Yes, sql Yes, lag 0 s"},
-		{"show-slave-status-io-down.txt", "replica", statusFail, "io Connecting, sql Yes, lag NULL; error connecting to master 'repl@198.18.0.31:3306'"},
-		{"show-slave-status-lagging.txt", "replica", statusFail, "lag 42 s (over 5s)"},
-	}
-	for _, tt := range tests {
-		c, ok := replicaCheck("db-02", statusSection{text: statusFixture(t, tt.file)}, tt.role, 5*time.Second)
-		if !ok || c.Status != tt.status || !strings.Contains(c.Detail, tt.detail) {
-			t.Errorf("%s: %+v, want %s with %q", tt.file, c, tt.status, tt.detail)
-		}
-	}
-	// MySQL 8 names the columns Replica_ and Source_.
-	mysql8 := strings.NewReplacer("Slave_", "Replica_", "Master_Host", "Source_Host", "Seconds_Behind_Master", "Seconds_Behind_Source").Replace(statusFixture(t, "show-slave-status-lagging.txt"))
-	if c, _ := replicaCheck("db-02", statusSection{text: mysql8}, "replica", 5*time.Second); c.Status != statusFail || !strings.Contains(c.Detail, "from 198.18.0.31: io Yes, sql Yes, lag 42 s") {
-		t.Errorf("MySQL 8 names: %+v", c)
-	}
-	empty := statusSection{}
-	if c, ok := replicaCheck("db-02", empty, "replica", time.Second); !ok || c.Status != statusFail {
-		t.Errorf("declared replica, not replicating: %+v", c)
-	}
-	if c, ok := replicaCheck("db-01", empty, "primary", time.Second); !ok || c.Status != statusOK {
-		t.Errorf("primary: %+v", c)
-	}
-	if _, ok := replicaCheck("x", empty, "", time.Second); ok {
-		t.Error("a host of no known role got a replication row")
-	}
-	if c, _ := replicaCheck("db-02", statusSection{text: "ERROR 2002 (HY000): Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)\n", rc: 1}, "replica", time.Second); c.Status != statusFail || !strings.Contains(c.Detail, "ERROR 2002") {
-		t.Errorf("server down: %+v", c)
-	}
-}
-
-func TestParseAlerts(t *testing.T) {
-	alerts, err := parseAlerts(statusFixture(t, "prometheus-alerts.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(alerts) != 2 || alerts[0].Labels["alertname"] != "HostDown" || alerts[0].State != "firing" || alerts[1].State != "pending" || alerts[0].ActiveAt.IsZero() {
-		t.Fatalf("alerts: %+v", alerts)
-	}
-	checks := alertChecks("monitor-01", statusSection{text: statusFixture(t, "prometheus-alerts.json")})
-	if len(checks) != 2 || checks[0].Check != "alert HostDown" || checks[0].Status != statusFail ||
-		!strings.Contains(checks[0].Detail, "web-01 is down") || checks[1].Status != statusWarn {
-		t.Errorf("checks: %+v", checks)
-	}
-	none := alertChecks("monitor-01", statusSection{text: statusFixture(t, "prometheus-alerts-none.json")})
-	if diff := cmp.Diff([]statusCheck{{"monitor-01", "prometheus alerts", statusOK, "none active"}}, none); diff != "" {
-		t.Errorf("no alerts (-want +got):\n%s", diff)
-	}
-	for _, bad := range []statusSection{
-		{text: "curl: (7) Failed to connect to 127.0.0.1 port 9090 after 0 ms: Couldn't connect to server\n", rc: 7},
-		{text: `{"status":"error","errorType":"bad_data","error":"nope"}`},
-		{text: `<html>`},
-	} {
-		if c := alertChecks("m", bad); len(c) != 1 || c[0].Status != statusFail {
-			t.Errorf("%q: %+v", bad.text, c)
-		}
-	}
-}
-
-func TestParseSystemdShow(t *testing.T) {
-	got := parseSystemdShow(statusFixture(t, "systemctl-show-lb.txt"))
-	want := []unitState{
-		{"haproxy.service", "loaded", "active"},
-		{"keepalived.service", "loaded", "active"},
-		{"prometheus-node-exporter.service", "loaded", "active"},
-	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(unitState{})); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	// Debian's mysql.service is an alias of mariadb.service: one row.
-	alias := "Id=mariadb.service\nLoadState=loaded\nActiveState=failed\n\nId=mariadb.service\nLoadState=loaded\nActiveState=failed\n"
-	if got := parseSystemdShow(alias); len(got) != 1 || got[0].active != "failed" {
-		t.Errorf("alias: %+v", got)
-	}
-}
-
-func TestParseStatusSections(t *testing.T) {
-	out := "noise\n@@ferry-status addr\n1: lo    inet 127.0.0.1/8 scope host lo\n\n@@ferry-status-end 0\n" +
-		"@@ferry-status alerts\n{}\n@@ferry-status-end 0\n" +
-		"@@ferry-status replica\nERROR 2002\n\n@@ferry-status-end 1\n@@ferry-status cut\npartial\n"
-	got := parseStatusSections(out)
-	want := map[string]statusSection{
-		"addr":    {text: "1: lo    inet 127.0.0.1/8 scope host lo\n"},
-		"alerts":  {text: "{}"},
-		"replica": {text: "ERROR 2002\n", rc: 1},
-	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(statusSection{})); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
+	t.Fatalf("no recorded output %s", name)
+	return ""
 }
 
 // --- the command, against in-process SSH hosts with stand-in tools ---------
@@ -211,11 +42,8 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 	t.Helper()
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SSH_AUTH_SOCK", "")
-	key := sshtest.NewKey(t)
-	keyFile := key.WriteFile(t, "")
-	dir := t.TempDir()
-	servers = map[string]*sshtest.Server{}
-	var known []string
+	f := sshtest.NewFleet(t, nil)
+	dir := f.Dir
 	port := map[string]int{}
 	for name, tools := range hosts {
 		bin := t.TempDir()
@@ -244,16 +72,10 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 		if _, ok := tools["curl"]; ok {
 			writeExec(t, filepath.Join(bin, "prometheus"), "#!/bin/sh\nexit 0\n")
 		}
-		srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithEnv("PATH="+bin))
-		servers[name] = srv
-		port[name] = srv.Port
-		known = append(known, srv.KnownHostsLine())
-	}
-	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(strings.Join(known, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+		port[name] = f.Start(name, sshtest.WithEnv("PATH="+bin)).Port
 	}
 	var yml strings.Builder
-	yml.WriteString("connection: {user: deploy, private_key: " + keyFile + ", known_hosts: known_hosts, timeout: 5s}\n")
+	yml.WriteString(f.Connection("deploy", 5*time.Second))
 	yml.WriteString("vars: {virtual_address: 198.18.0.10}\ngroups:\n")
 	group := func(g string, names ...string) {
 		yml.WriteString("  " + g + ":\n    hosts:\n")
@@ -272,19 +94,13 @@ func newStatusEnv(t *testing.T, hosts map[string]fakeHost, down bool) (inv strin
 	group("db", "db-02")
 	group("monitor", "monitor-01")
 	if down {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		yml.WriteString("  web:\n    hosts:\n      web-01: {address: 127.0.0.1, port: " + strconv.Itoa(closed) + "}\n")
+		yml.WriteString("  web:\n    hosts:\n      web-01: {address: 127.0.0.1, port: " + strconv.Itoa(sshtest.ClosedPort(t)) + "}\n")
 	}
 	inv = filepath.Join(dir, "inventory.yml")
 	if err := os.WriteFile(inv, []byte(yml.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return inv, servers
+	return inv, f.Servers
 }
 
 func writeExec(t *testing.T, path, content string) {
@@ -390,12 +206,7 @@ func TestStatusUnhealthyJSON(t *testing.T) {
 	}
 	got := map[string]string{}
 	var summary map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var ev map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
+	for _, ev := range jsonLines(t, out) {
 		switch ev["event"] {
 		case "check":
 			got[ev["host"].(string)+"|"+ev["check"].(string)] = ev["status"].(string)
@@ -406,14 +217,14 @@ func TestStatusUnhealthyJSON(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]string{
-		"lb-01|backend web/web-01":    statusOK,
-		"lb-01|backend web/web-02":    statusFail,
-		"lb-01|backend web/web-03":    statusWarn,
-		"lb-02|backend web/web-02":    statusOK,
-		"db-02|replication":           statusFail,
-		"monitor-01|alert HostDown":   statusFail,
-		"monitor-01|alert TargetDown": statusWarn,
-		"-|vip 198.18.0.10":           statusFail,
+		"lb-01|backend web/web-01":    health.OK,
+		"lb-01|backend web/web-02":    health.Fail,
+		"lb-01|backend web/web-03":    health.Warn,
+		"lb-02|backend web/web-02":    health.OK,
+		"db-02|replication":           health.Fail,
+		"monitor-01|alert HostDown":   health.Fail,
+		"monitor-01|alert TargetDown": health.Warn,
+		"-|vip 198.18.0.10":           health.Fail,
 	} {
 		if got[key] != want {
 			t.Errorf("%s: %q, want %q (all: %v)", key, got[key], want, got)

@@ -10,11 +10,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/pki"
 	"github.com/ferry-deploy/ferry/roles"
+	"github.com/ferry-deploy/ferry/roles/support"
+	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -40,7 +45,7 @@ func (c *connFlags) check() error {
 // sshConfig is a host's SSH settings: the inventory's, with --timeout
 // overriding its timeout only when given, and the host-key policy.
 func (c *connFlags) sshConfig(inv *inventory.Inventory, h *inventory.Host) sshx.Config {
-	cfg := sshx.ConfigFor(h, inv.Secrets, filepath.Dir(inv.Path))
+	cfg := hostconn.SSHConfig(h, inv.Secrets, filepath.Dir(inv.Path))
 	cfg.AcceptNewHostKeys = c.acceptNew
 	if c.timeout > 0 {
 		cfg.ConnectTimeout = c.timeout
@@ -62,7 +67,11 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 	}
 }
 
-func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, error) {
+// loadBalancer drains hosts through HAProxy's runtime API (the haproxy
+// role's admin socket), the load balancer of the built-in roles.
+var loadBalancer runner.LoadBalancer = support.HAProxy{}
+
+func gatherFacts(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
 	return facts.GatherIn(ctx, x, stateDir)
 }
 
@@ -80,7 +89,7 @@ func newRenderer(inv *inventory.Inventory, extra map[string]any) *templates.Engi
 	return templates.New(templates.Options{
 		Inventory: &inventoryView{inv: inv, extra: extra},
 		BaseDir:   dir,
-		PKIDir:    filepath.Join(dir, ".ferry", "pki"),
+		PKI:       pki.New(filepath.Join(dir, ".ferry", "pki")),
 	})
 }
 

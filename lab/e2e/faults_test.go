@@ -14,7 +14,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 // faultSite is an inventory of some lab hosts in one group "fault", with
@@ -84,14 +85,7 @@ type faultRun struct {
 func decodeRun(t *testing.T, res cmdResult) faultRun {
 	t.Helper()
 	r := faultRun{res: res}
-	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("output line is not JSON: %q\nstderr: %s", line, res.Stderr)
-		}
+	for _, m := range labtest.JSONLines[map[string]any](t, res.Stdout) {
 		if m["event"] == "recap" {
 			r.recap = m
 		} else {
@@ -414,8 +408,7 @@ handlers:
 // or the run was interrupted still runs — in the same run after a failure
 // (handlers are flushed for the tasks that did change), and in the next
 // run after an interrupt, because the pending notification is kept on the
-// host. The second half needs the engine feature "pending handlers
-// persisted on the host" (see doc/guarantees.md) and fails until it lands.
+// host (pending handlers persisted on the host, see doc/guarantees.md).
 func TestFaultHandlerPending(t *testing.T) {
 	s := newFaultSite(t, "pending", []string{"web-01"}, "")
 	s.role("pending", pendingRole, nil)

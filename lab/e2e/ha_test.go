@@ -31,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 const (
@@ -666,9 +668,8 @@ func statusChecks(t *testing.T) map[string]string {
 	t.Helper()
 	r := runFerry(t, "status", "-i", labInventory(), "--output", "json")
 	rows := map[string]string{}
-	for _, line := range strings.Split(r.Stdout, "\n") {
-		var ev struct{ Event, Host, Check, Status, Detail string }
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "check" {
+	for _, ev := range labtest.JSONLines[struct{ Event, Host, Check, Status, Detail string }](t, r.Stdout) {
+		if ev.Event == "check" {
 			rows[ev.Host+"|"+ev.Check] = ev.Status + "|" + ev.Detail
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/lab"
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 // childEnv marks the child process that runs the tests; hostsEnv passes it
@@ -52,9 +52,8 @@ func supervise() int {
 		fmt.Fprintf(os.Stderr, "e2e: %v: run `make build` first\n", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	sup := labtest.NewSupervisor("e2e")
+	defer sup.Stop()
 
 	code := 1
 	defer func() {
@@ -64,7 +63,7 @@ func supervise() int {
 			code = 1
 		}
 	}()
-	code = upAndTest(sigs)
+	code = upAndTest(sup)
 	if err := teardown(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
@@ -78,7 +77,7 @@ func supervise() int {
 // (by `make demo`, with the stack and its firewall deployed, or by an
 // earlier run that was killed) is taken down first, so that no test sees
 // another run's state.
-func upAndTest(sigs <-chan os.Signal) int {
+func upAndTest(sup *labtest.Supervisor) int {
 	if _, err := os.Stat(filepath.Join(repoRoot, ".lab", "hosts")); err == nil {
 		fmt.Fprintf(os.Stderr, "e2e: a lab exists already (make demo?): taking it down to start from a fresh one\n")
 		if err := teardown(); err != nil {
@@ -87,9 +86,7 @@ func upAndTest(sigs <-chan os.Signal) int {
 		}
 	}
 	start := time.Now()
-	up := exec.Command(ferryBin(), "lab", "up")
-	up.Dir, up.Stdout, up.Stderr = repoRoot, os.Stderr, os.Stderr
-	if err := runForwarding(up, sigs); err != nil {
+	if err := sup.Forward(labtest.LabCommand(context.Background(), "lab", "up")); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: ferry lab up: %v\n", err)
 		return 1
 	}
@@ -103,37 +100,7 @@ func upAndTest(sigs <-chan os.Signal) int {
 	for _, h := range hosts {
 		pairs = append(pairs, h.Name+"="+h.Address)
 	}
-	child := exec.Command(os.Args[0], os.Args[1:]...)
-	child.Env = append(os.Environ(), childEnv+"=1", hostsEnv+"="+strings.Join(pairs, ","))
-	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := runForwarding(child, sigs); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() > 0 {
-			return exit.ExitCode()
-		}
-		fmt.Fprintf(os.Stderr, "e2e: tests: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// runForwarding runs cmd and passes SIGINT/SIGTERM on to it, so that the
-// child ends first and this process still gets to take the lab down.
-func runForwarding(cmd *exec.Cmd, sigs <-chan os.Signal) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case s := <-sigs:
-			fmt.Fprintf(os.Stderr, "e2e: %s: stopping, then taking the lab down\n", s)
-			_ = cmd.Process.Signal(s)
-		}
-	}
+	return sup.RunTests(childEnv+"=1", hostsEnv+"="+strings.Join(pairs, ","))
 }
 
 // teardown runs `ferry lab down` and then looks for anything the lab left.
@@ -141,8 +108,7 @@ func teardown() error {
 	hosts, _ := statusHosts() // best effort: names for the leak check
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	down := exec.CommandContext(ctx, ferryBin(), "lab", "down")
-	down.Dir, down.Stdout, down.Stderr = repoRoot, os.Stderr, os.Stderr
+	down := labtest.LabCommand(ctx, "lab", "down")
 	// down must not be interrupted half-way by a second Ctrl-C.
 	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	downErr := down.Run()
@@ -252,37 +218,16 @@ func hostAddress(t testing.TB, name string) string {
 	return ""
 }
 
-// repoRoot is the repository's absolute path (the folder of go.mod); go test
-// runs a package's tests in the package's folder.
-var repoRoot = func() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		panic(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			panic("e2e: no go.mod above " + dir)
-		}
-	}
-}()
+// repoRoot is the repository's absolute path (the folder of go.mod).
+var repoRoot = labtest.RepoRoot
 
 // labInventory is the committed lab inventory.
 func labInventory() string { return filepath.Join(repoRoot, "lab", "inventory.yml") }
 
-func ferryBin() string { return filepath.Join(repoRoot, "bin", "ferry") }
+func ferryBin() string { return labtest.FerryBin() }
 
 // cmdResult is what a command printed and how it exited.
-type cmdResult struct {
-	Stdout, Stderr string
-	// Code is the exit code; -1 if the command could not run or was killed.
-	Code int
-}
-
-// commandTimeout bounds any single command of a test.
-const commandTimeout = 10 * time.Minute
+type cmdResult = labtest.Result
 
 // runFerry runs bin/ferry with args in the repository root.
 func runFerry(t testing.TB, args ...string) cmdResult {
@@ -320,24 +265,10 @@ func mustOnHost(t testing.TB, host, script string) string {
 
 func runCmd(t testing.TB, dir, name string, args ...string) cmdResult {
 	t.Helper()
-	return runCmdInput(t, dir, "", name, args...)
+	return labtest.Run(t, dir, "", name, args...)
 }
 
 func runCmdInput(t testing.TB, dir, stdin, name string, args ...string) cmdResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := cmdResult{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Logf("%s %s: %v", name, strings.Join(args, " "), err)
-		r.Code = -1
-	}
-	return r
+	return labtest.Run(t, dir, stdin, name, args...)
 }

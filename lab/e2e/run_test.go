@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-deploy/ferry/lab/labtest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -159,14 +160,11 @@ func TestFactsOfLabHosts(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	seen := 0
-	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
-		var ev struct {
-			Host  string         `json:"host"`
-			Facts map[string]any `json:"facts"`
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
+	type hostFacts struct {
+		Host  string         `json:"host"`
+		Facts map[string]any `json:"facts"`
+	}
+	for _, ev := range labtest.JSONLines[hostFacts](t, r.Stdout) {
 		seen++
 		addrs, _ := ev.Facts["addresses"].([]any)
 		if ev.Facts["hostname"] != ev.Host || ev.Facts["os_id"] != "debian" || ev.Facts["init"] != "systemd" ||

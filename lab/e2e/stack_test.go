@@ -16,7 +16,6 @@ package e2e
 // later ones (idempotence, drift) depend on it.
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -30,7 +29,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 const (
@@ -106,24 +107,19 @@ func deploy(t *testing.T, args ...string) deployRun {
 	all := append([]string{"deploy", "-i", stackInventory(), "--output", "json"}, args...)
 	res := runFerry(t, all...)
 	run := deployRun{res: res}
-	var last string
-	sc := bufio.NewScanner(strings.NewReader(res.Stdout))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
+	lines := labtest.JSONLines[json.RawMessage](t, res.Stdout)
+	var last []byte
+	for _, line := range lines {
 		last = line
 		var ev event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("ferry %v: output line is not JSON: %q", all, line)
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatalf("ferry %v: output line %q: %v", all, line, err)
 		}
 		if ev.Event != "recap" {
 			run.events = append(run.events, ev)
 		}
 	}
-	if err := json.Unmarshal([]byte(last), &run.recap); err != nil || run.recap.Event != "recap" {
+	if err := json.Unmarshal(last, &run.recap); err != nil || run.recap.Event != "recap" {
 		t.Fatalf("ferry %v (exit %d): last line is not the recap: %q\nstderr:\n%s", all, res.Code, last, res.Stderr)
 	}
 	return run
@@ -307,7 +303,7 @@ mysql -h %s -u app app -NBe %s`, pw, server, shellQuote(sql))
 	return runOnHost(t, "web-01", script)
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func shellQuote(s string) string { return shell.Literal(s) }
 
 func stackReplication(t *testing.T) {
 	id := time.Now().UnixNano() % 1_000_000_000

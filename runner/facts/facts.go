@@ -13,11 +13,14 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // script prints one "key=value" line per fact. It only reads, needs no
 // privileges and relies on nothing beyond POSIX sh and /proc, with
-// iproute2's ip preferred and hostname -I as the fallback for addresses.
+// iproute2's ip preferred (its lines are read by hostread's address
+// reader) and hostname -I as the fallback for addresses.
 const script = `if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-}"
 echo "os_version=${VERSION_ID:-}"
@@ -28,21 +31,13 @@ done
 if [ -d /run/systemd/system ]; then echo init=systemd; else echo init=sysvinit; fi
 echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 if command -v ip >/dev/null 2>&1; then
-  ip -o addr show 2>/dev/null | while read -r _ _ fam addr _; do
-    case $fam in inet|inet6) echo "address=${addr%/*}";; esac
-  done
+  ` + hostread.AddressesScript + ` 2>/dev/null | sed 's/^/ip=/'
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi
 echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
-for f in "${FERRY_STATE_DIR:-/var/lib/ferry}"/pending/*; do
-  [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
-done
-for f in "${FERRY_STATE_DIR:-/var/lib/ferry}"/drained/*; do
-  [ -f "$f" ] && echo "drained=${f##*/}"
-done
-exit 0
+` + statedir.Script + `exit 0
 `
 
 // Gather reads the facts of the host behind exec with a single command.
@@ -52,47 +47,46 @@ exit 0
 // hostname, addresses ([]string: IPv4 and IPv6 without loopback and
 // link-local ones), cpus (int), memory_mb (int).
 func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error) {
-	return GatherIn(ctx, exec, "")
+	f, _, err := GatherIn(ctx, exec, "")
+	return f, err
 }
 
 // GatherIn is Gather for a host whose ferry state lives in stateDir instead
-// of /var/lib/ferry. Handlers that an earlier, interrupted run left pending
-// there come back as the fact pending_handlers ("PLAY/HANDLER" strings), in
-// the same round trip.
-func GatherIn(ctx context.Context, exec executor.Executor, stateDir string) (map[string]any, error) {
+// of statedir.Default; what an earlier run left there (pending handlers,
+// drained plays) comes back beside the facts, in the same round trip.
+func GatherIn(ctx context.Context, exec executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
 	cmd := executor.Command{Script: script}
 	if stateDir != "" {
 		cmd.Env = map[string]string{"FERRY_STATE_DIR": stateDir}
 	}
 	res, err := exec.Run(ctx, cmd)
 	if err != nil {
-		return nil, fmt.Errorf("gather facts: %w", err)
+		return nil, statedir.Left{}, fmt.Errorf("gather facts: %w", err)
 	}
 	if !res.OK() {
-		return nil, fmt.Errorf("gather facts: exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+		return nil, statedir.Left{}, fmt.Errorf("gather facts: exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 	}
 	return Parse(string(res.Stdout))
 }
 
-// Parse turns the gathering script's output into facts.
-func Parse(out string) (map[string]any, error) {
+// Parse turns the gathering script's output into facts, and what an
+// earlier run left in the state folder.
+func Parse(out string) (map[string]any, statedir.Left, error) {
 	raw := map[string]string{}
 	addrs := []string{}
-	pending := []string{}
-	drained := []string{}
+	var left statedir.Left
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
+		if !ok || left.Line(k, v) {
 			continue
 		}
-		if k == "drained" {
-			drained = append(drained, v)
-			continue
-		}
-		if k == "pending" {
-			if !slices.Contains(pending, v) {
-				pending = append(pending, v)
+		if k == "ip" {
+			for _, a := range hostread.ParseAddresses(v) {
+				v = a.Addr.String()
+				if keepAddress(v) && !slices.Contains(addrs, v) {
+					addrs = append(addrs, v)
+				}
 			}
 			continue
 		}
@@ -105,33 +99,31 @@ func Parse(out string) (map[string]any, error) {
 		raw[k] = strings.TrimSpace(v)
 	}
 	if raw["os_id"] == "" {
-		return nil, fmt.Errorf("gather facts: no os_id (is /etc/os-release missing?)")
+		return nil, left, fmt.Errorf("gather facts: no os_id (is /etc/os-release missing?)")
 	}
 	cpus, err := strconv.Atoi(raw["cpus"])
 	if err != nil {
-		return nil, fmt.Errorf("gather facts: cpus %q: %w", raw["cpus"], err)
+		return nil, left, fmt.Errorf("gather facts: cpus %q: %w", raw["cpus"], err)
 	}
 	memKB, err := strconv.Atoi(raw["memory_kb"])
 	if err != nil {
-		return nil, fmt.Errorf("gather facts: memory %q: %w", raw["memory_kb"], err)
+		return nil, left, fmt.Errorf("gather facts: memory %q: %w", raw["memory_kb"], err)
 	}
 	pkg := raw["pkg_mgr"]
 	if pkg == "apt-get" {
 		pkg = "apt"
 	}
 	return map[string]any{
-		"os_id":            raw["os_id"],
-		"os_version":       raw["os_version"],
-		"os_family":        family(raw["os_id"], raw["os_like"]),
-		"pkg_mgr":          pkg,
-		"init":             raw["init"],
-		"hostname":         raw["hostname"],
-		"addresses":        addrs,
-		"cpus":             cpus,
-		"memory_mb":        memKB / 1024,
-		"pending_handlers": pending,
-		"drained_plays":    drained,
-	}, nil
+		"os_id":      raw["os_id"],
+		"os_version": raw["os_version"],
+		"os_family":  family(raw["os_id"], raw["os_like"]),
+		"pkg_mgr":    pkg,
+		"init":       raw["init"],
+		"hostname":   raw["hostname"],
+		"addresses":  addrs,
+		"cpus":       cpus,
+		"memory_mb":  memKB / 1024,
+	}, left, nil
 }
 
 // keepAddress drops loopback and link-local addresses: neither can be used

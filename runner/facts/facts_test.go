@@ -7,23 +7,32 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/local"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 func TestParseRecorded(t *testing.T) {
 	tests := []struct {
 		file string
 		want map[string]any
+		left statedir.Left
 	}{
 		{"testdata/debian12.txt", map[string]any{
 			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
 			"init": "sysvinit", "hostname": "vm", "addresses": []string{"192.0.2.2", "fd00::2"},
-			"cpus": 2, "memory_mb": 24105, "pending_handlers": []string{}, "drained_plays": []string{},
-		}},
+			"cpus": 2, "memory_mb": 24105,
+		}, statedir.Left{}},
+		// The script as it is now: ip's own lines, read by hostread
+		// (recorded ip -o addr show of a load balancer holding 198.18.0.10).
+		{"testdata/debian12-ip.txt", map[string]any{
+			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
+			"init": "systemd", "hostname": "lb-01", "addresses": []string{"198.18.0.11", "198.18.0.10"},
+			"cpus": 2, "memory_mb": 2000,
+		}, statedir.Left{}},
 		{"testdata/rocky9.txt", map[string]any{
 			"os_id": "rocky", "os_version": "9.4", "os_family": "redhat", "pkg_mgr": "dnf",
 			"init": "systemd", "hostname": "db-02.ferry.test", "addresses": []string{"198.18.0.32", "2001:db8::32"},
-			"cpus": 4, "memory_mb": 3789, "pending_handlers": []string{"web/reload nginx"}, "drained_plays": []string{"web"},
-		}},
+			"cpus": 4, "memory_mb": 3789,
+		}, statedir.Left{PendingHandlers: []string{"web/reload nginx"}, DrainedPlays: []string{"web"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -31,12 +40,16 @@ func TestParseRecorded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Parse(string(b))
+			got, left, err := Parse(string(b))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %#v\nwant %#v", got, tt.want)
+			}
+			// The engine's state stays out of the facts templates see.
+			if !reflect.DeepEqual(left, tt.left) {
+				t.Errorf("state left %#v, want %#v", left, tt.left)
 			}
 		})
 	}
@@ -48,7 +61,7 @@ func TestParseRejectsIncompleteOutput(t *testing.T) {
 		"bad cpus":  "os_id=debian\ncpus=\nmemory_kb=1024\n",
 		"no memory": "os_id=debian\ncpus=2\n",
 	} {
-		if _, err := Parse(out); err == nil {
+		if _, _, err := Parse(out); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
@@ -154,6 +155,4 @@ func lookupOwner(owner, group string) (uid, gid int, err error) {
 }
 
 // shellQuote returns s as one POSIX-shell word.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return shell.Literal(s) }

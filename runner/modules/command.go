@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
@@ -50,7 +51,7 @@ func newCommand(name string) func(a *argReader) (Module, error) {
 				words = a.list("cmd")
 			} else if s := a.str("cmd", ""); a.err == nil {
 				var err error
-				if words, err = SplitWords(s); err != nil {
+				if words, err = shell.Split(s); err != nil {
 					return nil, fmt.Errorf("command: argument cmd: %w", err)
 				}
 			}
@@ -72,57 +73,6 @@ func newCommand(name string) func(a *argReader) (Module, error) {
 		}
 		return m, nil
 	}
-}
-
-// SplitWords splits s like a POSIX shell would split a simple command:
-// blanks separate words, quotes and backslashes group them. Expansions are
-// not performed; that is what shell is for.
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, fmt.Errorf("unterminated single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, fmt.Errorf("unterminated double quote")
-			}
-			inWord = true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 func (m *commandModule) hasGuards() bool {

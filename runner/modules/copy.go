@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 func init() {
@@ -20,9 +21,13 @@ func init() {
 	// the factory takes the content the engine put in its place.
 	attrs := []string{"dest", "mode", "owner", "group", "validate", "backup", "secret"}
 	copyArgs := append([]string{"content", "src"}, attrs...)
-	register("copy", copyArgs, []string{"dest"}, newCopy("copy"))
-	Register(newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
-		copyArgs, []string{"dest"}, newCopy("template")))
+	cp := newSpec("copy", copyArgs, []string{"dest"}, copyArgs, []string{"dest"}, newCopy("copy"))
+	cp.Files = []modspec.FileArg{{Arg: "src", Folder: modspec.Files, Into: "content"}}
+	Register(cp)
+	tmpl := newSpec("template", append([]string{"src"}, attrs...), []string{"src", "dest"},
+		copyArgs, []string{"dest"}, newCopy("template"))
+	tmpl.Files = []modspec.FileArg{{Arg: "src", Folder: modspec.Templates, Into: "content"}}
+	Register(tmpl)
 }
 
 // copyModule puts content at dest.

@@ -94,18 +94,23 @@ func TestCopyValidationFailureKeepsFile(t *testing.T) {
 
 func TestCopyArgs(t *testing.T) {
 	spec, _ := Lookup("copy")
-	for name, args := range map[string]map[string]any{
-		"unknown":      {"dest": "/x", "content": "", "colour": "red"},
-		"no content":   {"dest": "/x"},
-		"src only":     {"dest": "/x", "src": "a.conf"},
-		"relative":     {"dest": "x", "content": ""},
-		"int mode":     {"dest": "/x", "content": "", "mode": 420},
-		"bad mode":     {"dest": "/x", "content": "", "mode": "0999"},
-		"bad bool":     {"dest": "/x", "content": "", "backup": "maybe"},
-		"content type": {"dest": "/x", "content": []any{"a"}},
+	// Each rejection names the argument and says why.
+	for name, tt := range map[string]struct {
+		args map[string]any
+		want string
+	}{
+		"unknown":      {map[string]any{"dest": "/x", "content": "", "colour": "red"}, "copy: argument colour: unknown argument (valid: content, src, dest,"},
+		"no content":   {map[string]any{"dest": "/x"}, "copy: argument content: required (or src)"},
+		"src only":     {map[string]any{"dest": "/x", "src": "a.conf"}, "copy: argument src: not resolved to content by the engine"},
+		"relative":     {map[string]any{"dest": "x", "content": ""}, `copy: argument dest: "x" is not an absolute path`},
+		"int mode":     {map[string]any{"dest": "/x", "content": "", "mode": 420}, `copy: argument mode: want a quoted octal string such as "0644", got 420`},
+		"bad mode":     {map[string]any{"dest": "/x", "content": "", "mode": "0999"}, `copy: argument mode: "0999" is not an octal mode`},
+		"bad bool":     {map[string]any{"dest": "/x", "content": "", "backup": "maybe"}, "copy: argument backup: want true or false, got maybe"},
+		"content type": {map[string]any{"dest": "/x", "content": []any{"a"}}, "copy: argument content: want a string, got []interface {}"},
 	} {
-		if _, err := spec.New(args); err == nil {
-			t.Errorf("%s: accepted %v", name, args)
+		_, err := spec.New(tt.args)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to start %q", name, err, tt.want)
 		}
 	}
 	if _, err := spec.New(map[string]any{"dest": "/x", "content": "", "mode": "0755", "backup": "yes"}); err != nil {

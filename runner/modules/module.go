@@ -7,11 +7,13 @@ package modules
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // Target is what a module sees of the host it works on.
@@ -78,7 +80,10 @@ type Spec struct {
 	// AnyArgs: every argument is a variable name (set_fact); the loader
 	// checks only that it can be read in templates.
 	AnyArgs bool
-	New     Factory
+	// Files lists the arguments that name files of the role, which the
+	// engine reads on the controller and passes in as content.
+	Files []modspec.FileArg
+	New   Factory
 }
 
 var (
@@ -86,13 +91,12 @@ var (
 	registry = map[string]Spec{}
 )
 
-// Register adds a module; it panics on a duplicate name (a programming error).
+// Register adds a module, and its spec to modspec for the role loader; it
+// panics on a duplicate name (a programming error).
 func Register(s Spec) {
+	modspec.Register(modspec.Spec{Name: s.Name, Args: s.Args, Required: s.Required, AnyArgs: s.AnyArgs, Files: s.Files})
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := registry[s.Name]; dup {
-		panic(fmt.Sprintf("modules: %q registered twice", s.Name))
-	}
 	registry[s.Name] = s
 }
 
@@ -108,12 +112,7 @@ func Lookup(name string) (Spec, bool) {
 func Names() []string {
 	mu.RLock()
 	defer mu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(registry))
 }
 
 // verifyByPlan is the read-back of modules whose Plan is all the

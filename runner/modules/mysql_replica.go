@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 func init() {
@@ -59,7 +61,7 @@ func newMySQLReplica(a *argReader) (Module, error) {
 // replicaReadSQL works on both servers: SHOW REPLICA STATUS exists in
 // MariaDB since 10.5.1 and in MySQL since 8.0.22 (which drops SHOW SLAVE
 // STATUS in 8.4). Vertical output keeps the column names.
-const replicaReadSQL = "SELECT VERSION() AS version;\nSHOW REPLICA STATUS;\n"
+const replicaReadSQL = "SELECT VERSION() AS version;\n" + hostread.ReplicaStatusSQL + ";\n"
 
 // replicaState is one SHOW REPLICA STATUS, with MariaDB's and MySQL's
 // column names folded together.
@@ -77,55 +79,22 @@ type replicaState struct {
 
 func (s replicaState) running() bool { return s.io == "Yes" && s.sql == "Yes" }
 
-// parseVertical reads `mysql --vertical` output into one map per row.
-func parseVertical(out string) []map[string]string {
-	var rows []map[string]string
-	field := regexp.MustCompile(`^\s*([A-Za-z_]+): ?(.*)$`)
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "****") {
-			rows = append(rows, map[string]string{})
-			continue
-		}
-		if m := field.FindStringSubmatch(line); m != nil && len(rows) > 0 {
-			rows[len(rows)-1][m[1]] = m[2]
-		}
-	}
-	return rows
-}
-
+// parseReplicaStatus reads replicaReadSQL's answer: the version row, then
+// the replica's row when one is configured.
 func parseReplicaStatus(out string) replicaState {
 	var st replicaState
-	rows := parseVertical(out)
+	rows := hostread.ParseVertical(out)
 	if len(rows) > 0 {
 		st.version = rows[0]["version"]
 	}
 	if len(rows) < 2 {
 		return st
 	}
-	r := rows[1]
-	pick := func(names ...string) string {
-		for _, n := range names {
-			if v, ok := r[n]; ok {
-				return v
-			}
-		}
-		return ""
-	}
-	st.configured = pick("Master_Host", "Source_Host") != ""
-	st.host = pick("Master_Host", "Source_Host")
-	st.port, _ = strconv.Atoi(pick("Master_Port", "Source_Port"))
-	st.user = pick("Master_User", "Source_User")
-	st.io = pick("Slave_IO_Running", "Replica_IO_Running")
-	st.sql = pick("Slave_SQL_Running", "Replica_SQL_Running")
-	if n, err := strconv.Atoi(pick("Seconds_Behind_Master", "Seconds_Behind_Source")); err == nil {
-		st.lag = &n
-	}
-	st.gtid = strings.EqualFold(pick("Using_Gtid"), "Slave_Pos") || pick("Auto_Position") == "1"
-	for _, e := range []string{pick("Last_IO_Error"), pick("Last_SQL_Error")} {
-		if e != "" {
-			st.lastError = strings.TrimSpace(st.lastError + " " + e)
-		}
-	}
+	r := hostread.ReplicaFrom(rows[1])
+	st.configured = r.SourceHost != ""
+	st.host, st.port, st.user = r.SourceHost, r.SourcePort, r.SourceUser
+	st.io, st.sql, st.lag, st.gtid = r.IORunning, r.SQLRunning, r.Lag, r.GTID
+	st.lastError = strings.TrimSpace(r.LastIOError + " " + r.LastSQLError)
 	return st
 }
 

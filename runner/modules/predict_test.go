@@ -51,7 +51,7 @@ func TestServicePlanAgainstPrediction(t *testing.T) {
 	st := hoststate.New()
 	tg.State = hoststate.NewOverlay(st, tg.Exec)
 	ctx := context.Background()
-	st.SetFact("service", "ferry-check-svc", serviceState{loaded: true, active: "inactive", enabled: "disabled"}.String())
+	st.SetFact("service", "ferry-check-svc", serviceState{Loaded: true, Active: "inactive", Enabled: "disabled"}.String())
 	c, err := newModule(t, "service", map[string]any{"name": "ferry-check-svc", "state": "started", "enabled": true}).Plan(ctx, tg)
 	if err != nil || !c.Changed || strings.Join(c.Summary, ",") != "enable ferry-check-svc,start ferry-check-svc" {
 		t.Fatalf("plan from a predicted stopped service: %+v %v", c, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
@@ -49,67 +50,16 @@ func newService(a *argReader) (Module, error) {
 	return m, nil
 }
 
-// serviceState is what one read of a service shows.
-type serviceState struct {
-	loaded  bool
-	active  string // systemd's word: active, inactive, failed, activating, ...
-	enabled string // systemd's word: enabled, disabled, masked, static, ...
-}
-
-func (s serviceState) running() bool {
-	return s.active == "active" || s.active == "activating" || s.active == "reloading"
-}
-
-func (s serviceState) isEnabled() bool {
-	switch s.enabled {
-	case "enabled", "enabled-runtime", "alias", "static", "indirect", "generated", "transient":
-		return true
-	}
-	return false
-}
-
-// canDisable is false for units without an [Install] section, which start
-// only as dependencies; disabling them is not possible and not asked for.
-func (s serviceState) canDisable() bool {
-	return s.enabled != "static" && s.enabled != "generated" && s.enabled != "transient"
-}
-
-// systemdRead prints all three states in one round trip.
-const systemdRead = `echo "load=$(systemctl show -p LoadState --value -- "$n" 2>/dev/null)"
-echo "active=$(systemctl is-active -- "$n" 2>/dev/null)"
-echo "enabled=$(systemctl is-enabled -- "$n" 2>/dev/null)"`
-
-// sysvRead does the same with service(8) and the rc links.
-const sysvRead = `if [ -x "/etc/init.d/$n" ]; then echo load=loaded; else echo load=not-found; fi
-if service "$n" status >/dev/null 2>&1; then echo active=active; else echo active=inactive; fi
-if ls /etc/rc[2345].d/S[0-9][0-9]"$n" >/dev/null 2>&1; then echo enabled=enabled; else echo enabled=disabled; fi`
-
-func parseServiceState(out string) serviceState {
-	var s serviceState
-	for _, line := range strings.Split(out, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
-		switch k {
-		case "load":
-			s.loaded = v == "loaded"
-		case "active":
-			s.active = v
-		case "enabled":
-			s.enabled = v
-		}
-	}
-	return s
-}
+// serviceState is what one read of a service shows (hostread's reader).
+type serviceState = hostread.Service
 
 func (m *serviceModule) read(ctx context.Context, t *Target) (serviceState, error) {
-	script := systemdRead
-	if m.sysv {
-		script = sysvRead
-	}
-	res, err := runOK(ctx, t, "service "+m.name, executor.Command{Script: "n=" + quote(m.name) + "\n" + script})
+	r := hostread.ServiceState(m.name, m.sysv)
+	res, err := runOK(ctx, t, "service "+m.name, executor.Command{Script: r.Script})
 	if err != nil {
 		return serviceState{}, err
 	}
-	return parseServiceState(string(res.Stdout)), nil
+	return r.Parse(string(res.Stdout))
 }
 
 // Plan costs one round trip.
@@ -119,7 +69,7 @@ func (m *serviceModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	m.notLoaded = !st.loaded
+	m.notLoaded = !st.Loaded
 	if t.State != nil && m.notLoaded {
 		// Nothing earlier in the run installs it (that would have made
 		// it unknown), so the real run fails here: so does the plan.
@@ -149,7 +99,7 @@ var unitDirs = []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/
 func (m *serviceModule) readPredicted(ctx context.Context, t *Target) (serviceState, error) {
 	if t.State != nil {
 		if v, ok := t.State.State.Fact("service", m.name); ok {
-			return parseServiceState(v), nil
+			return hostread.ParseService(v), nil
 		}
 		if why := t.State.State.Touched(hoststate.Packages); why != "" {
 			return serviceState{}, &hoststate.UnknownError{What: "service " + m.name, Because: why + ", which may bring, start or stop it"}
@@ -168,25 +118,16 @@ func (m *serviceModule) after(st serviceState) serviceState {
 	for _, a := range m.actions {
 		switch a {
 		case "start", "restart", "reload":
-			st.active = "active"
+			st.Active = "active"
 		case "stop":
-			st.active = "inactive"
+			st.Active = "inactive"
 		case "enable":
-			st.enabled = "enabled"
+			st.Enabled = "enabled"
 		case "disable":
-			st.enabled = "disabled"
+			st.Enabled = "disabled"
 		}
 	}
 	return st
-}
-
-// String is the state in the form parseServiceState reads.
-func (s serviceState) String() string {
-	load := "not-found"
-	if s.loaded {
-		load = "loaded"
-	}
-	return "load=" + load + "\nactive=" + s.active + "\nenabled=" + s.enabled + "\n"
 }
 
 // planService lists the verbs that take st to the wanted state. A unit that
@@ -194,33 +135,33 @@ func (s serviceState) String() string {
 // earlier task may install it, and Apply fails if nobody did.
 func planService(st serviceState, state string, enabled *bool) []string {
 	var acts []string
-	if !st.loaded {
-		st = serviceState{active: "inactive", enabled: "disabled"}
+	if !st.Loaded {
+		st = serviceState{Active: "inactive", Enabled: "disabled"}
 	}
 	if enabled != nil {
 		switch {
-		case *enabled && st.enabled == "masked":
+		case *enabled && st.Enabled == "masked":
 			acts = append(acts, "unmask", "enable")
-		case *enabled && !st.isEnabled():
+		case *enabled && !st.IsEnabled():
 			acts = append(acts, "enable")
-		case !*enabled && st.isEnabled() && st.canDisable():
+		case !*enabled && st.IsEnabled() && st.CanDisable():
 			acts = append(acts, "disable")
 		}
 	}
 	switch state {
 	case "started":
-		if !st.running() {
+		if !st.Running() {
 			acts = append(acts, "start")
 		}
 	case "stopped":
-		if st.running() {
+		if st.Running() {
 			acts = append(acts, "stop")
 		}
 	case "restarted":
 		acts = append(acts, "restart")
 	case "reloaded":
 		// Reloading a stopped service fails; starting it loads the config.
-		if st.running() {
+		if st.Running() {
 			acts = append(acts, "reload")
 		} else {
 			acts = append(acts, "start")
@@ -271,8 +212,8 @@ func (m *serviceModule) Apply(ctx context.Context, t *Target, c Change) (Change,
 	if state == "restarted" || state == "reloaded" {
 		state = "started"
 	}
-	if left := planService(st, state, m.enabled); len(left) > 0 || !st.loaded {
-		return c, fmt.Errorf("service %s: verify: still needs %v (active=%s enabled=%s)%s", m.name, left, st.active, st.enabled, m.status(ctx, t))
+	if left := planService(st, state, m.enabled); len(left) > 0 || !st.Loaded {
+		return c, fmt.Errorf("service %s: verify: still needs %v (active=%s enabled=%s)%s", m.name, left, st.Active, st.Enabled, m.status(ctx, t))
 	}
 	return c, nil
 }

@@ -3,21 +3,15 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
-// quote returns s as one POSIX-shell word.
-func quote(s string) string {
-	if s != "" && safeWord.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-var safeWord = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+// quote returns s as one POSIX-shell word (bare when it needs no quotes).
+func quote(s string) string { return shell.Quote(s) }
 
 // run executes a command and turns a transport failure into an error naming
 // what was being done; a non-zero exit is left to the caller.
@@ -69,24 +63,4 @@ func redact(s string, secrets ...string) string {
 
 // sections splits output printed as "@@name" marker lines followed by
 // content, so that one script can return several reads at once.
-func sections(out string) map[string]string {
-	secs := map[string]string{}
-	name := ""
-	var b strings.Builder
-	flush := func() {
-		if name != "" {
-			secs[name] = b.String()
-		}
-		b.Reset()
-	}
-	for _, line := range strings.SplitAfter(out, "\n") {
-		if strings.HasPrefix(line, "@@") {
-			flush()
-			name = strings.TrimSpace(line[2:])
-			continue
-		}
-		b.WriteString(line)
-	}
-	flush()
-	return secs
-}
+func sections(out string) map[string]string { return hostread.Sections(out) }

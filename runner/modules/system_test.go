@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 func TestSysctlPersistsCurrentValue(t *testing.T) {
@@ -14,7 +16,7 @@ func TestSysctlPersistsCurrentValue(t *testing.T) {
 	// kernel): only the file in a temp dir is written.
 	b, err := os.ReadFile("/proc/sys/vm/swappiness")
 	if err != nil {
-		t.Skip("no /proc/sys/vm/swappiness")
+		t.Skip("this kernel has no /proc/sys/vm/swappiness to read")
 	}
 	tg, rec := localTarget(t)
 	dir := t.TempDir()
@@ -38,7 +40,7 @@ func TestSysctlPlanReportsLiveChange(t *testing.T) {
 	m := newModule(t, "sysctl", map[string]any{"name": "vm.swappiness", "value": "101", "file": filepath.Join(t.TempDir(), "f.conf")})
 	c, err := m.Plan(context.Background(), tg)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	if !c.Changed || !strings.HasPrefix(c.Summary[0], "sysctl -w vm.swappiness=101 (was ") {
 		t.Errorf("summary = %v", c.Summary)
@@ -77,7 +79,7 @@ func TestServicePlanner(t *testing.T) {
 		{"load=not-found\nactive=inactive\nenabled=\n", "started", &yes, []string{"enable", "start"}},
 		{"load=not-found\nactive=inactive\nenabled=\n", "stopped", &no, nil},
 	} {
-		got := planService(parseServiceState(tt.out), tt.state, tt.enabled)
+		got := planService(hostread.ParseService(tt.out), tt.state, tt.enabled)
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q %s: got %v, want %v", tt.out, tt.state, got, tt.want)
 		}

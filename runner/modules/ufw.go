@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 func init() {
@@ -74,19 +75,8 @@ func newUfw(a *argReader) (Module, error) {
 	return m, nil
 }
 
-// ufwRead prints what the plan needs with a single start of ufw (a Python
-// program, ~50 ms a start): whether it is enabled comes from ufw.conf,
-// which is what `ufw status` itself consults, and the default policies
-// from /etc/default/ufw, which `ufw default` writes.
-const ufwRead = `echo @@status
-if command -v ufw >/dev/null 2>&1; then
-  if grep -qx 'ENABLED=yes' /etc/ufw/ufw.conf 2>/dev/null; then echo 'Status: active'; else echo 'Status: inactive'; fi
-else
-  echo 'ufw: command not found'
-fi
-echo @@added; ufw show added 2>&1
-echo @@defaults; cat /etc/default/ufw 2>/dev/null
-exit 0`
+// ufwRead reads the firewall in one round trip (hostread.UFW).
+var ufwRead = hostread.UFW.Script
 
 func (m *ufwModule) read(ctx context.Context, t *Target) (ufwState, error) {
 	res, err := runOK(ctx, t, "ufw", executor.Command{Script: ufwRead, Become: true})

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/internal/shell"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 // ufwRule is one firewall rule as a task lists it.
@@ -122,40 +125,10 @@ type ufwState struct {
 	rules     []string // `ufw show added` lines without the leading "ufw "
 }
 
-var ufwDefaultLine = regexp.MustCompile(`^Default: (\w+) \(incoming\), (\w+) \(outgoing\)`)
-
-// parseUfwRead reads the three sections printed by ufwRead. The defaults
-// come from `ufw status verbose` when the firewall is active, and from
-// /etc/default/ufw otherwise (status then prints nothing but "inactive").
+// parseUfwRead reads the sections printed by ufwRead (hostread's reader).
 func parseUfwRead(out string) ufwState {
-	secs := sections(out)
-	st := ufwState{installed: strings.Contains(secs["status"], "Status:")}
-	policy := map[string]string{"DROP": "deny", "ACCEPT": "allow", "REJECT": "reject"}
-	for _, l := range strings.Split(secs["defaults"], "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
-		v = policy[strings.Trim(v, `"`)]
-		switch k {
-		case "DEFAULT_INPUT_POLICY":
-			st.incoming = v
-		case "DEFAULT_OUTPUT_POLICY":
-			st.outgoing = v
-		}
-	}
-	for _, l := range strings.Split(secs["status"], "\n") {
-		l = strings.TrimSpace(l)
-		if l == "Status: active" {
-			st.active = true
-		}
-		if m := ufwDefaultLine.FindStringSubmatch(l); m != nil {
-			st.incoming, st.outgoing = m[1], m[2]
-		}
-	}
-	for _, l := range strings.Split(secs["added"], "\n") {
-		if r, ok := strings.CutPrefix(strings.TrimSpace(l), "ufw "); ok {
-			st.rules = append(st.rules, r)
-		}
-	}
-	return st
+	f := hostread.ParseFirewall(out)
+	return ufwState{installed: f.Installed, active: f.Active, incoming: f.Incoming, outgoing: f.Outgoing, rules: f.Rules}
 }
 
 // ruleKey drops the comment: a rule differing only in comment is the same
@@ -169,7 +142,7 @@ func ruleKey(text string) string {
 
 // deleteCommand is the ufw command removing a rule printed by show added.
 func deleteCommand(text string) (string, error) {
-	words, err := SplitWords(ruleKey(text))
+	words, err := shell.Split(ruleKey(text))
 	if err != nil {
 		return "", fmt.Errorf("ufw: cannot parse rule %q: %w", text, err)
 	}

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-func recorded(t *testing.T, name string) string {
+// recordedRead reads a host's recorded answer to one of hostread's readers.
+func recordedRead(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/recorded/" + name)
+	b, err := os.ReadFile("../hostread/testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +21,7 @@ func recorded(t *testing.T, name string) string {
 
 func recordedUfw(t *testing.T, status, added string) ufwState {
 	t.Helper()
-	out := "@@status\n" + recorded(t, status) + "@@added\n" + recorded(t, added) +
+	out := "@@status\n" + recordedRead(t, status) + "@@added\n" + recordedRead(t, added) +
 		"@@defaults\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"
 	return parseUfwRead(out)
 }

@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/ferry-deploy/ferry/inventory"
 )
 
 // Defaults applied by Dial to zero Config fields.
@@ -63,6 +61,10 @@ type Config struct {
 	ConnectRetries int
 	// Jump lists bastions to pass through, outermost first (ssh -J).
 	Jump []JumpHost
+	// ProxyJump is a bastion list as ssh -J takes it,
+	// "[user@]host[:port][,...]", used when Jump is empty; Dial reports a
+	// bad one.
+	ProxyJump string
 	// NoPersistentShell runs every command in a session of its own, as
 	// ssh does, instead of reusing one long-lived remote shell per
 	// connection for commands without stdin. Set it where one long-lived
@@ -79,9 +81,6 @@ type Config struct {
 	// SSHConfigFile is read for HostName, User, Port, IdentityFile and
 	// ProxyJump; empty means ~/.ssh/config, "none" reads nothing (ssh -F none).
 	SSHConfigFile string
-
-	// jumpErr keeps a ProxyJump parse error from ConfigFor for Dial to report.
-	jumpErr error
 }
 
 // JumpHost is one bastion on the way to the target. Its host key is checked
@@ -95,44 +94,6 @@ type JumpHost struct {
 	User string
 	// PrivateKeys for the bastion; empty means the target's keys.
 	PrivateKeys []string
-}
-
-// ConfigFor maps an inventory host's effective connection onto a Config.
-// Relative key and known_hosts paths are resolved against baseDir (the
-// inventory's folder); the sudo password is the secret named by
-// BecomePasswordVar. A bad ProxyJump is reported by Dial.
-func ConfigFor(h *inventory.Host, secrets map[string]string, baseDir string) Config {
-	conn := h.Conn
-	cfg := Config{
-		Host:           h.Name,
-		Address:        h.Address,
-		Port:           conn.Port,
-		User:           conn.User,
-		UseAgent:       true,
-		ConnectTimeout: conn.Timeout,
-	}
-	if conn.PrivateKey != "" {
-		cfg.PrivateKeys = []string{resolvePath(baseDir, conn.PrivateKey)}
-	}
-	if conn.KnownHosts != "" {
-		cfg.KnownHostsFile = resolvePath(baseDir, conn.KnownHosts)
-	}
-	if conn.ProxyJump != "" {
-		cfg.Jump, cfg.jumpErr = ParseJump(conn.ProxyJump)
-	}
-	if conn.BecomePasswordVar != "" {
-		cfg.SudoPassword = secrets[conn.BecomePasswordVar]
-	}
-	return cfg
-}
-
-// resolvePath expands "~/" and makes p relative to baseDir.
-func resolvePath(baseDir, p string) string {
-	p = expandHome(p)
-	if filepath.IsAbs(p) || baseDir == "" {
-		return p
-	}
-	return filepath.Join(baseDir, p)
 }
 
 func expandHome(p string) string {
@@ -150,8 +111,8 @@ func (cfg Config) String() string {
 	if cfg.SudoPassword != "" {
 		pw = "<redacted>"
 	}
-	return fmt.Sprintf("sshx.Config{Host:%q Address:%q Port:%d User:%q PrivateKeys:%q KnownHostsFile:%q Jump:%+v SudoPassword:%s}",
-		cfg.Host, cfg.Address, cfg.Port, cfg.User, cfg.PrivateKeys, cfg.KnownHostsFile, cfg.Jump, pw)
+	return fmt.Sprintf("sshx.Config{Host:%q Address:%q Port:%d User:%q PrivateKeys:%q KnownHostsFile:%q Jump:%+v ProxyJump:%q SudoPassword:%s}",
+		cfg.Host, cfg.Address, cfg.Port, cfg.User, cfg.PrivateKeys, cfg.KnownHostsFile, cfg.Jump, cfg.ProxyJump, pw)
 }
 
 // GoString keeps %#v from printing the sudo password.

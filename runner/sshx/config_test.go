@@ -14,9 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
 
@@ -43,27 +41,20 @@ func TestParseJump(t *testing.T) {
 	}
 }
 
-func TestConfigFor(t *testing.T) {
-	h := &inventory.Host{Name: "db-01", Address: "198.18.0.31", Conn: inventory.Connection{
-		User: "deploy", Port: 2200, PrivateKey: "keys/id", KnownHosts: "/abs/known_hosts",
-		ProxyJump: "jump@198.18.0.2", BecomePasswordVar: "db_sudo", Timeout: 3 * time.Second,
-	}}
-	cfg := ConfigFor(h, map[string]string{"db_sudo": "s3cret"}, "/inv")
-	want := Config{
-		Host: "db-01", Address: "198.18.0.31", Port: 2200, User: "deploy",
-		PrivateKeys: []string{"/inv/keys/id"}, KnownHostsFile: "/abs/known_hosts",
-		Jump:     []JumpHost{{Address: "198.18.0.2", User: "jump"}},
-		UseAgent: true, SudoPassword: "s3cret", ConnectTimeout: 3 * time.Second,
+// TestProxyJump: a ProxyJump string is dialled as the bastions it lists,
+// and one that does not parse is Dial's error, naming it.
+func TestProxyJump(t *testing.T) {
+	cfg := Config{Host: "db-01", Address: "198.18.0.31", User: "deploy", PrivateKeys: []string{"/k"},
+		ProxyJump: "jump@198.18.0.2:2222", SSHConfigFile: "none"}
+	hops, err := cfg.resolve()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cfg, want) {
-		t.Errorf("ConfigFor =\n%+v\nwant\n%+v", cfg, want)
+	if len(hops) != 2 || hops[0].host != "198.18.0.2" || hops[0].port != 2222 || hops[0].user != "jump" || hops[1].host != "198.18.0.31" {
+		t.Errorf("hops %+v, want the bastion jump@198.18.0.2:2222 then the target", hops)
 	}
-	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg); strings.Contains(s, "s3cret") {
-		t.Errorf("formatting a Config shows the sudo password: %s", s)
-	}
-
-	h.Conn.ProxyJump = "bastion:nope"
-	if _, err := Dial(context.Background(), ConfigFor(h, nil, "/inv")); err == nil || !strings.Contains(err.Error(), "bastion:nope") {
+	cfg.ProxyJump = "bastion:nope"
+	if _, err := Dial(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "bastion:nope") {
 		t.Errorf("bad ProxyJump: Dial error %v", err)
 	}
 }

@@ -20,8 +20,7 @@ import (
 )
 
 func TestKeyAuth(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	_, c := connected(t)
 	res := run(t, c, executor.Command{Script: "echo out; echo err >&2; exit 7"})
 	if string(res.Stdout) != "out\n" || string(res.Stderr) != "err\n" || res.ExitCode != 7 {
 		t.Fatalf("got %+v", res)
@@ -285,16 +284,10 @@ func TestRefusedAndRetries(t *testing.T) {
 }
 
 func TestRefusedPort(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	f := newFixture(t)
 	cfg := f.config()
-	cfg.Port = port
-	_, err = sshx.Dial(context.Background(), cfg)
+	cfg.Port = sshtest.ClosedPort(t)
+	_, err := sshx.Dial(context.Background(), cfg)
 	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonRefused {
 		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
 	}

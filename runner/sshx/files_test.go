@@ -16,8 +16,7 @@ import (
 )
 
 func TestStat(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	dir := f.srv.Dir
 	file := filepath.Join(dir, "conf")
 	writeFile(t, file, "hello\n", 0o640)
@@ -82,8 +81,7 @@ func TestReadFile(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	file := filepath.Join(f.srv.Dir, "f")
 	writeFile(t, file, "x", 0o644)
 	empty := filepath.Join(f.srv.Dir, "empty")

@@ -43,6 +43,13 @@ func (f *fixture) config() sshx.Config {
 	}
 }
 
+// connected starts a fixture and dials it with its config.
+func connected(t testing.TB, opts ...sshtest.Option) (*fixture, *sshx.Client) {
+	t.Helper()
+	f := newFixture(t, opts...)
+	return f, dial(t, f.config())
+}
+
 func dial(t testing.TB, cfg sshx.Config) *sshx.Client {
 	t.Helper()
 	c, err := sshx.Dial(context.Background(), cfg)

@@ -27,8 +27,12 @@ func (h hop) addr() string { return net.JoinHostPort(h.host, strconv.Itoa(h.port
 // resolve applies ssh_config and defaults, returning the hops to dial:
 // bastions first, the target last.
 func (cfg Config) resolve() ([]hop, error) {
-	if cfg.jumpErr != nil {
-		return nil, cfg.jumpErr
+	jumps := cfg.Jump
+	if len(jumps) == 0 && cfg.ProxyJump != "" {
+		var err error
+		if jumps, err = ParseJump(cfg.ProxyJump); err != nil {
+			return nil, err
+		}
 	}
 	sc, err := loadSSHConfig(cfg.SSHConfigFile)
 	if err != nil {
@@ -52,7 +56,6 @@ func (cfg Config) resolve() ([]hop, error) {
 	if len(target.keys) == 0 {
 		target.keys = defaultIdentities()
 	}
-	jumps := cfg.Jump
 	if len(jumps) == 0 {
 		if spec := sshGet(sc, alias, "ProxyJump"); spec != "" {
 			if jumps, err = ParseJump(spec); err != nil {

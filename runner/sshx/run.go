@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	shellword "github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"golang.org/x/crypto/ssh"
 )
@@ -192,9 +193,7 @@ func preamble(env map[string]string, script string) (string, error) {
 }
 
 // quote makes s one literal word for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func quote(s string) string { return shellword.Literal(s) }
 
 // sudo finds out once per connection how Become works: nothing to do for
 // root; without a configured password, `sudo -n` (fails fast rather than

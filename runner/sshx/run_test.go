@@ -16,8 +16,7 @@ import (
 )
 
 func TestRunEnvAndStdinStayOffTheCommandLine(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	const secret = `pa$$ 'w"ord` + "\n2nd line"
 	res := run(t, c, executor.Command{
 		Script: `printf '%s|' "$SECRET"; cat; echo "|$PWD_SCRIPT_MARKER"`,
@@ -40,8 +39,7 @@ func TestRunEnvAndStdinStayOffTheCommandLine(t *testing.T) {
 }
 
 func TestRunRejectsBadEnvName(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	_, c := connected(t)
 	_, err := c.Run(context.Background(), executor.Command{Script: "true", Env: map[string]string{"A;rm": "x"}})
 	if err == nil || errors.Is(err, executor.ErrUnreachable) {
 		t.Fatalf("want a bad input error, got %v", err)
@@ -49,8 +47,7 @@ func TestRunRejectsBadEnvName(t *testing.T) {
 }
 
 func TestRunSharesOneConnection(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)
@@ -69,8 +66,7 @@ func TestRunSharesOneConnection(t *testing.T) {
 }
 
 func TestRunCancelSignalsRemote(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	_, c := connected(t)
 	flag := filepath.Join(t.TempDir(), "terminated")
 	started := filepath.Join(t.TempDir(), "started")
 	ctx, cancel := context.WithCancel(context.Background())

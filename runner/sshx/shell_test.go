@@ -105,8 +105,7 @@ func trunc(b []byte) []byte {
 }
 
 func TestShellReusesOneSession(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	p := filepath.Join(t.TempDir(), "file")
 	writeFile(t, p, "content\n", 0o640)
 	for i := range 100 {
@@ -120,6 +119,25 @@ func TestShellReusesOneSession(t *testing.T) {
 	}
 	if cmds := f.srv.Commands(); len(cmds) != 1 {
 		t.Errorf("%d exec requests, want 1: %q", len(cmds), cmds)
+	}
+}
+
+// TestShellTakesLargeRequests: a request of 300 kB (a batch of reads, a
+// script with a long here-document) is read by the loop in one block and
+// served by the same shell, trailing blank lines and all.
+func TestShellTakesLargeRequests(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	body := strings.Repeat("0123456789abcdef", 300<<10/16)
+	for i := range 3 {
+		script := "cat <<'EOF'\n" + body + "\nEOF\necho " + itoa(i) + "\n\n\n"
+		res := run(t, c, executor.Command{Script: script})
+		if want := body + "\n" + itoa(i) + "\n"; string(res.Stdout) != want {
+			t.Fatalf("request %d: %d bytes back, want %d: %q", i, len(res.Stdout), len(want), trunc(res.Stdout))
+		}
+	}
+	if cmds := f.srv.Commands(); len(cmds) != 1 {
+		t.Errorf("%d exec requests, want 1 (the shell): %q", len(cmds), cmds)
 	}
 }
 
@@ -158,8 +176,7 @@ func TestShellSudoRefusedFallsBack(t *testing.T) {
 }
 
 func TestShellConcurrentRuns(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Add(1)
@@ -182,8 +199,7 @@ func TestShellConcurrentRuns(t *testing.T) {
 }
 
 func TestShellCancelKillsAndRestarts(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	run(t, c, executor.Command{Script: "true"})
 	started := filepath.Join(t.TempDir(), "started")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -215,8 +231,7 @@ func TestShellCancelKillsAndRestarts(t *testing.T) {
 }
 
 func TestShellScriptHoldingTokenUsesSession(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	run(t, c, executor.Command{Script: "true"})
 	tok := sshx.ShellToken(c)
 	if tok == "" {
@@ -236,8 +251,7 @@ func TestShellScriptHoldingTokenUsesSession(t *testing.T) {
 }
 
 func TestShellKilledFallsBack(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	_, c := connected(t)
 	pid := strings.TrimSpace(string(run(t, c, executor.Command{Script: "echo $$"}).Stdout))
 	// Killed between steps (from another session): the next step must
 	// not fail.
@@ -258,8 +272,7 @@ func TestShellKilledFallsBack(t *testing.T) {
 }
 
 func TestShellKeepsSecretsOffTheCommandLine(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	const secret = "s3cr3t-'\"$x-canary"
 	for range 3 {
 		res := run(t, c, executor.Command{Script: `printf '%s' "$TOKEN"`, Env: map[string]string{"TOKEN": secret}})

@@ -2,7 +2,6 @@ package sshx_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hostconn"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
 )
 
@@ -24,12 +25,7 @@ func TestSSHConfigPortFromInventory(t *testing.T) {
 	sshConfig := filepath.Join(dir, "ssh_config")
 	writeFile(t, sshConfig, "Host myalias\n  HostName 127.0.0.1\n  Port "+strconv.Itoa(f.srv.Port)+"\n", 0o600)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	closed := sshtest.ClosedPort(t)
 
 	invFile := filepath.Join(dir, "hosts.yml")
 	writeFile(t, invFile, `connection: {user: deploy, private_key: `+f.keyF+`, known_hosts: `+f.known+`}
@@ -44,14 +40,14 @@ groups:
 		t.Fatal(err)
 	}
 	// The known_hosts entry names 127.0.0.1 with the server's port.
-	cfg := sshx.ConfigFor(inv.Host("aliased"), nil, dir)
+	cfg := hostconn.SSHConfig(inv.Host("aliased"), nil, dir)
 	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
 	c := dial(t, cfg)
 	if res := run(t, c, executor.Command{Script: "echo reached"}); strings.TrimSpace(string(res.Stdout)) != "reached" {
 		t.Errorf("stdout %q", res.Stdout)
 	}
 
-	cfg = sshx.ConfigFor(inv.Host("explicit"), nil, dir)
+	cfg = hostconn.SSHConfig(inv.Host("explicit"), nil, dir)
 	cfg.SSHConfigFile, cfg.UseAgent, cfg.ConnectTimeout = sshConfig, false, 5*time.Second
 	if c, err := sshx.Dial(context.Background(), cfg); err == nil {
 		c.Close()

@@ -13,8 +13,7 @@ import (
 // killed mid-transfer) is removed by the next upload of the same file; a
 // temp file that some process still writes is left alone.
 func TestUploadRemovesStaleTemps(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	target := filepath.Join(f.srv.Dir, "big.bin")
 	stale := filepath.Join(f.srv.Dir, ".big.bin.ferry-tmp-0123456789ab")
 	writeFile(t, stale, "half of a big file", 0o600)

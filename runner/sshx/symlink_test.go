@@ -14,8 +14,7 @@ import (
 // directory is refused; mv must not move the temp file into the directory,
 // and no temp file is left anywhere. A symlink to a file is replaced.
 func TestUploadOntoSymlinkToDirectory(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	data := filepath.Join(f.srv.Dir, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatal(err)

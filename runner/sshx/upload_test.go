@@ -15,8 +15,7 @@ import (
 )
 
 func TestUploadReplacesAtomically(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	target := filepath.Join(f.srv.Dir, "site.conf")
 	writeFile(t, target, "old\n", 0o600)
 
@@ -48,8 +47,7 @@ func TestUploadReplacesAtomically(t *testing.T) {
 }
 
 func TestUploadValidation(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	target := filepath.Join(f.srv.Dir, "haproxy.cfg")
 	writeFile(t, target, "good config\n", 0o644)
 	// The validator sees the candidate, not the target.
@@ -98,8 +96,7 @@ func TestUploadCutMidTransferLeavesTargetAndNoTemp(t *testing.T) {
 }
 
 func TestUploadCancelled(t *testing.T) {
-	f := newFixture(t)
-	c := dial(t, f.config())
+	f, c := connected(t)
 	target := filepath.Join(f.srv.Dir, "t")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/lab"
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 const childEnv = "FERRY_E2E_VAGRANT_CHILD"
@@ -83,9 +83,8 @@ func supervise() int {
 		fmt.Fprintf(os.Stderr, "e2e vagrant: FAIL: missing %s; install with: %s\n", strings.Join(missing, ", "), lab.VagrantAptInstallHint)
 		return 1
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	sup := labtest.NewSupervisor("e2e vagrant")
+	defer sup.Stop()
 	b := before{chains: set(lab.LibvirtChains(context.Background())), daemons: set(daemons())}
 	b.qemuConf, _ = os.ReadFile("/etc/libvirt/qemu.conf")
 
@@ -98,7 +97,7 @@ func supervise() int {
 				code = 1
 			}
 		}()
-		code = upAndTest(sigs)
+		code = upAndTest(sup)
 	}()
 	downStart := time.Now()
 	if err := teardown(b); err != nil {
@@ -110,55 +109,23 @@ func supervise() int {
 	return code
 }
 
-func upAndTest(sigs <-chan os.Signal) int {
+func upAndTest(sup *labtest.Supervisor) int {
 	start := time.Now()
 	// --box local: the e2e suite never downloads; the box is built from
 	// the lab's base and Debian packages, or reused from the cache.
-	up := exec.Command(ferryBin(), "lab", "up", "--provider", "vagrant", "-i", inventory, "--box", "local")
-	up.Dir, up.Stdout, up.Stderr = repoRoot, os.Stderr, os.Stderr
-	if err := runForwarding(up, sigs); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e vagrant: ferry lab up --provider vagrant: %v\n", err)
+	up := labtest.LabCommand(context.Background(), "lab", "up", "--provider", "vagrant", "-i", inventory, "--box", "local")
+	if err := sup.Forward(up); err != nil {
+		sup.Logf("ferry lab up --provider vagrant: %v", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "e2e vagrant: lab up in %s\n", time.Since(start).Round(100*time.Millisecond))
-	child := exec.Command(os.Args[0], os.Args[1:]...)
-	child.Env = append(os.Environ(), childEnv+"=1")
-	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := runForwarding(child, sigs); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() > 0 {
-			return exit.ExitCode()
-		}
-		fmt.Fprintf(os.Stderr, "e2e vagrant: tests: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// runForwarding runs cmd and passes SIGINT/SIGTERM on, so the child ends
-// first and this process still takes the lab down.
-func runForwarding(cmd *exec.Cmd, sigs <-chan os.Signal) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case s := <-sigs:
-			fmt.Fprintf(os.Stderr, "e2e vagrant: %s: stopping, then taking the lab down\n", s)
-			_ = cmd.Process.Signal(s)
-		}
-	}
+	sup.Logf("lab up in %s", time.Since(start).Round(100*time.Millisecond))
+	return sup.RunTests(childEnv + "=1")
 }
 
 func teardown(b before) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	down := exec.CommandContext(ctx, ferryBin(), "lab", "down", "--provider", "vagrant", "-i", inventory)
-	down.Dir, down.Stdout, down.Stderr = repoRoot, os.Stderr, os.Stderr
+	down := labtest.LabCommand(ctx, "lab", "down", "--provider", "vagrant", "-i", inventory)
 	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var downErr error
 	if err := down.Run(); err != nil {
@@ -265,43 +232,12 @@ func set(list []string) map[string]bool {
 	return m
 }
 
-var repoRoot = func() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		panic(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			panic("e2e vagrant: no go.mod above " + dir)
-		}
-	}
-}()
+var repoRoot = labtest.RepoRoot
 
-func ferryBin() string { return filepath.Join(repoRoot, "bin", "ferry") }
+func ferryBin() string { return labtest.FerryBin() }
 
-// cmdResult is one finished command.
-type cmdResult struct {
-	Code           int
-	Stdout, Stderr string
-}
-
-func runFerry(t testing.TB, args ...string) cmdResult {
+// runFerry runs bin/ferry with args in the repository root.
+func runFerry(t testing.TB, args ...string) labtest.Result {
 	t.Helper()
-	cmd := exec.Command(ferryBin(), args...)
-	cmd.Dir = repoRoot
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := cmdResult{Stdout: out.String(), Stderr: errb.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		res.Code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("ferry %v: %v", args, err)
-	}
-	return res
+	return labtest.Run(t, repoRoot, "", ferryBin(), args...)
 }

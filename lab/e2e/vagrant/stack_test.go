@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-deploy/ferry/lab/labtest"
 )
 
 // The VMs of lab/vagrant/inventory.yml.
@@ -50,9 +52,8 @@ func deploy(t *testing.T, extra ...string) (int, recap, []string) {
 		t.Fatalf("ferry deploy %v (exit %d): last line is not the recap: %q\nstderr:\n%s", extra, res.Code, lines[len(lines)-1], res.Stderr)
 	}
 	var changed []string
-	for _, l := range lines[:len(lines)-1] {
-		var ev struct{ Event, Host, Task, Status string }
-		if json.Unmarshal([]byte(l), &ev) == nil && (ev.Event == "task" || ev.Event == "handler") && ev.Status == "changed" {
+	for _, ev := range labtest.JSONLines[struct{ Event, Host, Task, Status string }](t, res.Stdout) {
+		if (ev.Event == "task" || ev.Event == "handler") && ev.Status == "changed" {
 			changed = append(changed, ev.Host+"/"+ev.Task)
 		}
 	}

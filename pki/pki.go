@@ -1,4 +1,7 @@
-package templates
+// Package pki is the lab's certificate authority: it creates a CA in a
+// folder once and issues TLS certificates signed by it, reusing what it
+// issued. Templates reach it through their labCA and labCert functions.
+package pki
 
 import (
 	"crypto"
@@ -36,7 +39,10 @@ const (
 	renewBefore = 30 * 24 * time.Hour
 )
 
-type pki struct {
+// LabCA is the lab's certificate authority, kept in one folder. It is safe
+// for concurrent use, and separate processes sharing the folder agree on
+// one CA and one certificate per set of names.
+type LabCA struct {
 	dir string
 
 	// mu serialises issuing within the process; separate processes are
@@ -49,12 +55,14 @@ type pki struct {
 	leaves map[string]string // leafID -> cert+key PEM
 }
 
-func newPKI(dir string) *pki {
-	return &pki{dir: dir, leaves: map[string]string{}}
+// New returns the lab CA kept in dir (the inventory's .ferry/pki), created
+// on first use. An empty dir makes every call fail.
+func New(dir string) *LabCA {
+	return &LabCA{dir: dir, leaves: map[string]string{}}
 }
 
-func (e *Engine) labCA() (string, error) {
-	p := e.pki
+// CertPEM returns the CA's certificate, PEM-encoded.
+func (p *LabCA) CertPEM() (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.loadCA(); err != nil {
@@ -63,19 +71,16 @@ func (e *Engine) labCA() (string, error) {
 	return p.caPEM, nil
 }
 
-// labCert returns a PEM certificate followed by its PEM private key for
-// cn and the given names. sans may be strings or lists of strings (sprig's
-// list); names that parse as IP addresses become IP SANs. cn is always one
-// of the names, because clients ignore the common name.
-func (e *Engine) labCert(cn string, sans ...any) (string, error) {
+// Issue returns a PEM certificate followed by its PEM private key for cn
+// and names; names that parse as IP addresses become IP SANs. cn is always
+// one of the names, because clients ignore the common name, and the same
+// names in another order are the same certificate. A certificate issued
+// before is reused while it is good.
+func (p *LabCA) Issue(cn string, names []string) (string, error) {
 	if strings.TrimSpace(cn) == "" {
 		return "", errors.New("empty common name")
 	}
-	names, err := flattenNames(cn, sans)
-	if err != nil {
-		return "", err
-	}
-	p := e.pki
+	names = nameSet(strings.TrimSpace(cn), names)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.loadCA(); err != nil {
@@ -93,43 +98,20 @@ func (e *Engine) labCert(cn string, sans ...any) (string, error) {
 	return pemText, nil
 }
 
-// flattenNames returns cn and sans as one sorted set, so that the same
-// names in another order are the same certificate.
-func flattenNames(cn string, sans []any) ([]string, error) {
-	set := map[string]bool{strings.TrimSpace(cn): true}
-	var add func(v any) error
-	add = func(v any) error {
-		switch x := v.(type) {
-		case string:
-			if s := strings.TrimSpace(x); s != "" {
-				set[s] = true
-			}
-		case []string:
-			for _, s := range x {
-				_ = add(s)
-			}
-		case []any:
-			for _, s := range x {
-				if err := add(s); err != nil {
-					return err
-				}
-			}
-		default:
-			return fmt.Errorf("a name must be a string or a list of strings, got %T", v)
-		}
-		return nil
-	}
-	for _, s := range sans {
-		if err := add(s); err != nil {
-			return nil, err
+// nameSet returns cn and names as one sorted set without blanks.
+func nameSet(cn string, names []string) []string {
+	set := map[string]bool{cn: true}
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n != "" {
+			set[n] = true
 		}
 	}
-	names := make([]string, 0, len(set))
-	for s := range set {
-		names = append(names, s)
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Strings(out)
+	return out
 }
 
 func leafID(cn string, names []string) string {
@@ -146,7 +128,7 @@ func leafID(cn string, names []string) string {
 	return safe + "-" + hex.EncodeToString(h[:8])
 }
 
-func (p *pki) loadCA() error {
+func (p *LabCA) loadCA() error {
 	if p.caCert != nil {
 		return nil
 	}
@@ -200,21 +182,12 @@ func (p *pki) loadCA() error {
 }
 
 func selfSign(key crypto.Signer) ([]byte, error) {
-	serial, err := newSerial()
+	tmpl, err := newTemplate(pkix.Name{CommonName: "ferry lab CA", Organization: []string{"ferry"}}, caLifetime)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ferry lab CA", Organization: []string{"ferry"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.BasicConstraintsValid, tmpl.IsCA, tmpl.MaxPathLenZero = true, true, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("lab CA certificate: %w", err)
@@ -222,9 +195,20 @@ func selfSign(key crypto.Signer) ([]byte, error) {
 	return der, nil
 }
 
+// newTemplate starts a certificate for subject with a fresh serial, valid
+// from an hour ago (clocks differ) for lifetime.
+func newTemplate(subject pkix.Name, lifetime time.Duration) (*x509.Certificate, error) {
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(lifetime)}, nil
+}
+
 // leaf returns the stored certificate for id when it is still good, and
 // issues a new one otherwise.
-func (p *pki) leaf(id, cn string, names []string) (string, error) {
+func (p *LabCA) leaf(id, cn string, names []string) (string, error) {
 	dir := filepath.Join(p.dir, leafDir)
 	if err := ensureDir(dir); err != nil {
 		return "", err
@@ -261,7 +245,7 @@ func (p *pki) leaf(id, cn string, names []string) (string, error) {
 
 // usable reports whether b holds a certificate and key for exactly names,
 // signed by the current CA and not about to expire.
-func (p *pki) usable(b []byte, names []string) bool {
+func (p *LabCA) usable(b []byte, names []string) bool {
 	certBlock, rest := pem.Decode(b)
 	keyBlock, _ := pem.Decode(rest)
 	if certBlock == nil || keyBlock == nil || certBlock.Type != "CERTIFICATE" {
@@ -304,24 +288,17 @@ func canonical(names []string) []string {
 	return out
 }
 
-func (p *pki) issue(cn string, names []string) ([]byte, error) {
+func (p *LabCA) issue(cn string, names []string) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	tmpl, err := newTemplate(pkix.Name{CommonName: cn, Organization: []string{"ferry lab"}}, leafLifetime)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"ferry lab"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(leafLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)

@@ -1,4 +1,4 @@
-package templates
+package pki
 
 import (
 	"crypto"
@@ -12,18 +12,32 @@ import (
 	"testing"
 )
 
-const certText = `{{ labCert "www.ferry.test" (list "lb.ferry.test" "198.18.0.10") }}`
-
-func render(t *testing.T, e *Engine, text string) string {
+// caPEM returns the CA certificate of c.
+func caPEM(t *testing.T, c *LabCA) string {
 	t.Helper()
-	out, err := e.Render("tls.pem.tmpl", text, nil)
+	out, err := c.CertPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-// splitPEM returns the certificate and key blocks of labCert's output.
+// issue returns c's certificate and key for cn and names.
+func issue(t *testing.T, c *LabCA, cn string, names ...string) string {
+	t.Helper()
+	out, err := c.Issue(cn, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// www is the certificate the tests issue most.
+func www(t *testing.T, c *LabCA) string {
+	return issue(t, c, "www.ferry.test", "lb.ferry.test", "198.18.0.10")
+}
+
+// splitPEM returns the certificate and key blocks of Issue's output.
 func splitPEM(t *testing.T, s string) (*x509.Certificate, *pem.Block) {
 	t.Helper()
 	cb, rest := pem.Decode([]byte(s))
@@ -40,13 +54,13 @@ func splitPEM(t *testing.T, s string) (*x509.Certificate, *pem.Block) {
 
 func TestLabCertVerifiesAgainstLabCA(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), ".ferry", "pki")
-	e := New(Options{PKIDir: dir})
-	caPEM := render(t, e, "{{ labCA }}")
-	cert, keyBlock := splitPEM(t, render(t, e, certText))
+	c := New(dir)
+	ca := caPEM(t, c)
+	cert, keyBlock := splitPEM(t, www(t, c))
 
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
-		t.Fatalf("labCA is not a PEM certificate:\n%s", caPEM)
+	if !pool.AppendCertsFromPEM([]byte(ca)) {
+		t.Fatalf("CertPEM is not a PEM certificate:\n%s", ca)
 	}
 	for _, name := range []string{"www.ferry.test", "lb.ferry.test", "198.18.0.10"} {
 		if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
@@ -84,39 +98,40 @@ func TestLabCertVerifiesAgainstLabCA(t *testing.T) {
 	}
 }
 
-func TestLabCertStableAcrossEngines(t *testing.T) {
+func TestLabCertStableAcrossInstances(t *testing.T) {
 	dir := t.TempDir()
-	first := render(t, New(Options{PKIDir: dir}), "{{ labCA }}"+certText)
-	second := New(Options{PKIDir: dir})
-	if again := render(t, second, "{{ labCA }}"+certText); again != first {
-		t.Error("a second Engine on the same PKI folder issued another CA or certificate")
+	first := New(dir)
+	firstOut := caPEM(t, first) + www(t, first)
+	second := New(dir)
+	if again := caPEM(t, second) + www(t, second); again != firstOut {
+		t.Error("a second LabCA on the same folder issued another CA or certificate")
 	}
 	// The same names in another order are the same certificate.
-	reordered := render(t, second, `{{ labCert "www.ferry.test" (list "198.18.0.10" "lb.ferry.test" "www.ferry.test") }}`)
-	if !strings.HasSuffix(first, reordered) {
+	reordered := issue(t, second, "www.ferry.test", "198.18.0.10", "lb.ferry.test", "www.ferry.test")
+	if !strings.HasSuffix(firstOut, reordered) {
 		t.Error("reordering the SANs issued another certificate")
 	}
 	// Other names are another certificate.
-	if other := render(t, second, `{{ labCert "www.ferry.test" (list "lb2.ferry.test") }}`); strings.HasSuffix(first, other) {
+	if other := issue(t, second, "www.ferry.test", "lb2.ferry.test"); strings.HasSuffix(firstOut, other) {
 		t.Error("different SANs reused the same certificate")
 	}
 }
 
 func TestLabCertReissuedWhenCAChanges(t *testing.T) {
 	dir := t.TempDir()
-	first := render(t, New(Options{PKIDir: dir}), certText)
+	first := www(t, New(dir))
 	for _, f := range []string{caKeyFile, caCertFile} {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e := New(Options{PKIDir: dir})
-	second := render(t, e, certText)
+	c := New(dir)
+	second := www(t, c)
 	if second == first {
 		t.Fatal("a certificate signed by the removed CA was reused")
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(render(t, e, "{{ labCA }}")))
+	pool.AppendCertsFromPEM([]byte(caPEM(t, c)))
 	cert, _ := splitPEM(t, second)
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "www.ferry.test"}); err != nil {
 		t.Errorf("reissued certificate: %v", err)
@@ -125,19 +140,24 @@ func TestLabCertReissuedWhenCAChanges(t *testing.T) {
 
 func TestLabCertConcurrent(t *testing.T) {
 	dir := t.TempDir()
-	// Two Engines, as two plans in one process would have, many hosts each.
-	engines := []*Engine{New(Options{PKIDir: dir}), New(Options{PKIDir: dir})}
+	// Two instances, as two plans in one process would have, many hosts each.
+	cas := []*LabCA{New(dir), New(dir)}
 	outs := make([]string, 16)
 	var wg sync.WaitGroup
 	for i := range outs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := engines[i%2].Render("t", "{{ labCA }}"+certText, nil)
+			c := cas[i%2]
+			ca, err := c.CertPEM()
 			if err != nil {
 				t.Error(err)
 			}
-			outs[i] = out
+			leaf, err := c.Issue("www.ferry.test", []string{"lb.ferry.test", "198.18.0.10"})
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = ca + leaf
 		}()
 	}
 	wg.Wait()
@@ -149,18 +169,10 @@ func TestLabCertConcurrent(t *testing.T) {
 }
 
 func TestLabCertErrors(t *testing.T) {
-	tests := []struct {
-		opts       Options
-		text, want string
-	}{
-		{Options{}, `{{ labCA }}`, "t:1: labCA: no PKI folder configured for the lab CA"},
-		{Options{PKIDir: t.TempDir()}, `{{ labCert "" }}`, "t:1: labCert: empty common name"},
-		{Options{PKIDir: t.TempDir()}, `{{ labCert "x" 3 }}`, "t:1: labCert: a name must be a string or a list of strings, got int"},
+	if _, err := New("").CertPEM(); err == nil || err.Error() != "no PKI folder configured for the lab CA" {
+		t.Errorf("no folder: %v", err)
 	}
-	for _, tt := range tests {
-		_, err := New(tt.opts).Render("t", tt.text, nil)
-		if err == nil || err.Error() != tt.want {
-			t.Errorf("%s: %v, want %s", tt.text, err, tt.want)
-		}
+	if _, err := New(t.TempDir()).Issue(" ", nil); err == nil || err.Error() != "empty common name" {
+		t.Errorf("empty common name: %v", err)
 	}
 }

@@ -1,0 +1,76 @@
+// Package statedir is the layout of ferry's state folder on a host (host
+// variable ferry_state_dir, default /var/lib/ferry), and the reader of what
+// an earlier run left there: handlers still pending, plays that left the
+// host out of rotation. The engine keeps that state apart from the facts
+// templates see.
+package statedir
+
+import (
+	"path"
+	"slices"
+	"strings"
+)
+
+// Default holds ferry's state on a host unless ferry_state_dir says otherwise.
+const Default = "/var/lib/ferry"
+
+// PendingFile lists, one a line, the handlers play notified that have not
+// run yet.
+func PendingFile(dir, play string) string { return path.Join(dir, "pending", play) }
+
+// DrainedFile exists while play keeps the host out of rotation.
+func DrainedFile(dir, play string) string { return path.Join(dir, "drained", play) }
+
+// HolderFile names the run holding the host's run lock (run.lock beside
+// it; runner/hostlock.go).
+func HolderFile(dir string) string { return path.Join(dir, "run.holder") }
+
+// Script prints what an earlier run left in the state folder named by
+// $FERRY_STATE_DIR (default Default): one "pending=PLAY/HANDLER" line per
+// pending handler and one "drained=PLAY" line per drained play. It is
+// meant to ride with another read of the host (the facts) in one round trip.
+const Script = `for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
+  [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
+done
+for f in "${FERRY_STATE_DIR:-` + Default + `}"/drained/*; do
+  [ -f "$f" ] && echo "drained=${f##*/}"
+done
+`
+
+// Left is what an earlier run left on a host.
+type Left struct {
+	// PendingHandlers are "PLAY/HANDLER": notified, not run yet.
+	PendingHandlers []string
+	// DrainedPlays left the host out of rotation (their run failed).
+	DrainedPlays []string
+}
+
+// Line takes one "key=value" line of Script's output; it reports whether
+// the line was one of Script's.
+func (l *Left) Line(key, value string) bool {
+	switch key {
+	case "pending":
+		if !slices.Contains(l.PendingHandlers, value) {
+			l.PendingHandlers = append(l.PendingHandlers, value)
+		}
+	case "drained":
+		l.DrainedPlays = append(l.DrainedPlays, value)
+	default:
+		return false
+	}
+	return true
+}
+
+// Pending returns the handlers of play that an earlier run left pending.
+func (l Left) Pending(play string) []string {
+	var out []string
+	for _, p := range l.PendingHandlers {
+		if name, ok := strings.CutPrefix(p, play+"/"); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Drained reports whether an earlier run left the host out of rotation in play.
+func (l Left) Drained(play string) bool { return slices.Contains(l.DrainedPlays, play) }

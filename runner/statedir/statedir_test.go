@@ -1,0 +1,56 @@
+package statedir
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestScriptReadsWhatTheEngineWrites: Script, run by a real shell against
+// a folder laid out as PendingFile and DrainedFile name it, gives back the
+// pending handlers per play and the drained plays.
+func TestScriptReadsWhatTheEngineWrites(t *testing.T) {
+	dir := t.TempDir()
+	for file, text := range map[string]string{
+		PendingFile(dir, "web"): "reload nginx\nreload nginx\nrestart php\n",
+		PendingFile(dir, "db"):  "restart mariadb\n",
+		DrainedFile(dir, "web"): "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("sh", "-c", Script)
+	cmd.Env = append(os.Environ(), "FERRY_STATE_DIR="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l Left
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), "=")
+		if !l.Line(k, v) {
+			t.Errorf("line %q is not the state's", sc.Text())
+		}
+	}
+	if got := l.Pending("web"); !reflect.DeepEqual(got, []string{"reload nginx", "restart php"}) {
+		t.Errorf("web pending %q", got)
+	}
+	if got := l.Pending("db"); !reflect.DeepEqual(got, []string{"restart mariadb"}) {
+		t.Errorf("db pending %q", got)
+	}
+	if !l.Drained("web") || l.Drained("db") {
+		t.Errorf("drained %q, want web only", l.DrainedPlays)
+	}
+	if l.Line("os_id", "debian") {
+		t.Error("a fact taken for state")
+	}
+}
