@@ -58,7 +58,7 @@ func (p *parser) moduleArgs(module string, key, v *yaml.Node) (map[string]any, e
 		}
 	}
 	for _, fa := range spec.Files {
-		if n := argLines[fa.Arg]; n != nil {
+		if n := argLines[fa.Arg]; n != nil && !fa.OnTarget(args) {
 			if err := p.checkFile(fa, n); err != nil {
 				return nil, err
 			}

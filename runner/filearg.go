@@ -15,7 +15,7 @@ import (
 func (e *Engine) inlineFiles(t *roles.Task, spec modules.Spec, args, data map[string]any) error {
 	for _, fa := range spec.Files {
 		src, ok := args[fa.Arg].(string)
-		if !ok {
+		if !ok || fa.OnTarget(args) {
 			continue
 		}
 		delete(args, fa.Arg)

@@ -21,6 +21,7 @@ import (
 	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -39,6 +40,8 @@ type lab struct {
 	// shared, when set, is the one connection every run uses (it is not
 	// closed by a run), so that thousands of runs cost no handshake.
 	shared executor.Executor
+	// gather, when set, reads facts instead of facts.GatherIn.
+	gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error)
 }
 
 type keepOpen struct{ executor.Executor }
@@ -136,6 +139,10 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 	if err != nil {
 		return rec, runner.Recap{}, err
 	}
+	gather := facts.GatherIn
+	if l.gather != nil {
+		gather = l.gather
+	}
 	eng := runner.New(l.inv, runner.Options{
 		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.lb,
 		Connect: func(ctx context.Context, h *inventory.Host) (executor.Executor, error) {
@@ -157,7 +164,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			}
 			return o.wrap(c), nil
 		},
-		Gather: facts.GatherIn,
+		Gather: gather,
 		Render: templates.New(templates.Options{Inventory: invView{l.inv}, BaseDir: l.dir}),
 		Report: rep,
 	})

@@ -36,8 +36,7 @@ type itemRun struct {
 	// failed_when may still accept.
 	result    map[string]any
 	moduleErr error
-	// restore gives the host back its own connection and prediction
-	// after a delegated item (delegate.go).
+	// restore undoes what retarget did (delegate_to, become_user).
 	restore func()
 }
 
@@ -57,12 +56,12 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 }
 
 func (r *itemRun) run(ctx context.Context) itemOutcome {
+	r.hr.stats.Tasks++
 	defer func() {
 		if r.restore != nil {
 			r.restore()
 		}
 	}()
-	r.hr.stats.Tasks++
 	steps := []func(context.Context) (itemOutcome, bool){r.build, r.plan, r.expect, r.predict, r.apply}
 	for _, step := range steps {
 		if o, done := step(ctx); done {
@@ -89,7 +88,8 @@ func (r *itemRun) build(ctx context.Context) (itemOutcome, bool) {
 	if t.Become != nil {
 		r.target.Become = *t.Become
 	}
-	if r.restore, err = e.retarget(ctx, hr, t, r.data, r.target); err != nil { // delegate_to, become_user
+	r.restore, err = e.retarget(ctx, hr, t, r.data, r.target) // delegate_to, become_user
+	if err != nil {
 		return failed(err)
 	}
 	if r.target.Env, err = e.taskEnv(t, r.data); err != nil {

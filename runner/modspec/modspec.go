@@ -8,6 +8,7 @@ package modspec
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -34,6 +35,28 @@ type FileArg struct {
 	Folder Folder
 	// Into is the argument that receives the file's content ("content").
 	Into string
+	// Unless names an argument that, when true, makes Arg a path on the
+	// target instead (unarchive's remote_src): nothing is read or checked.
+	Unless string
+}
+
+// OnTarget tells whether args make the file argument a path on the target
+// (Unless is set and not false: true, or a template only the run decides).
+func (f FileArg) OnTarget(args map[string]any) bool {
+	if f.Unless == "" {
+		return false
+	}
+	v, set := args[f.Unless]
+	if !set || v == nil || v == false {
+		return false
+	}
+	if s, ok := v.(string); ok {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "false", "no", "off", "0":
+			return false
+		}
+	}
+	return true
 }
 
 // Spec is what the loader knows of a module.

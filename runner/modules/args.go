@@ -3,6 +3,7 @@ package modules
 import (
 	"fmt"
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 	"io/fs"
 	"math"
 	"slices"
@@ -39,6 +40,13 @@ func newSpec(name string, args, required, factoryArgs, factoryRequired []string,
 			return mod, nil
 		},
 	}
+}
+
+// withFile marks the argument of s that names a file of the role on the
+// controller.
+func withFile(s Spec, fa modspec.FileArg) Spec {
+	s.Files = append(s.Files, fa)
+	return s
 }
 
 // argReader reads one task's arguments and keeps the first error, so that a

@@ -86,6 +86,13 @@ func newModule(t *testing.T, name string, args map[string]any) Module {
 // no change and cost exactly one round trip.
 func converge(t *testing.T, tg *Target, rec *recorder, name string, args map[string]any) Change {
 	t.Helper()
+	return convergeIn(t, tg, rec, name, args, 1)
+}
+
+// convergeIn is converge for a module whose no-op plan costs trips round
+// trips.
+func convergeIn(t *testing.T, tg *Target, rec *recorder, name string, args map[string]any, trips int) Change {
+	t.Helper()
 	ctx := context.Background()
 	c, err := newModule(t, name, args).Plan(ctx, tg)
 	if err != nil {
@@ -109,8 +116,8 @@ func converge(t *testing.T, tg *Target, rec *recorder, name string, args map[str
 	if again.Changed {
 		t.Fatalf("second plan still changes: %v\n%s", again.Summary, again.Diff)
 	}
-	if n := rec.reset(); n != 1 {
-		t.Errorf("no-op plan cost %d round trips, want 1", n)
+	if n := rec.reset(); n != trips {
+		t.Errorf("no-op plan cost %d round trips, want %d", n, trips)
 	}
 	return c
 }
