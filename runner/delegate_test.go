@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner"
 )
 
@@ -238,5 +240,31 @@ func TestDelegateUnknownMarksTheDelegate(t *testing.T) {
 		"h02 probe=changed", "h02 read on h01=unknown", "h02 write on h01=unknown"}
 	if !slices.Equal(got, want) {
 		t.Errorf("check: %v\nwant %v", got, want)
+	}
+}
+
+// The plan-first pass of a real run plans each host alone: a host with a
+// delegated task is not settled by it (the delegate is another host's
+// state), so planning opens no connection of its own to the delegate.
+func TestDelegateNotPlannedAlone(t *testing.T) {
+	l := newLab(t, 2, "dlg")
+	l.writeRole("dlg", `tasks:
+  - name: marker on h01
+    copy: {content: "for {{ .inventory_hostname }}\n", dest: "{{ hostvar \"h01\" \"root\" }}/for-{{ .inventory_hostname }}"}
+    delegate_to: h01
+`)
+	mustDeploy(t, l, runOpts{})
+	var mu sync.Mutex
+	dialed := map[string]int{}
+	rec, rc := mustDeploy(t, l, runOpts{dialing: func(h *inventory.Host) {
+		mu.Lock()
+		dialed[h.Name]++
+		mu.Unlock()
+	}})
+	if rc.Changed != 0 {
+		t.Errorf("second run changed: %v", rec.changed())
+	}
+	if dialed["h01"] != 1 || dialed["h02"] != 1 {
+		t.Errorf("connections opened: %v, want one per host", dialed)
 	}
 }

@@ -111,7 +111,7 @@ func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *cou
 			continue
 		}
 		rep.setPlay(p.Group)
-		ok := pe.runHostPlay(ctx, p, ph, roleDefaults(p.Roles))
+		ok := pe.runHostPlay(ctx, p, ph, p.defaults())
 		if !ok || rep.stopped() || ctx.Err() != nil {
 			return nil
 		}
