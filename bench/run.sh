@@ -5,7 +5,7 @@
 #   ROUNDS=3          rounds; each round runs ferry, then Ansible, each on a
 #                     fresh lab under the shared lab lock (one hold per tool
 #                     and round, well under 15 minutes), lab left down.
-#   SCALE=1           also run bench/scale/run.sh (SIZES="10 50 100 200").
+#   SCALE=1           also run bench/scale/run.sh (SIZES="10 100 500 1000", ROUNDS=5).
 #   SEED=1            run the seed comparison (0 to run the scale lab only).
 #   FERRY=/tmp/ferry-bench   the binary measured (copied from bin/ferry,
 #                     because others rebuild bin/ferry while this runs).

@@ -56,6 +56,9 @@ func (inv *Inventory) hostVarsForList(h *Host) map[string]any {
 	if h.Conn.Become {
 		vars["ansible_become"] = true
 	}
+	if h.Conn.BecomeUser != "" {
+		vars["ansible_become_user"] = h.Conn.BecomeUser
+	}
 	for k, v := range vars {
 		vars[k] = jsonFloats(v)
 	}

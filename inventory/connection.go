@@ -20,6 +20,7 @@ type connPatch struct {
 	ProxyJump      *string
 	Become         *bool
 	BecomePassword *string
+	BecomeUser     *string
 	Timeout        *time.Duration
 	// becomeAt is where become_password was written, to report a name that
 	// is not a secret.
@@ -50,6 +51,9 @@ func (p connPatch) applyTo(c *Connection, dir string) {
 	}
 	if p.BecomePassword != nil {
 		c.BecomePasswordVar = *p.BecomePassword
+	}
+	if p.BecomeUser != nil {
+		c.BecomeUser = *p.BecomeUser
 	}
 	if p.Timeout != nil {
 		c.Timeout = *p.Timeout
@@ -103,6 +107,7 @@ var ansibleConnVars = map[string]string{
 	"ansible_ssh_private_key_file": "private_key",
 	"ansible_private_key_file":     "private_key",
 	"ansible_become":               "become",
+	"ansible_become_user":          "become_user",
 	"ansible_become_password":      "become_password_ref",
 	"ansible_become_pass":          "become_password_ref",
 	"ansible_ssh_common_args":      "ssh_args",
@@ -110,6 +115,9 @@ var ansibleConnVars = map[string]string{
 
 // secretRefRe matches "{{ name }}", the Ansible way to point a password at a
 // vaulted variable; ferry keeps only the name.
+// becomeUserRe is a plain user name: it goes into a command line.
+var becomeUserRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\$?$`)
+
 var secretRefRe = regexp.MustCompile(`^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$`)
 
 // setConn applies one connection setting, named as in ferry's YAML
@@ -152,6 +160,11 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		}
 		p.BecomePassword = &s
 		p.becomeAt = at
+	case "become_user":
+		if !becomeUserRe.MatchString(s) {
+			return fmt.Errorf("%q is not a user name (letters, digits, _, . and -)", s)
+		}
+		p.BecomeUser = &s
 	case "timeout":
 		d, err := parseTimeout(s)
 		if err != nil {

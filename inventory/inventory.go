@@ -85,7 +85,10 @@ type Connection struct {
 	Become     bool
 	// BecomePasswordVar names the secret holding the sudo password.
 	BecomePasswordVar string
-	Timeout           time.Duration
+	// BecomeUser, when set, is the user become runs tasks as instead of
+	// root (a task's or block's become_user wins).
+	BecomeUser string
+	Timeout    time.Duration
 }
 
 // Host returns the host called name, or nil.

@@ -97,6 +97,7 @@ var connPrecedence = []struct {
 	{"user", []string{"ansible_ssh_user", "ansible_user"}},
 	{"private_key", []string{"ansible_ssh_private_key_file", "ansible_private_key_file"}},
 	{"become", []string{"ansible_become"}},
+	{"become_user", []string{"ansible_become_user"}},
 	{"become_password_ref", []string{"ansible_become_pass", "ansible_become_password"}},
 	{"ssh_args", []string{"ansible_ssh_common_args"}},
 }

@@ -16,7 +16,7 @@ var (
 	groupKeys = []string{"roles", "vars", "children", "serial", "max_fail_percentage", "drain", "connection", "hosts"}
 	drainKeys = []string{"through", "backend", "socket", "health_url", "timeout", "command"}
 	hostKeys  = []string{"address", "port", "user", "vars", "connection"}
-	connKeys  = []string{"user", "port", "private_key", "known_hosts", "proxy_jump", "become", "become_password", "timeout"}
+	connKeys  = []string{"user", "port", "private_key", "known_hosts", "proxy_jump", "become", "become_password", "become_user", "timeout"}
 )
 
 // parseYAML reads ferry's YAML inventory format into b (see doc.go).

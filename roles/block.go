@@ -10,7 +10,7 @@ import (
 
 // blockKeys are the keys a block may have. Its when, become, tags, vars
 // and no_log apply to every task inside it, as in Ansible.
-var blockKeys = []string{"block", "rescue", "always", "name", "when", "become", "tags", "vars", "no_log"}
+var blockKeys = []string{"block", "rescue", "always", "name", "when", "become", "tags", "vars", "no_log", "delegate_to", "become_user"}
 
 func isBlock(n *yaml.Node) bool {
 	if n.Kind != yaml.MappingNode {
@@ -102,6 +102,12 @@ func (p *parser) inherit(b, t *Task) error {
 	}
 	if t.Become == nil {
 		t.Become = b.Become
+	}
+	if t.DelegateTo == "" {
+		t.DelegateTo = b.DelegateTo
+	}
+	if t.BecomeUser == "" {
+		t.BecomeUser = b.BecomeUser
 	}
 	for _, tag := range b.Tags {
 		if !slices.Contains(t.Tags, tag) {

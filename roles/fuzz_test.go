@@ -40,7 +40,7 @@ func FuzzLoadRole(f *testing.F) {
 			Templates: fsSource{fsys: folder, dir: "templates", display: "fuzz/templates"},
 			Files:     fsSource{fsys: folder, dir: "files", display: "fuzz/files"},
 		}
-		p := &parser{file: r.Source, role: r, engine: engine, notifyLines: map[*Task]int{}}
+		p := &parser{file: r.Source, role: r, engine: engine}
 		err := p.parse(content)
 		if err == nil {
 			for _, task := range append(append([]*Task(nil), r.Tasks...), r.Handlers...) {

@@ -16,7 +16,7 @@ import (
 // its keys apply to each of them. An include runs when reached: its when,
 // loop and vars are evaluated then, once.
 var (
-	importKeys  = []string{"import_tasks", "name", "when", "become", "tags", "vars", "no_log"}
+	importKeys  = []string{"import_tasks", "name", "when", "become", "tags", "vars", "no_log", "delegate_to", "become_user"}
 	includeKeys = []string{"include_tasks", "name", "when", "loop", "vars", "tags"}
 )
 
@@ -26,7 +26,7 @@ func includeKind(n *yaml.Node) string {
 		return ""
 	}
 	for i := 0; i < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]).Value; k == "import_tasks" || k == "include_tasks" {
+		if k := resolve(n.Content[i]).Value; k == "import_tasks" || k == "include_tasks" || k == "import_role" || k == "include_role" {
 			return k
 		}
 	}
@@ -42,9 +42,10 @@ func (p *parser) include(n *yaml.Node, kind, section string) (*Task, error) {
 		return nil, err
 	}
 	allowed := importKeys
-	if kind == "include_tasks" {
+	if strings.HasPrefix(kind, "include_") {
 		allowed = includeKeys
 	}
+	allowed = append([]string{kind}, allowed[1:]...)
 	t := &Task{Line: n.Line, Role: p.role, File: p.file}
 	var fileNode *yaml.Node
 	for _, kv := range pairs {
@@ -60,20 +61,37 @@ func (p *parser) include(n *yaml.Node, kind, section string) (*Task, error) {
 			}
 		}
 	}
+	var tasks []*Task
+	var display string
+	if strings.HasSuffix(kind, "_role") {
+		if tasks, display, t.IncludeRole, err = p.roleTasks(kind, fileNode); err != nil {
+			return nil, err
+		}
+		if t.Name == "" {
+			t.Name = kind + " " + t.IncludeRole.Name
+		}
+		return p.includeOrImport(t, kind, tasks, display)
+	}
 	if fileNode.Kind != yaml.ScalarNode || fileNode.Tag != "!!str" || strings.TrimSpace(fileNode.Value) == "" {
 		return nil, errorf(p.file, fileNode.Line, "%s must be a file name of the role's tasks/ folder, got %s", kind, kindName(fileNode))
 	}
 	if strings.Contains(fileNode.Value, "{{") {
 		return nil, errorf(p.file, fileNode.Line, "%s takes a file name, not a template: every file is checked before anything runs", kind)
 	}
-	tasks, display, err := p.taskFile(kind, fileNode)
+	tasks, display, err = p.taskFile(kind, p.role, fileNode.Value, fileNode.Line)
 	if err != nil {
 		return nil, err
 	}
 	if t.Name == "" {
 		t.Name = kind + " " + fileNode.Value
 	}
-	if kind == "include_tasks" {
+	return p.includeOrImport(t, kind, tasks, display)
+}
+
+// includeOrImport makes t an include (its tasks run when it is reached)
+// or, for an import, a block whose keys apply to each of its tasks.
+func (p *parser) includeOrImport(t *Task, kind string, tasks []*Task, display string) (*Task, error) {
+	if strings.HasPrefix(kind, "include_") {
 		t.Include, t.IncludeFile = tasks, display
 		if len(tasks) == 0 {
 			t.Include = []*Task{} // still an include
@@ -91,26 +109,28 @@ func (p *parser) include(n *yaml.Node, kind, section string) (*Task, error) {
 
 // taskFile parses a file of the role's tasks/ folder: a list of tasks.
 // Errors inside it name it; a cycle of files names them all.
-func (p *parser) taskFile(kind string, name *yaml.Node) ([]*Task, string, error) {
-	if p.role.TaskFiles == nil {
-		return nil, "", errorf(p.file, name.Line, "%s: the role has no tasks/ folder", kind)
+// The file is role's (the parsed role's own, or one include_role names),
+// and so are the tasks it holds: their templates and files come from it.
+func (p *parser) taskFile(kind string, role *Role, name string, line int) ([]*Task, string, error) {
+	if role.TaskFiles == nil {
+		return nil, "", errorf(p.file, line, "%s: the role has no tasks/ folder", kind)
 	}
-	content, display, err := p.role.TaskFiles.ReadFile(name.Value)
+	content, display, err := role.TaskFiles.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		hint := ""
-		if l, ok := p.role.TaskFiles.(interface{ names() []string }); ok {
-			hint = didYouMean(name.Value, l.names())
+		if l, ok := role.TaskFiles.(interface{ names() []string }); ok {
+			hint = didYouMean(name, l.names())
 		}
-		return nil, display, errorf(p.file, name.Line, "%s: %s not found%s", kind, display, hint)
+		return nil, display, errorf(p.file, line, "%s: %s not found%s", kind, display, hint)
 	}
 	if err != nil {
-		return nil, display, &Error{File: p.file, Line: name.Line, Msg: kind + ": " + err.Error(), Err: err}
+		return nil, display, &Error{File: p.file, Line: line, Msg: kind + ": " + err.Error(), Err: err}
 	}
 	chain := append(slices.Clone(p.chain), p.file)
 	if slices.Contains(chain, display) {
-		return nil, display, errorf(p.file, name.Line, "%s: cycle: %s -> %s", kind, strings.Join(chain[slices.Index(chain, display):], " -> "), display)
+		return nil, display, errorf(p.file, line, "%s: cycle: %s -> %s", kind, strings.Join(chain[slices.Index(chain, display):], " -> "), display)
 	}
-	sub := &parser{file: display, role: p.role, engine: p.engine, notifyLines: p.notifyLines, notifyFiles: p.notifyFiles, chain: chain}
+	sub := &parser{file: display, role: role, engine: p.engine, loader: p.loader, stack: p.stack, chain: chain}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

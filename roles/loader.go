@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -138,14 +139,11 @@ func (l *Loader) load(name string, stack []*Role) (*Role, error) {
 	if err != nil {
 		return nil, &Error{File: win.source, Msg: "cannot read: " + err.Error(), Err: err}
 	}
-	p := &parser{file: win.source, role: r, engine: l.engine(), notifyLines: map[*Task]int{}, notifyFiles: map[*Task]string{}}
+	p := &parser{file: win.source, role: r, engine: l.engine(), loader: l, stack: append(slices.Clone(stack), r)}
 	if err := p.parse(content); err != nil {
 		return nil, err
 	}
 	if err := l.dependencies(r, p.depLines, stack); err != nil {
-		return nil, err
-	}
-	if err := p.checkNotify(); err != nil {
 		return nil, err
 	}
 	return r, nil

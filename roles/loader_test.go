@@ -30,7 +30,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 	const dir = "testdata/broken"
 	f := func(role string) string { return filepath.Join(dir, role, "role.yml") }
 	tests := []struct{ role, want string }{
-		{"unknown_top", f("unknown_top") + `:4: unknown key "handler" (did you mean "handlers"?); a role has defaults, dependencies, tasks and handlers`},
+		{"unknown_top", f("unknown_top") + `:4: unknown key "handler" (did you mean "handlers"?); a role has defaults, dependencies, allow_duplicates, tasks and handlers`},
 		{"unknown_task_key", f("unknown_task_key") + `:4: unknown task key "nofity" (did you mean "notify"?)`},
 		{"no_module", f("no_module") + `:2: task "does nothing" has no module; a task has exactly one (package, template, service, ...)`},
 		{"two_modules", f("two_modules") + `:4: two modules in one task ("testmod_copy" on line 3 and "testmod_package"); a task has exactly one`},
@@ -41,7 +41,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 		{"copy_not_found", f("copy_not_found") + `:3: src: ` + filepath.Join(dir, "copy_not_found", "files") + `/mtod.txt not found (did you mean "motd.txt"?)`},
 		{"template_syntax", filepath.Join(dir, "template_syntax", "templates") + `/haproxy.cfg.tmpl:3: syntax: missing value for if`},
 		{"src_escapes", f("src_escapes") + `:3: src: "../../secret.tmpl" must be a relative path inside ` + filepath.Join(dir, "src_escapes", "templates") + `/`},
-		{"notify_no_handler", f("notify_no_handler") + `:5: notify: no handler named "reload ngnix" (did you mean "reload nginx"?)`},
+		{"notify_no_handler", f("notify_no_handler") + `:5: notify: no handler named "reload ngnix" in the roles of the play (notify_no_handler) (did you mean "reload nginx"?)`},
 		{"become_not_bool", f("become_not_bool") + `:4: become must be true or false, got "yes"`},
 		{"changed_when_template", f("changed_when_template") + `:4: changed_when must be true or false, got "{{ .x }}"`},
 		{"loop_mapping", f("loop_mapping") + `:4: loop must be a list or the name of a list variable, got a mapping`},
@@ -60,7 +60,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 		{"args_not_mapping", f("args_not_mapping") + `:3: arguments of module "testmod_package" must be a mapping (key: value), got "nginx"`},
 		{"bad_register", f("bad_register") + `:4: register "site-result" cannot be read in templates; use letters, digits and _`},
 		{"empty_file", f("empty_file") + `: empty file; a role needs tasks (see doc/roles.md)`},
-		{"not_a_mapping", f("not_a_mapping") + `:1: role.yml must be a mapping with defaults, dependencies, tasks and handlers`},
+		{"not_a_mapping", f("not_a_mapping") + `:1: role.yml must be a mapping with defaults, dependencies, allow_duplicates, tasks and handlers`},
 		{"second_document", f("second_document") + `:4: a second YAML document; role.yml holds one`},
 		{"task_not_mapping", f("task_not_mapping") + `:2: a task must be a mapping (name:, a module, ...), got "testmod_package"`},
 		{"no_role_yml", filepath.Join(dir, "no_role_yml") + `: folder has no role.yml`},
@@ -72,6 +72,7 @@ func TestLoadBrokenRoles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
 			r, err := l.Load(tt.role)
+			err = checkAlone(r, err)
 			if err == nil {
 				t.Fatalf("loaded %s, want error:\n%s", r.Source, tt.want)
 			}
@@ -123,7 +124,7 @@ func TestLoadGoodRole(t *testing.T) {
 	}
 	opts := []cmp.Option{
 		cmpopts.IgnoreFields(Role{}, "Templates", "Files", "TaskFiles"),
-		cmpopts.IgnoreFields(Task{}, "Role", "File"),
+		cmpopts.IgnoreFields(Task{}, "Role", "File", "NotifyLine"),
 		cmpopts.EquateEmpty(),
 	}
 	if diff := cmp.Diff(want, r, opts...); diff != "" {

@@ -18,11 +18,11 @@ type parser struct {
 	file   string
 	role   *Role
 	engine *templates.Engine
-	// notifyLines remembers where each task's notify is, for checkNotify.
-	notifyLines map[*Task]int
-	// notifyFiles remembers the file of each task with a notify (tasks of
-	// tasks/ files are checked with the role's handlers).
-	notifyFiles map[*Task]string
+	// loader loads the roles that include_role and import_role name;
+	// stack lists the roles being loaded that lead to this one (the role
+	// itself last), to report a cycle.
+	loader *Loader
+	stack  []*Role
 	// chain lists the files that import or include this one, to report
 	// a cycle.
 	chain []string
@@ -32,7 +32,7 @@ type parser struct {
 	depLines []int
 }
 
-var topKeys = []string{"defaults", "dependencies", "tasks", "handlers"}
+var topKeys = []string{"defaults", "dependencies", "allow_duplicates", "tasks", "handlers"}
 
 // identRE is what text/template can read as .name: a variable, a register
 // name, or a loop variable must match it.
@@ -78,6 +78,12 @@ func (p *parser) parse(content []byte) error {
 			if err := p.dependencies(kv.value); err != nil {
 				return err
 			}
+		case "allow_duplicates":
+			b, err := p.boolean("allow_duplicates", resolve(kv.value))
+			if err != nil {
+				return err
+			}
+			p.role.AllowDuplicates = b
 		case "tasks":
 			tasksNode = kv.value
 		case "handlers":

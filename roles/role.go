@@ -24,6 +24,10 @@ type Role struct {
 	// dependencies before it, each role once per host per run.
 	DependencyNames []string
 	Dependencies    []*Role
+	// AllowDuplicates (allow_duplicates: true in role.yml) runs the role
+	// each time a role of the run depends on it, instead of once per host
+	// per run.
+	AllowDuplicates bool
 	Tasks           []*Task
 	// Handlers run at most once per host, at the end of the host's play, in
 	// the order they are declared, when a changed task notified them.
@@ -72,7 +76,10 @@ type Task struct {
 	LoopVar   string
 	LoopExpr  string
 	Notify    []string
-	Tags      []string
+	// NotifyLine is the line of notify: in File, for errors: every name
+	// must be a handler or listen topic of a role of the play (CheckNotify).
+	NotifyLine int
+	Tags       []string
 	// Become overrides the connection's become setting when not nil.
 	Become *bool
 	// Register stores the task's result under this variable name for later
@@ -100,6 +107,16 @@ type Task struct {
 	// RunOnce runs the task on one host of each batch (the first to reach
 	// it); the others register its result and share its outcome.
 	RunOnce bool
+	// DelegateTo, when set, runs the task on another host: an inventory
+	// host's name, or "localhost" for the controller (a template, rendered
+	// against the original host's variables). The task's templates still
+	// read the original host's variables and facts; its result is
+	// registered, and its handlers notified, on the original host.
+	DelegateTo string
+	// BecomeUser, when set, runs the task's privileged operations as this
+	// user instead of root (sudo to root, then runuser); it applies where
+	// become does (the task's, a block's or the connection's).
+	BecomeUser string
 	// Vars are variables set for this task only (values are templates,
 	// rendered against the host's variables).
 	Vars map[string]any
@@ -128,6 +145,11 @@ type Task struct {
 	// are the include's own; they are not copied onto the tasks.
 	Include     []*Task
 	IncludeFile string
+	// IncludeRole is the role an include_role or import_role names (the
+	// task is then an include or a block of its tasks): its defaults and
+	// handlers join the play's, its dependencies run before the role that
+	// includes it.
+	IncludeRole *Role
 	// File is the file the task is written in (role.yml, or a file of
 	// tasks/ it imports or includes), for error messages.
 	File string

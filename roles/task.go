@@ -1,7 +1,6 @@
 package roles
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -14,7 +13,7 @@ import (
 
 // taskKeys are the keys a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "notify", "tags", "become", "register", "changed_when", "check_mode", "no_log", "ignore_errors",
-	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once"}
+	"failed_when", "until", "retries", "delay", "vars", "environment", "listen", "run_once", "delegate_to", "become_user"}
 
 // envModules are the modules whose process environment: applies to.
 var envModules = []string{"command", "shell"}
@@ -205,10 +204,7 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.Notify = list
-		p.notifyLines[t] = v.Line
-		if p.notifyFiles != nil {
-			p.notifyFiles[t] = p.file
-		}
+		t.NotifyLine = v.Line
 	case "tags":
 		list, err := p.strList(k, v)
 		if err != nil {
@@ -248,6 +244,8 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			return err
 		}
 		t.RunOnce = b
+	case "delegate_to", "become_user":
+		return p.targetKey(t, k, v)
 	case "ignore_errors":
 		b, err := p.boolean(k, v)
 		if err != nil {
@@ -424,32 +422,6 @@ func (p *parser) boolean(key string, v *yaml.Node) (bool, error) {
 	return b, nil
 }
 
-// checkNotify makes sure every notify names a handler, or a listen topic,
-// of the role or of a role it depends on.
-func (p *parser) checkNotify() error {
-	names := handlerNames(p.role, map[*Role]bool{})
-	for _, list := range [][]*Task{Flatten(p.role.Tasks), p.role.Handlers} {
-		for _, t := range list {
-			for _, n := range t.Notify {
-				if !contains(names, n) {
-					msg := fmt.Sprintf("notify: no handler named %q", n)
-					if len(names) == 0 {
-						msg += " (the role and its dependencies have no handlers)"
-					} else {
-						msg += didYouMean(n, names)
-					}
-					file := p.file
-					if f := p.notifyFiles[t]; f != "" {
-						file = f
-					}
-					return errorf(file, p.notifyLines[t], "%s", msg)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -464,22 +436,4 @@ func contains(list []string, s string) bool {
 // templates.Engine.RenderValue).
 func isOneAction(s string) bool {
 	return strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1
-}
-
-// handlerNames lists what a role's notify may name: the names and listen
-// topics of its handlers and of its dependencies' (transitively).
-func handlerNames(r *Role, seen map[*Role]bool) []string {
-	if seen[r] {
-		return nil
-	}
-	seen[r] = true
-	var out []string
-	for _, h := range r.Handlers {
-		out = append(out, h.Name)
-		out = append(out, h.Listen...)
-	}
-	for _, d := range r.Dependencies {
-		out = append(out, handlerNames(d, seen)...)
-	}
-	return out
 }

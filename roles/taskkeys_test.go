@@ -23,7 +23,7 @@ func loadText(t *testing.T, text string) (*Role, string, error) {
 		t.Fatal(err)
 	}
 	r, err := (&Loader{Paths: []string{dir}}).Load("r")
-	return r, file, err
+	return r, file, checkAlone(r, err)
 }
 
 func TestTaskKeysLoad(t *testing.T) {
@@ -86,6 +86,13 @@ func TestTaskKeysBadInput(t *testing.T) {
 		{"typo", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    retires: 3\n", `:4: unknown task key "retires" (did you mean "retries"?)`},
 		{"ignore_errors not bool", "tasks:\n  - name: a\n    testmod_package: {names: x}\n    ignore_errors: yes please\n", `:4: ignore_errors must be true or false, got "yes please"`},
 	}
+	badInputCases(t, tests)
+}
+
+// badInputCases loads each case's role.yml text and wants its error: the
+// file, then want, as bad input (exit code 3).
+func badInputCases(t *testing.T, tests []struct{ name, text, want string }) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, file, err := loadText(t, tt.text)
@@ -151,14 +158,14 @@ func TestBlockLoad(t *testing.T) {
 
 func TestBlockBadInput(t *testing.T) {
 	tests := []struct{ name, text, want string }{
-		{"unknown block key", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    rescu:\n      - {name: b, testmod_package: {names: x}}\n", `:4: unknown block key "rescu" (did you mean "rescue"?); a block has block, rescue, always, name, when, become, tags, vars and no_log`},
-		{"module on a block", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    testmod_package: {names: x}\n", `:4: unknown block key "testmod_package"; a block has block, rescue, always, name, when, become, tags, vars and no_log`},
+		{"unknown block key", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    rescu:\n      - {name: b, testmod_package: {names: x}}\n", `:4: unknown block key "rescu" (did you mean "rescue"?); a block has block, rescue, always, name, when, become, tags, vars, no_log, delegate_to and become_user`},
+		{"module on a block", "tasks:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n    testmod_package: {names: x}\n", `:4: unknown block key "testmod_package"; a block has block, rescue, always, name, when, become, tags, vars, no_log, delegate_to and become_user`},
 		{"empty block", "tasks:\n  - block: []\n", `:2: block: must list at least one task`},
 		{"block not a list", "tasks:\n  - block: {name: a}\n", `:2: block must be a list of tasks, got a mapping`},
 		{"bad task inside", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        retries: 2\n", `:5: retries needs until: (the condition to wait for)`},
 		{"nested bad task", "tasks:\n  - block:\n      - block:\n          - name: a\n            testmod_pakage: {names: x}\n", `:5: unknown module "testmod_pakage" (did you mean "testmod_package"?)`},
 		{"block in handlers", "handlers:\n  - block:\n      - {name: a, testmod_package: {names: x}}\n", `:2: a handler cannot be a block; notify several handlers instead`},
-		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (the role and its dependencies have no handlers)`},
+		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (no role of the play has handlers: r)`},
 		{"text when", "tasks:\n  - when: .a\n    block:\n      - name: a\n        testmod_package: {names: x}\n        when: \"x{{ .b }}\"\n", `:4: inside a block with when:, a task's when: and the block's must each be one expression (eq .x "y"), not text around {{ }}`},
 	}
 	for _, tt := range tests {
@@ -188,7 +195,7 @@ func loadFiles(t *testing.T, files map[string]string) (*Role, string, error) {
 		}
 	}
 	r, err := (&Loader{Paths: []string{dir}}).Load("r")
-	return r, filepath.Join(dir, "r"), err
+	return r, filepath.Join(dir, "r"), checkAlone(r, err)
 }
 
 func TestImportAndIncludeLoad(t *testing.T) {
@@ -241,9 +248,9 @@ func TestImportAndIncludeBadInput(t *testing.T) {
 		{"error inside names the file", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n", "tasks/a.yml": "- name: x\n  testmod_package: {names: x}\n  retries: 2\n"},
 			`/tasks/a.yml:3: retries needs until: (the condition to wait for)`},
 		{"notify in a file", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\nhandlers:\n  - {name: reload, testmod_package: {names: x}}\n", "tasks/a.yml": "- name: x\n  testmod_package: {names: x}\n  notify: relod\n"},
-			`/tasks/a.yml:3: notify: no handler named "relod" (did you mean "reload"?)`},
+			`/tasks/a.yml:3: notify: no handler named "relod" in the roles of the play (r) (did you mean "reload"?)`},
 		{"bad key", map[string]string{"role.yml": "tasks:\n  - import_tasks: a.yml\n    loop: [1]\n", "tasks/a.yml": "- {name: a, testmod_package: {names: x}}\n"},
-			`/role.yml:3: import_tasks has no key "loop"; it takes import_tasks, name, when, become, tags, vars and no_log`},
+			`/role.yml:3: import_tasks has no key "loop"; it takes import_tasks, name, when, become, tags, vars, no_log, delegate_to and become_user`},
 		{"template file name", map[string]string{"role.yml": "tasks:\n  - include_tasks: \"{{ .f }}.yml\"\n"},
 			`/role.yml:2: include_tasks takes a file name, not a template: every file is checked before anything runs`},
 		{"escape", map[string]string{"role.yml": "tasks:\n  - include_tasks: ../role.yml\n"},
@@ -265,17 +272,11 @@ func TestImportAndIncludeBadInput(t *testing.T) {
 // loadRoles writes several roles (name -> role.yml) and loads one.
 func loadRoles(t *testing.T, roles map[string]string, name string) (*Role, string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	for n, text := range roles {
-		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n, "role.yml"), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	rs, dir, err := loadRolesRaw(t, roles, name)
+	if err != nil {
+		return nil, dir, err
 	}
-	r, err := (&Loader{Paths: []string{dir}}).Load(name)
-	return r, dir, err
+	return rs[0], dir, checkAlone(rs[0], nil)
 }
 
 func TestDependenciesAndListen(t *testing.T) {
@@ -305,7 +306,7 @@ func TestDependencyBadInput(t *testing.T) {
 		{"not a list", map[string]string{"a": "dependencies: nginx\n"}, "{dir}/a/role.yml:1: dependencies must be a list of role names, got \"nginx\""},
 		{"twice", map[string]string{"a": "dependencies: [b, b]\n", "b": "defaults: {x: 1}\n"}, `{dir}/a/role.yml:1: dependency "b" is listed twice`},
 		{"notify a sibling's handler", map[string]string{"a": "tasks:\n  - name: t\n    testmod_package: {names: x}\n    notify: reload b\n", "b": "handlers:\n  - {name: reload b, testmod_package: {names: x}}\n"},
-			`{dir}/a/role.yml:4: notify: no handler named "reload b" (the role and its dependencies have no handlers)`},
+			`{dir}/a/role.yml:4: notify: no handler named "reload b" (no role of the play has handlers: a)`},
 		{"listen on a task", map[string]string{"a": "tasks:\n  - name: t\n    testmod_package: {names: x}\n    listen: x\n"},
 			`{dir}/a/role.yml:4: listen is for handlers: a topic notify may name`},
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/roles/support"
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 )
@@ -69,7 +70,7 @@ func TestBalancerOutsidePlaysDialedOnce(t *testing.T) {
 	var mu sync.Mutex
 	dials := 0
 	second := make(chan struct{})
-	rec, _ := mustDeploy(t, l, runOpts{forks: 2, dialing: func(h *inventory.Host) {
+	rec, _ := mustDeploy(t, l, runOpts{forks: 2, lb: support.HAProxy{}, dialing: func(h *inventory.Host) {
 		if h.Name != lb {
 			return
 		}
@@ -159,14 +160,14 @@ func (x loggedExec) ReadBatch(ctx context.Context, reads []executor.Read) ([]exe
 func TestNoOpPlansFirstAndNeverDrains(t *testing.T) {
 	l := newLab(t, 3, "site")
 	lb := withBalancer(t, l, 1)
-	first, _ := mustDeploy(t, l, runOpts{})
+	first, _ := mustDeploy(t, l, runOpts{lb: support.HAProxy{}})
 	if d := hostTimeline(first, "h01"); len(d) == 0 || !strings.HasPrefix(d[0], "drain: drained from web/h01") {
 		t.Fatalf("the converging run did not drain h01 first: %q", d)
 	}
 	log := &orderLog{}
 	var mu sync.Mutex
 	dialed := []string{}
-	rec, rc := mustDeploy(t, l, runOpts{rep: log,
+	rec, rc := mustDeploy(t, l, runOpts{rep: log, lb: support.HAProxy{},
 		dialing: func(h *inventory.Host) {
 			mu.Lock()
 			defer mu.Unlock()

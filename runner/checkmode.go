@@ -22,6 +22,12 @@ import (
 func (e *Engine) unknownTask(ctx context.Context, hr *hostRun, kind string, t *roles.Task, data map[string]any, hs *handlerState, why string) {
 	hr.stats.Tasks++
 	hr.stats.Unknown++
+	if dr, err := e.delegate(ctx, hr, t, data); err == nil && dr != nil && dr.predicted != nil {
+		// What a delegated task may write is on its delegate.
+		own := hr.predicted
+		hr.predicted = dr.predicted
+		defer func() { hr.predicted = own }()
+	}
 	st := hr.predicted.State
 	because := fmt.Sprintf("unknown task %q may write it", t.Name)
 	for _, m := range e.modulesOf(hr, t, data) {
@@ -102,6 +108,29 @@ func (e *Engine) markWrites(ctx context.Context, hr *hostRun, m modules.Module, 
 				hr.predicted.State.MarkMaybeFolder(dir, because)
 			}
 		}
+		e.markLinkTargets(ctx, hr, p, because)
+		hr.predicted.State.MarkUnknown(p, because)
+	}
+}
+
+// markLinkTargets makes unknown what a write to p reaches when p is a link
+// (as predicted, or on the host): a command writing p writes through it.
+func (e *Engine) markLinkTargets(ctx context.Context, hr *hostRun, p, because string) {
+	var reached []string
+	for range 40 { // the kernel's limit of links followed
+		fi, err := hr.predicted.Stat(ctx, p, hr.host.Conn.Become)
+		if err != nil || !fi.IsLink {
+			break // not a link, or unknown already
+		}
+		to := fi.LinkTo
+		if !path.IsAbs(to) {
+			to = path.Join(path.Dir(p), to)
+		}
+		p = path.Clean(to)
+		reached = append(reached, p)
+	}
+	// Marked once the whole chain is read: an unknown path reads as such.
+	for _, p := range reached {
 		hr.predicted.State.MarkUnknown(p, because)
 	}
 }
@@ -157,7 +186,7 @@ func (e *Engine) predict(ctx context.Context, hr *hostRun, t *roles.Task, m modu
 // commands.
 func trackedKind(module string) string {
 	switch module {
-	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", modules.FlushHandlers:
+	case "copy", "template", "line", "file", "command", "shell", "package", "service", "sysctl", "group", "user", "ufw", "mysql_user", modules.FlushHandlers:
 		return ""
 	case "cron": // a file, written by copy
 		return ""
@@ -165,10 +194,8 @@ func trackedKind(module string) string {
 		return "" // files, and the unit's state, which they predict
 	case "fail", "assert", "debug", "set_fact", "stat", "wait_for":
 		return "" // nothing, or files (stat) that check mode predicts
-	case "user":
-		return "accounts"
-	case "mysql_query", "mysql_user", "mysql_replica":
-		return "mysql"
+	case "mysql_query", "mysql_replica":
+		return modules.MySQLKind
 	}
 	return module
 }

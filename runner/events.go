@@ -82,4 +82,7 @@ type Recap struct {
 	Check       bool                  `json:"check"`
 	Interrupted bool                  `json:"interrupted,omitempty"`
 	DurationMS  int64                 `json:"duration_ms"`
+	// Shard is "I/N" for a run of deploy --shard, so that merging the
+	// recaps can tell a missing shard.
+	Shard string `json:"shard,omitempty"`
 }

@@ -134,7 +134,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 	// A handler runs when notified by name or by one of its listen
 	// topics; decided for all first, as several may share a topic.
 	due, maybe := map[*roles.Task]bool{}, map[*roles.Task]string{}
-	for _, r := range p.Roles {
+	for _, r := range p.handlerRoles() {
 		for _, h := range r.Handlers {
 			for _, n := range append([]string{h.Name}, h.Listen...) {
 				due[h] = due[h] || hs.notified[n]
@@ -144,7 +144,7 @@ func (e *Engine) flushHandlers(ctx context.Context, p Play, hr *hostRun, vars ma
 			}
 		}
 	}
-	for _, r := range p.Roles {
+	for _, r := range p.handlerRoles() {
 		for _, h := range r.Handlers {
 			for _, n := range append([]string{h.Name}, h.Listen...) {
 				delete(hs.maybe, n)

@@ -18,8 +18,10 @@ import (
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/hostconn"
+	"github.com/ferry-deploy/ferry/runner/local"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
 
@@ -38,6 +40,8 @@ type lab struct {
 	// shared, when set, is the one connection every run uses (it is not
 	// closed by a run), so that thousands of runs cost no handshake.
 	shared executor.Executor
+	// gather, when set, reads facts instead of facts.GatherIn.
+	gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error)
 }
 
 type keepOpen struct{ executor.Executor }
@@ -118,6 +122,8 @@ type runOpts struct {
 	lb runner.LoadBalancer
 	// dialing, when set, hears every connection the engine opens.
 	dialing func(h *inventory.Host)
+	// limit selects hosts as --limit does.
+	limit string
 }
 
 // deploy runs the lab's plays the way `ferry deploy` does.
@@ -129,9 +135,13 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 		rep = multi{rec, o.rep}
 	}
 	loader := &roles.Loader{Paths: append(slices.Clone(l.rolePaths), "testdata/roles")}
-	plays, err := runner.BuildPlays(l.inv, loader, "")
+	plays, err := runner.BuildPlays(l.inv, loader, o.limit)
 	if err != nil {
 		return rec, runner.Recap{}, err
+	}
+	gather := facts.GatherIn
+	if l.gather != nil {
+		gather = l.gather
 	}
 	eng := runner.New(l.inv, runner.Options{
 		Check: o.check, Diff: o.diff, Extra: o.extra, Forks: cmp.Or(o.forks, 10), LoadBalancer: o.lb,
@@ -142,6 +152,9 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			if l.shared != nil {
 				return keepOpen{l.shared}, nil
 			}
+			if h.Address == "localhost" { // delegate_to: localhost
+				return local.New(local.Options{}), nil
+			}
 			cfg := hostconn.SSHConfig(h, l.inv.Secrets, l.dir)
 			cfg.SSHConfigFile = "none"
 			cfg.ConnectTimeout = 10 * time.Second
@@ -151,7 +164,7 @@ func (l *lab) deploy(o runOpts) (*recorder, runner.Recap, error) {
 			}
 			return o.wrap(c), nil
 		},
-		Gather: facts.GatherIn,
+		Gather: gather,
 		Render: templates.New(templates.Options{Inventory: invView{l.inv}, BaseDir: l.dir}),
 		Report: rep,
 	})

@@ -36,6 +36,8 @@ type itemRun struct {
 	// failed_when may still accept.
 	result    map[string]any
 	moduleErr error
+	// restore undoes what retarget did (delegate_to, become_user).
+	restore func()
 }
 
 // itemOutcome is what a step ends the item with.
@@ -55,6 +57,11 @@ func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data m
 
 func (r *itemRun) run(ctx context.Context) itemOutcome {
 	r.hr.stats.Tasks++
+	defer func() {
+		if r.restore != nil {
+			r.restore()
+		}
+	}()
 	steps := []func(context.Context) (itemOutcome, bool){r.build, r.plan, r.expect, r.predict, r.apply}
 	for _, step := range steps {
 		if o, done := step(ctx); done {
@@ -70,7 +77,7 @@ func (r *itemRun) run(ctx context.Context) itemOutcome {
 func failed(err error) (itemOutcome, bool) { return itemOutcome{err: err}, true }
 
 // build renders the arguments and makes the module and its target.
-func (r *itemRun) build(context.Context) (itemOutcome, bool) {
+func (r *itemRun) build(ctx context.Context) (itemOutcome, bool) {
 	e, hr, t := r.e, r.hr, r.t
 	m, err := e.buildModule(t, r.data)
 	if err != nil {
@@ -80,6 +87,10 @@ func (r *itemRun) build(context.Context) (itemOutcome, bool) {
 	r.target = &modules.Target{Exec: hr.exec, Facts: hr.facts, Become: hr.host.Conn.Become, State: hr.predicted}
 	if t.Become != nil {
 		r.target.Become = *t.Become
+	}
+	r.restore, err = e.retarget(ctx, hr, t, r.data, r.target) // delegate_to, become_user
+	if err != nil {
+		return failed(err)
 	}
 	if r.target.Env, err = e.taskEnv(t, r.data); err != nil {
 		return failed(err)

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
@@ -24,15 +25,27 @@ type Play struct {
 	// DependencyOnly names the roles that are in Roles only as another
 	// role's dependency: they run once per host per run.
 	DependencyOnly map[string]bool
+	// Included are the roles that include_role or import_role name and
+	// that the play does not run itself: their defaults and handlers are
+	// the play's too.
+	Included []*roles.Role
 }
 
 // addRole appends r after its dependencies, each role once per play.
+// A dependency whose role allows duplicates (allow_duplicates: true) is
+// added each time a role depends on it. The dependencies of the roles r
+// includes (include_role, import_role) run before r.
 func (p *Play) addRole(r *roles.Role, asDependency bool) {
 	for _, d := range r.Dependencies {
 		p.addRole(d, true)
 	}
+	for _, x := range includedRoles(r) {
+		for _, d := range x.Dependencies {
+			p.addRole(d, true)
+		}
+	}
 	for _, have := range p.Roles {
-		if have.Name == r.Name {
+		if have.Name == r.Name && !(asDependency && r.AllowDuplicates) {
 			if !asDependency {
 				delete(p.DependencyOnly, r.Name)
 			}
@@ -88,11 +101,67 @@ func BuildPlays(inv *inventory.Inventory, loader RoleLoader, limit string) ([]Pl
 			}
 			p.addRole(r, false)
 		}
+		p.addIncluded()
+		// Checked for every group, selected or not: bad input is bad
+		// whatever --limit says.
+		if err := roles.CheckNotify(p.handlerRoles()); err != nil {
+			return nil, fmt.Errorf("%w (group %q runs %s)", err, name, roleNames(p))
+		}
 		if len(p.Hosts) > 0 {
 			plays = append(plays, p)
 		}
 	}
 	return plays, nil
+}
+
+// includedRoles lists the roles r's tasks include or import, in order.
+func includedRoles(r *roles.Role) []*roles.Role {
+	var out []*roles.Role
+	var walk func(ts []*roles.Task)
+	walk = func(ts []*roles.Task) {
+		for _, t := range ts {
+			if t.IncludeRole != nil && !slices.Contains(out, t.IncludeRole) {
+				out = append(out, t.IncludeRole)
+			}
+			walk(t.Block)
+			walk(t.Rescue)
+			walk(t.Always)
+			walk(t.Include)
+		}
+	}
+	walk(r.Tasks)
+	return out
+}
+
+// addIncluded records the roles the play's roles include that it does not
+// run itself.
+func (p *Play) addIncluded() {
+	for _, r := range p.Roles {
+		for _, x := range includedRoles(r) {
+			if !slices.ContainsFunc(p.Roles, func(have *roles.Role) bool { return have.Name == x.Name }) && !slices.Contains(p.Included, x) {
+				p.Included = append(p.Included, x)
+			}
+		}
+	}
+}
+
+// handlerRoles lists, once each, the roles whose handlers the play runs, in
+// the order their handlers run: the play's roles, then the roles they
+// include.
+func (p Play) handlerRoles() []*roles.Role {
+	var out []*roles.Role
+	for _, r := range append(slices.Clone(p.Roles), p.Included...) {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// defaults merges the defaults of the play's roles and of the roles they
+// include (the play's own roles win).
+func (p Play) defaults() map[string]any {
+	return roleDefaults(append(slices.Clone(p.Included), p.Roles...))
 }
 
 // roleDefaults merges the defaults of a play's roles; a later role's default

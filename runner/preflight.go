@@ -60,7 +60,7 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 		}
 	}
 	for _, p := range plays {
-		defaults := roleDefaults(p.Roles)
+		defaults := p.defaults()
 		for _, h := range p.Hosts {
 			hr := e.hostRun(h.Name)
 			if static {
@@ -72,6 +72,11 @@ func (e *Engine) preflightHosts(plays []Play, static bool) error {
 			vars := e.hostVars(hr, defaults)
 			for _, r := range p.Roles {
 				e.checkList(append(slices.Clone(r.Tasks), r.Handlers...), vars, stub, static, func(err error) {
+					add(fmt.Errorf("host %s: %w", h.Name, err))
+				})
+			}
+			for _, r := range p.Included { // include_role: their handlers
+				e.checkList(r.Handlers, vars, stub, static, func(err error) {
 					add(fmt.Errorf("host %s: %w", h.Name, err))
 				})
 			}
@@ -173,6 +178,12 @@ func (e *Engine) checkTask(t *rolesTask, vars, stub map[string]any) error {
 			return err
 		}
 		if err := e.checkArgvSecret(t, d); err != nil {
+			return err
+		}
+		if _, err := e.delegateName(t, d); err != nil {
+			return err
+		}
+		if _, err := e.becomeUser(t, "", d); err != nil {
 			return err
 		}
 	}

@@ -86,6 +86,8 @@ type Engine struct {
 	collecting bool
 	start      startPoint // where --start-at-task begins
 	runID      string     // names this run in hosts' run locks (hostlock.go)
+	// delegates are the hosts delegate_to opened (delegate.go).
+	delegates delegateSet
 }
 
 // hostRun is one host's state across the whole run.
@@ -243,7 +245,7 @@ func (e *Engine) runPlay(ctx context.Context, p Play) error {
 		names[i] = h.Name
 	}
 	e.opts.Report.Event(Event{Kind: "play", Play: p.Group, Hosts: names, Message: roleNames(p)})
-	defaults := roleDefaults(p.Roles)
+	defaults := p.defaults()
 	for i, batch := range bs {
 		if ctx.Err() != nil {
 			return nil
@@ -298,7 +300,7 @@ func (e *Engine) runHostPlay(ctx context.Context, p Play, hr *hostRun, defaults 
 	vars := e.hostVars(hr, defaults)
 	hs := newHandlerState(p.Group, hr)
 	for _, r := range p.Roles {
-		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] {
+		if p.DependencyOnly[r.Name] && hr.rolesRun[r.Name] && !r.AllowDuplicates {
 			continue // a dependency runs once per host per run
 		}
 		if hr.rolesRun == nil {

@@ -16,7 +16,7 @@ for pf in "$SCALE_DIR"/hosts/*/sshd.pid; do
 	fi
 done
 # Host namespaces (deleting one removes its veth, and the peer on the bridge).
-for ns in $(ip netns list | awk '{print $1}' | grep -E '^fs-h[0-9]{3}$'); do
+for ns in $(ip netns list | awk '{print $1}' | grep -E "^$SCALE_NS-a[0-9]{1,3}\$"); do
 	ip netns delete "$ns"
 done
 if ip netns list | awk '{print $1}' | grep -qx "$SCALE_NS"; then
@@ -31,5 +31,13 @@ for _ in $(seq 1 50); do
 	(( left )) || break
 	sleep 0.1
 done
+# The cgroup goes once its last process has (rmdir refuses a busy one).
+if [ -d "$SCALE_CGROUP" ]; then
+	for _ in $(seq 1 50); do
+		[ -s "$SCALE_CGROUP/cgroup.procs" ] || break
+		sleep 0.1
+	done
+	rmdir "$SCALE_CGROUP" 2>/dev/null || echo "down.sh: $SCALE_CGROUP still has processes: $(tr '\n' ' ' <"$SCALE_CGROUP/cgroup.procs")" >&2
+fi
 case "$SCALE_DIR" in /tmp/ferry-scale*|/run/ferry-scale*) rm -rf "$SCALE_DIR" ;; esac
 exit 0

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # bench/scale/up.sh N: start N lightweight SSH hosts for ferry's scale
-# benchmark. Each host is the controller's own sshd in its own network
-# namespace, on bridge br-scale inside the namespace ferry-scale (so the main
-# lab's br-ferry and routes on the controller are never touched). Hosts share
-# the controller's file system; each has its own working root
-# ($SCALE_DIR/roots/hNNN, host var `root`). Host keys are generated here and
-# written to known_hosts first: ferry verifies them (no accept-new).
+# benchmark. Each host is the controller's own sshd, in the network
+# namespace of its address, on bridge br-scale inside the namespace
+# ferry-scale (so the main lab's br-ferry and routes on the controller are
+# never touched). Up to 240 hosts each have an address of their own; more
+# share addresses on ports 2201.. (lib.sh). Hosts share the controller's
+# file system; each has its own working root ($SCALE_ROOTS/hNNNN, host
+# var `root`). Host keys are generated here and written to known_hosts
+# first: ferry verifies them (no accept-new).
 # On any failure everything made so far is removed (down.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,13 +20,20 @@ n=${1:?usage: up.sh N (1..$SCALE_MAX)}
 if [ ! -x /usr/sbin/sshd ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server >/dev/null
 fi
-if ip netns list | grep -qw "$SCALE_NS" || [ -e "$SCALE_DIR" ]; then
+if ip netns list | awk '{print $1}' | grep -qx "$SCALE_NS" || [ -e "$SCALE_DIR" ]; then
 	echo "up.sh: a scale lab exists; removing it first" >&2
 	"$here/down.sh"
 fi
 trap 'echo "up.sh: failed; tearing down" >&2; "$here/down.sh"' ERR
 
-mkdir -p "$SCALE_DIR"/{hosts,roots} /run/sshd
+mkdir -p "$SCALE_DIR/hosts" "$SCALE_ROOTS" /run/sshd
+# The hosts' sshds (and the sessions they fork) go into a cgroup of their
+# own, so that run.sh measures their CPU apart from the rest of the machine.
+# (Joined before `ip netns exec`, which mounts a /sys without the cgroups.)
+cgroup_procs=/dev/null
+if [ -d "${SCALE_CGROUP%/*}" ] && mkdir -p "$SCALE_CGROUP" 2>/dev/null; then
+	cgroup_procs=$SCALE_CGROUP/cgroup.procs
+fi
 
 # sshd runs a command through root's shell, and bash reads ~/.bashrc when
 # sshd starts it. The hosts should behave like fresh Debian hosts, not like
@@ -58,13 +67,14 @@ inv="$SCALE_DIR/inventory.yml"
 } >"$inv"
 
 for i in $(seq 1 "$n"); do
-	name=$(scale_name "$i"); addr=$(scale_addr "$i"); hd="$SCALE_DIR/hosts/$name"
-	mkdir -p "$hd" "$SCALE_DIR/roots/$name"
+	name=$(scale_name "$i"); addr=$(scale_addr "$i"); port=$(scale_port "$i"); ns=$(scale_ns "$i")
+	hd="$SCALE_DIR/hosts/$name"
+	mkdir -p "$hd" "$SCALE_ROOTS/$name"
 	ssh-keygen -q -t ed25519 -N '' -C "root@$name" -f "$hd/ssh_host_ed25519_key"
-	echo "$addr,$name $(cut -d' ' -f1,2 "$hd/ssh_host_ed25519_key.pub")" >>"$SCALE_DIR/known_hosts"
+	hostid=$addr; [ "$port" = 22 ] || hostid="[$addr]:$port"
+	echo "$hostid $(cut -d' ' -f1,2 "$hd/ssh_host_ed25519_key.pub")" >>"$SCALE_DIR/known_hosts"
 	cat >"$hd/sshd_config" <<CFG
-ListenAddress $addr
-Port 22
+ListenAddress $addr:$port
 HostKey $hd/ssh_host_ed25519_key
 PidFile $hd/sshd.pid
 AuthorizedKeysFile $SCALE_DIR/id_ed25519.pub
@@ -78,28 +88,43 @@ MaxStartups 100
 Subsystem sftp internal-sftp
 AcceptEnv LANG LC_*
 CFG
-	ip netns add "fs-$name"
-	ip -n "fs-$name" link set lo up
-	ip -n "$SCALE_NS" link add "vs-$name" type veth peer name eth0 netns "fs-$name"
-	ip -n "$SCALE_NS" link set "vs-$name" master "$SCALE_BRIDGE" up
-	ip -n "fs-$name" addr add "$addr/24" dev eth0
-	ip -n "fs-$name" link set eth0 up
-	/usr/sbin/sshd -t -f "$hd/sshd_config"
+	if [ "$port" = 22 ]; then
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		ip -n "$SCALE_NS" link add "vs${ns##*-a}" type veth peer name eth0 netns "$ns"
+		ip -n "$SCALE_NS" link set "vs${ns##*-a}" master "$SCALE_BRIDGE" up
+		ip -n "$ns" addr add "$addr/24" dev eth0
+		ip -n "$ns" link set eth0 up
+		/usr/sbin/sshd -t -f "$hd/sshd_config" # the first of each address; the rest differ by port only
+	fi
 	# ip netns exec runs in a private mount namespace: the bind mount of a
 	# stock Debian root .bashrc is seen by this sshd (and its sessions) only.
-	setsid ip netns exec "fs-$name" sh -c "$bashrc_mount"'exec /usr/sbin/sshd -D -f "$1/sshd_config" -E "$1/sshd.log"' \
-		sshd-scale "$hd" </dev/null >/dev/null 2>&1 &
-	echo "      $name: {address: $addr, vars: {root: $SCALE_DIR/roots/$name, ferry_state_dir: $SCALE_DIR/roots/$name/.ferry}}" >>"$inv"
+	# sh joins the cgroup, then becomes `ip netns exec`, whose inner sh mounts
+	# the stock .bashrc and becomes sshd ($0 there is the host folder).
+	setsid sh -c 'echo $$ >"$1" && exec nice -n "$2" ip netns exec "$3" sh -c "$4"'"'"'exec /usr/sbin/sshd -D -f "$0/sshd_config" -E "$0/sshd.log"'"'"' "$5"' \
+		sshd-scale "$cgroup_procs" "$SCALE_NICE" "$ns" "$bashrc_mount" "$hd" </dev/null >/dev/null 2>&1 &
+	portvar=; [ "$port" = 22 ] || portvar=", port: $port"
+	echo "      $name: {address: $addr$portvar, vars: {root: $SCALE_ROOTS/$name, ferry_state_dir: $SCALE_ROOTS/$name/.ferry}}" >>"$inv"
 done
 
-# Ready when every sshd answers with its known key (checked by ssh itself).
-deadline=$((SECONDS + 60))
-for i in $(seq 1 "$n"); do
-	addr=$(scale_addr "$i")
-	until ip netns exec "$SCALE_NS" ssh -q -i "$SCALE_DIR/id_ed25519" -o IdentitiesOnly=yes \
+# Ready when every sshd listens (checked per namespace: cheap for 1000
+# hosts), and the first and last host answer SSH with their known key
+# (checked by ssh itself: proves the known_hosts lines, ports included).
+deadline=$((SECONDS + 120))
+for a in $(seq 1 "$(( n < SCALE_ADDRS ? n : SCALE_ADDRS ))"); do
+	ns=$(scale_ns "$a")
+	want=$(for i in $(seq "$a" "$SCALE_ADDRS" "$n"); do echo "$(scale_addr "$i"):$(scale_port "$i")"; done | sort)
+	until [ "$(ip netns exec "$ns" ss -Hltn | awk '{print $4}' | sort)" = "$want" ]; do
+		(( SECONDS < deadline )) || { echo "up.sh: sshds of $ns do not all listen" >&2; false; }
+		sleep 0.2
+	done
+done
+for i in 1 "$n"; do
+	addr=$(scale_addr "$i"); port=$(scale_port "$i")
+	until ip netns exec "$SCALE_NS" ssh -q -p "$port" -i "$SCALE_DIR/id_ed25519" -o IdentitiesOnly=yes \
 		-o UserKnownHostsFile="$SCALE_DIR/known_hosts" -o GlobalKnownHostsFile=/dev/null \
 		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=2 "root@$addr" true 2>/dev/null; do
-		(( SECONDS < deadline )) || { echo "up.sh: $(scale_name "$i") ($addr) does not answer SSH" >&2; false; }
+		(( SECONDS < deadline )) || { echo "up.sh: $(scale_name "$i") ($addr:$port) does not answer SSH" >&2; false; }
 		sleep 0.2
 	done
 done

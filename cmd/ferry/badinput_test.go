@@ -104,6 +104,27 @@ func TestBadInputChangesNothing(t *testing.T) {
 			want: []string{"template_syntax/templates/site.conf.tmpl:2", "missing value for if"},
 		},
 		{
+			name: "notify of a handler no role of the play has",
+			setup: func(s *site) []string {
+				return []string{"-i", s.inventory("undefined_handler", "")}
+			},
+			want: []string{"undefined_handler/role.yml:4", `no handler named "reload nginx"`},
+		},
+		{
+			name: "delegate_to a host not in the inventory",
+			setup: func(s *site) []string {
+				return []string{"-i", s.inventory("bad_delegate", "")}
+			},
+			want: []string{"nothing was changed", "bad_delegate/role.yml:4", `no host "db-01"`},
+		},
+		{
+			name: "roles including each other",
+			setup: func(s *site) []string {
+				return []string{"-i", s.inventory("include_cycle", "")}
+			},
+			want: []string{"include_cycle_b/role.yml:2", "import_role: cycle", "include_cycle/role.yml -> "},
+		},
+		{
 			name: "role that does not exist",
 			setup: func(s *site) []string {
 				return []string{"-i", s.inventory("good, ngnix", "")}

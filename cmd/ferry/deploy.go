@@ -24,6 +24,7 @@ type deployFlags struct {
 	rolesPath                     []string
 	ops                           deployOps // listing, --start-at-task, progress
 	lockTimeout                   time.Duration
+	shard                         string // --shard I/N (shard.go)
 }
 
 func init() {
@@ -59,6 +60,7 @@ run would change.`,
 	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with one of these tags")
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with one of these tags")
 	fl.StringArrayVar(&f.rolesPath, "roles-path", nil, "folder of user roles, searched before built-ins (repeatable)")
+	fl.StringVar(&f.shard, "shard", "", "run only the I-th of N balanced slices of the selected hosts (I/N; see `ferry recap merge`)")
 	f.conn.register(fl)
 	f.ops.register(cmd)
 	return cmd
@@ -83,6 +85,10 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if err := f.conn.check(); err != nil {
 		return err
 	}
+	shard, err := parseShardFlag(f)
+	if err != nil {
+		return err
+	}
 	inv, err := loadInventory(cmd)
 	if err != nil {
 		return err
@@ -102,6 +108,9 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	}
 	if len(plays) == 0 {
 		return badInput(fmt.Errorf("%s: no host selected has a role to run (limit %q)", inv.Path, f.limit))
+	}
+	if plays, rep, err = sliceShard(cmd, plays, shard, rep, f.check); err != nil || len(plays) == 0 {
+		return err
 	}
 	if done, err := f.ops.before(cmd, plays, f.tags, f.skipTags); done || err != nil {
 		return err
@@ -135,11 +144,5 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "plan saved to %s: apply it with `ferry apply %s`\n", f.out, f.out)
 		}
 	}
-	if err := recapExit(recap); err != nil {
-		return err
-	}
-	if f.check && f.detailedExitcode && (recap.Changed > 0 || recap.Unknown > 0) {
-		return &exitError{code: exitDrift}
-	}
-	return nil
+	return deployExit(recap, f.check && f.detailedExitcode)
 }

@@ -84,6 +84,19 @@ func recapExit(r runner.Recap) error {
 	return outcome{unreachable: r.Unreachable, failed: r.Failed - r.Refused, interrupted: r.Interrupted}.err()
 }
 
+// deployExit is a deploy's exit from its recap (and that of `ferry recap
+// merge` from the merged recap): recapExit's, else, when asked
+// (--check --detailed-exitcode), 4 for changes pending or unknown.
+func deployExit(r runner.Recap, detailedExitcode bool) error {
+	if err := recapExit(r); err != nil {
+		return err
+	}
+	if detailedExitcode && (r.Changed > 0 || r.Unknown > 0) {
+		return &exitError{code: exitDrift}
+	}
+	return nil
+}
+
 // runError maps the engine's error: input it rejected before touching a
 // host is bad input, told without secrets.
 func runError(inv *inventory.Inventory, err error) error {

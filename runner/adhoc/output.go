@@ -116,6 +116,9 @@ type hostEvent struct {
 	Stderr     string `json:"stderr"`
 	Message    string `json:"msg,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
+	// RoundTrips counts the executor calls the host cost, as deploy's
+	// recap does (bench/scale/run.sh reports it per host).
+	RoundTrips int `json:"round_trips"`
 }
 
 // recapEvent is the last line.
@@ -134,7 +137,7 @@ func WriteJSON(w io.Writer, results []Result, redact func(string) string) error 
 		// Fields are masked before encoding, where a secret still reads as
 		// it was written, and the line again after.
 		ev := hostEvent{Event: "run", Host: r.Host, Status: status(r), RC: r.ExitCode,
-			Stdout: redact(r.Stdout), Stderr: redact(r.Stderr), DurationMS: r.Duration.Milliseconds()}
+			Stdout: redact(r.Stdout), Stderr: redact(r.Stderr), DurationMS: r.Duration.Milliseconds(), RoundTrips: r.Calls}
 		if r.Err != nil {
 			ev.Message = redact(r.Err.Error())
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,18 +194,58 @@ func (o *Overlay) resolve(ctx context.Context, p string, e Entry, become, withCo
 	return fi, content, nil
 }
 
+// maxLinkHops bounds how many links Exists follows, as the kernel does
+// (ELOOP).
+const maxLinkHops = 40
+
 // Exists reports whether p would exist (for a command's creates/removes
-// guard); ok is false when nothing is predicted for p.
-func (o *Overlay) Exists(p string) (exists, ok bool, err error) {
+// guard, which follows links as test -e does); ok is false when nothing is
+// predicted for p or for what it leads to, and the host answers. Links are
+// followed through the prediction and, once it was predicted to change
+// anything, through the host's own links too: a host link may lead to a
+// predicted path.
+func (o *Overlay) Exists(ctx context.Context, p string, become bool) (exists, ok bool, err error) {
 	e, ok := o.State.Lookup(p)
-	if !ok {
+	if !ok && o.State.Changed() == "" {
 		return false, false, nil
 	}
-	switch e.Kind {
-	case Unknown:
-		return false, true, &UnknownError{What: p, Because: e.Because}
-	case Absent:
-		return false, true, nil
+	followed := false
+	for hops := 0; ; hops++ {
+		if hops > maxLinkHops {
+			return false, true, &UnknownError{What: p, Because: "too many levels of links"}
+		}
+		if !ok {
+			fi, err := o.Exec.Stat(ctx, p, become)
+			if err != nil {
+				return false, true, err
+			}
+			if !fi.IsLink {
+				if !followed {
+					return false, false, nil // the host answers for itself
+				}
+				if !fi.Exists {
+					if err := o.mayBeCreated(p); err != nil {
+						return false, true, err
+					}
+				}
+				return fi.Exists, true, nil
+			}
+			e = Entry{Kind: Link, LinkTo: fi.LinkTo}
+		}
+		switch e.Kind {
+		case Unknown:
+			return false, true, &UnknownError{What: p, Because: e.Because}
+		case Absent:
+			return false, true, nil
+		case Link:
+			to := e.LinkTo
+			if !path.IsAbs(to) {
+				to = path.Join(path.Dir(p), to)
+			}
+			p, followed = path.Clean(to), true
+			e, ok = o.State.Lookup(p)
+			continue
+		}
+		return true, true, nil
 	}
-	return true, true, nil
 }

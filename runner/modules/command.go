@@ -149,7 +149,7 @@ func (m *commandModule) predictedGuards(ctx context.Context, t *Target, predicte
 		if g.path == "" {
 			continue
 		}
-		exists, ok, err := t.State.Exists(g.path)
+		exists, ok, err := t.State.Exists(ctx, g.path, t.Become)
 		if err != nil {
 			return "", err
 		}

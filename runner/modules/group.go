@@ -109,8 +109,9 @@ func (m *groupModule) Plan(ctx context.Context, t *Target) (Change, error) {
 }
 
 // readPredicted reads the group, or in check mode takes what an earlier
-// task of the run would have left. Packages and new users create groups
-// check mode does not see: after them, a group no task names is unknown.
+// task of the run would have left. Packages create groups check mode does
+// not see: after them, a group no task names is unknown; so is the group
+// of a user's name that useradd or userdel may create or remove.
 func (m *groupModule) readPredicted(ctx context.Context, t *Target) (bool, int, error) {
 	if t.State == nil {
 		return m.read(ctx, t)
@@ -120,16 +121,17 @@ func (m *groupModule) readPredicted(ctx context.Context, t *Target) (bool, int, 
 		if v == "absent" {
 			return false, 0, nil
 		}
+		if why, unknown := strings.CutPrefix(v, "unknown "); unknown {
+			return false, 0, &hoststate.UnknownError{What: "group " + m.name, Because: "an earlier " + why}
+		}
 		gid, _ := strconv.Atoi(strings.TrimPrefix(v, "present "))
 		if gid < 0 && m.gid >= 0 {
 			return false, 0, &hoststate.UnknownError{What: "the gid of group " + m.name, Because: "groupadd picks it in the real run"}
 		}
 		return true, gid, nil
 	}
-	for _, kind := range []string{hoststate.Packages, "accounts"} {
-		if why := ps.Touched(kind); why != "" {
-			return false, 0, &hoststate.UnknownError{What: "group " + m.name, Because: why + ", which may create it"}
-		}
+	if why := ps.Touched(hoststate.Packages); why != "" {
+		return false, 0, &hoststate.UnknownError{What: "group " + m.name, Because: why + ", which may create it"}
 	}
 	return m.read(ctx, t)
 }

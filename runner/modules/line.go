@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -26,6 +27,10 @@ type lineModule struct {
 	cur     executor.FileInfo
 	planned []byte // new content, nil when only attributes change
 	become  bool
+	// dest is the file written: path, or the file a link at path leads
+	// to (a line is edited through links, as sed --follow-symlinks and
+	// Ansible's lineinfile do, never by putting a file in the link's place).
+	dest string
 }
 
 func newLine(a *argReader) (Module, error) {
@@ -67,8 +72,20 @@ func newLine(a *argReader) (Module, error) {
 }
 
 // readScript prints "file MODE OWNER GROUP" and the content, "missing", or
-// "other" in one round trip, so a no-op Plan costs one Run.
-const lineReadScript = `if [ -f "$p" ]; then stat -c 'file %a %U %G' -- "$p" && cat -- "$p"; elif [ -e "$p" ]; then echo other; else echo missing; fi`
+// "other" in one round trip, so a no-op Plan costs one Run. A link at $p
+// is followed: first "link", its own target and the file it leads to
+// (readlink -f) on lines of their own, then the state of that file
+// ("dangling" when it cannot be resolved); a name holding a newline is
+// "other", never guessed at.
+const lineReadScript = `nl='
+'
+if [ -L "$p" ]; then
+  l=$(readlink -- "$p"; echo x); l=${l%x}; l=${l%"$nl"}
+  p=$(readlink -f -- "$p" && echo x) && p=${p%x} && p=${p%"$nl"} || p=
+  case "$l$p" in *"$nl"*) echo other; exit 0;; esac
+  printf 'link\n%s\n%s\n' "$l" "$p"
+fi
+if [ -z "$p" ]; then echo dangling; elif [ -f "$p" ]; then stat -c 'file %a %U %G' -- "$p" && cat -- "$p"; elif [ -e "$p" ]; then echo other; else echo missing; fi`
 
 func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	fi, content, err := m.read(ctx, t)
@@ -83,7 +100,7 @@ func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
 		if !m.create {
 			return Change{}, fmt.Errorf("line %s: file does not exist (set create: true to create it)", m.path)
 		}
-		if err := needParent(ctx, t, m.path); err != nil {
+		if err := needParent(ctx, t, m.dest); err != nil {
 			return Change{}, fmt.Errorf("line %s: %w", m.path, err)
 		}
 	}
@@ -112,29 +129,30 @@ func (m *lineModule) Plan(ctx context.Context, t *Target) (Change, error) {
 }
 
 // read returns the file's state and content: from check mode's prediction
-// where there is one, else in one round trip.
+// where there is one, else in one round trip. It sets m.dest.
 func (m *lineModule) read(ctx context.Context, t *Target) (executor.FileInfo, string, error) {
+	m.dest = m.path
 	if t.State != nil {
-		fi, content, ok, err := t.State.Text(ctx, m.path, t.Become)
-		if err != nil {
-			return fi, "", fmt.Errorf("line %s: %w", m.path, err)
-		}
-		if ok {
-			if fi.Exists && (fi.IsDir || fi.IsLink) {
-				// The read script follows links; the prediction does not.
-				if fi.IsLink {
-					return fi, "", fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "a task before makes it a link, which check mode does not follow"})
-				}
-				return fi, "", fmt.Errorf("line %s: not a regular file", m.path)
-			}
-			return fi, string(content), nil
+		fi, content, ok, err := m.predicted(ctx, t, m.path)
+		if ok || err != nil {
+			return fi, content, err
 		}
 	}
 	res, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "p=" + quote(m.path) + "\n" + lineReadScript})
 	if err != nil {
 		return executor.FileInfo{}, "", err
 	}
-	fi, content, err := parseLineRead(string(res.Stdout))
+	out := string(res.Stdout)
+	if rest, isLink := strings.CutPrefix(out, "link\n"); isLink {
+		var hop, dest string
+		hop, rest, _ = strings.Cut(rest, "\n")
+		dest, out, _ = strings.Cut(rest, "\n")
+		if fi, content, ok, err := m.throughLink(ctx, t, hop, dest); ok || err != nil {
+			return fi, content, err
+		}
+		m.dest = dest
+	}
+	fi, content, err := parseLineRead(out)
 	if err != nil {
 		return fi, "", fmt.Errorf("line %s: %w", m.path, err)
 	}
@@ -144,6 +162,48 @@ func (m *lineModule) read(ctx context.Context, t *Target) (executor.FileInfo, st
 		}
 	}
 	return fi, content, nil
+}
+
+// predicted is check mode's answer for the file at p, when it has one.
+func (m *lineModule) predicted(ctx context.Context, t *Target, p string) (executor.FileInfo, string, bool, error) {
+	fi, content, ok, err := t.State.Text(ctx, p, t.Become)
+	if err != nil {
+		return fi, "", true, fmt.Errorf("line %s: %w", m.path, err)
+	}
+	if !ok {
+		return fi, "", false, nil
+	}
+	if fi.Exists && fi.IsLink {
+		// The read script follows links; the prediction does not.
+		return fi, "", true, fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "a task before makes " + p + " a link, which check mode does not follow"})
+	}
+	if fi.Exists && fi.IsDir {
+		return fi, "", true, fmt.Errorf("line %s: not a regular file", m.path)
+	}
+	m.dest = p
+	return fi, string(content), true, nil
+}
+
+// throughLink handles a link the host has at m.path, leading (hop: its own
+// target) to dest, "" when that cannot be resolved. In check mode the file
+// behind the link is read through the prediction: ok is true when that
+// answered.
+func (m *lineModule) throughLink(ctx context.Context, t *Target, hop, dest string) (executor.FileInfo, string, bool, error) {
+	changed := t.State != nil && t.State.State.Changed() != ""
+	first := hop
+	if !path.IsAbs(first) {
+		first = path.Join(path.Dir(m.path), first)
+	}
+	switch {
+	case changed && (dest == "" || path.Clean(first) != dest):
+		// More links on the way, which the prediction does not follow.
+		return executor.FileInfo{}, "", true, fmt.Errorf("line %s: %w", m.path, &hoststate.UnknownError{What: m.path, Because: "it is a link to " + hop + ", through more links than check mode follows, after a task before changes the host"})
+	case dest == "":
+		return executor.FileInfo{}, "", true, fmt.Errorf("line %s: a link to %s, which does not resolve", m.path, hop)
+	case changed:
+		return m.predicted(ctx, t, dest)
+	}
+	return executor.FileInfo{}, "", false, nil
 }
 
 // uploadOptions are those Apply writes the edited file with.
@@ -164,19 +224,25 @@ func (m *lineModule) uploadOptions() executor.UploadOptions {
 // predict records the file as Apply leaves it.
 func (m *lineModule) predict(st *hoststate.State) {
 	if m.planned != nil {
-		st.Set(m.path, fileEntry(m.planned, m.uploadOptions()))
+		st.Set(m.dest, fileEntry(m.planned, m.uploadOptions()))
 		return
 	}
 	// Only the mode changes; the content is what it is.
 	e := hoststate.Entry{Kind: hoststate.File, Backed: true, Mode: m.attrs.mode, HasMode: true, Owner: m.cur.Owner, Group: m.cur.Group}
-	if cur, ok := st.Lookup(m.path); ok && cur.Kind == hoststate.File {
+	if cur, ok := st.Lookup(m.dest); ok && cur.Kind == hoststate.File {
 		e.Content, e.Backed = cur.Content, cur.Backed
 	}
-	st.Set(m.path, e)
+	st.Set(m.dest, e)
 }
 
-// Writes is the path the task writes.
-func (m *lineModule) Writes() []string { return []string{m.path} }
+// Writes is the path the task writes, and the file behind it when it was
+// read to be a link.
+func (m *lineModule) Writes() []string {
+	if m.dest != "" && m.dest != m.path {
+		return []string{m.path, m.dest}
+	}
+	return []string{m.path}
+}
 
 func parseLineRead(out string) (executor.FileInfo, string, error) {
 	head, content, _ := strings.Cut(out, "\n")
@@ -255,10 +321,10 @@ func (m *lineModule) Apply(ctx context.Context, t *Target, c Change) (Change, er
 	if m.planned != nil {
 		o := m.uploadOptions()
 		o.Become = t.Become
-		if err := t.Exec.Upload(ctx, m.path, m.planned, o); err != nil {
+		if err := t.Exec.Upload(ctx, m.dest, m.planned, o); err != nil {
 			return c, fmt.Errorf("line %s: %w", m.path, err)
 		}
-	} else if script := m.attrs.fixScript(m.path, m.cur); script != "" {
+	} else if script := m.attrs.fixScript(m.dest, m.cur); script != "" {
 		if _, err := runOK(ctx, t, "line "+m.path, executor.Command{Script: "set -e\n" + script}); err != nil {
 			return c, err
 		}

@@ -2,11 +2,14 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 // fakeMySQL puts a stand-in "mysql" first on PATH. The module's scripts run
@@ -324,5 +327,53 @@ func TestNativePasswordHash(t *testing.T) {
 	// MySQL's and MariaDB's PASSWORD('password').
 	if got, want := nativePasswordHash("password"), "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"; got != want {
 		t.Errorf("nativePasswordHash = %s, want %s", got, want)
+	}
+}
+
+// In check mode a mysql_user task plans against the account an earlier one
+// creates or changes, without asking the server; the password is compared
+// by a hash of it, and never kept in clear text. After SQL check mode does
+// not predict, accounts are unknown.
+func TestMySQLUserPlanAgainstPrediction(t *testing.T) {
+	fake := newFakeMySQL(t)
+	tg, _ := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	fake.answer(1, mariaVersion+"native_match\t0\n", "ERROR 1141 (42000) at line 6: There is no such grant defined for user 'app' on host '%'\n", 1)
+	args := func(pw string, privs ...any) map[string]any {
+		return map[string]any{"name": "app", "password": pw, "privileges": privs}
+	}
+	first, err := newModule(t, "mysql_user", args(canary, "app.*:SELECT,INSERT")).Plan(ctx, tg)
+	if err != nil || !first.Changed || first.Predict == nil {
+		t.Fatalf("create: %+v %v", first, err)
+	}
+	first.Predict(st)
+	for _, tc := range []struct {
+		args map[string]any
+		want string
+	}{
+		{args(canary, "app.*:INSERT,SELECT"), ""},
+		{args("another-"+canary, "app.*:SELECT,INSERT"), "set password of mysql user 'app'@'%'"},
+		{args(canary, "app.*:SELECT"), "grant SELECT on app.* to 'app'@'%' (was INSERT, SELECT)"},
+		{map[string]any{"name": "app", "state": "absent"}, "drop mysql user 'app'@'%'"},
+	} {
+		c, err := newModule(t, "mysql_user", tc.args).Plan(ctx, tg)
+		if err != nil || strings.Join(c.Summary, ",") != tc.want {
+			t.Errorf("%v: %q %v, want %q", tc.args["privileges"], c.Summary, err, tc.want)
+		}
+	}
+	if n := fake.read("args", 2); n != "" {
+		t.Errorf("plans against the prediction asked the server: %q", n)
+	}
+	for _, v := range []string{"app@%"} {
+		if f, _ := st.Fact(mysqlUserFact, v); strings.Contains(f, canary) {
+			t.Errorf("the prediction holds the password in clear text: %s", f)
+		}
+	}
+	st.Touch(MySQLKind, `task "schema" runs SQL`)
+	var unknown *hoststate.UnknownError
+	if _, err := newModule(t, "mysql_user", args(canary, "app.*:SELECT,INSERT")).Plan(ctx, tg); !errors.As(err, &unknown) {
+		t.Errorf("after SQL check mode does not predict: %v, want unknown", err)
 	}
 }

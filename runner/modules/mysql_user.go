@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -200,9 +202,10 @@ func (m *mysqlUserModule) read(ctx context.Context, t *Target) (mysqlUserState, 
 	return st, nil
 }
 
-// Plan costs one round trip.
+// Plan costs one round trip (none in check mode after an earlier task on
+// the same account).
 func (m *mysqlUserModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	st, err := m.read(ctx, t)
+	st, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
@@ -210,7 +213,7 @@ func (m *mysqlUserModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if len(m.stmts) == 0 {
 		return Change{Summary: m.summary}, nil
 	}
-	return Change{Changed: true, Summary: m.summary}, nil
+	return Change{Changed: true, Summary: m.summary, Predict: func(ps *hoststate.State) { m.predict(ps, st) }}, nil
 }
 
 func (m *mysqlUserModule) plan(st mysqlUserState) {

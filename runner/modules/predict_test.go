@@ -103,3 +103,95 @@ func TestSysctlPlanAgainstPrediction(t *testing.T) {
 		t.Errorf("planning wrote %s", file)
 	}
 }
+
+// A user an earlier task creates or changes is planned from the
+// prediction, with no read of the host; what useradd picks by itself (a
+// uid, the home, a group of the user's name) is unknown.
+func TestUserPlanAgainstPrediction(t *testing.T) {
+	tg, rec := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	const name = "ferry-check-no-such-user"
+	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZlcnJ5 admin@ferry"
+	plan := func(args map[string]any) (Change, error) {
+		args["name"] = name
+		return newModule(t, "user", args).Plan(ctx, tg)
+	}
+	first, err := plan(map[string]any{"shell": "/bin/sh", "home": "/srv/" + name, "authorized_keys": []any{key}})
+	if err != nil || !first.Changed || first.Predict == nil {
+		t.Fatalf("create: %+v, %v", first, err)
+	}
+	first.Predict(st)
+	rec.reset()
+	var unknown *hoststate.UnknownError
+	for _, tc := range []struct {
+		args map[string]any
+		want string // summary, or "unknown"
+	}{
+		{map[string]any{"shell": "/bin/sh", "home": "/srv/" + name, "authorized_keys": []any{key}}, ""},
+		{map[string]any{"shell": "/bin/bash"}, "set shell of " + name + " to /bin/bash (was /bin/sh)"},
+		{map[string]any{"groups": []any{}}, ""},
+		{map[string]any{"groups": []any{"adm"}}, "set groups of " + name + " to [adm] (was [])"},
+		{map[string]any{"uid": 2000}, "unknown"},
+		{map[string]any{"group": "adm"}, "unknown"},
+	} {
+		c, err := plan(tc.args)
+		switch {
+		case tc.want == "unknown":
+			if !errors.As(err, &unknown) || !strings.Contains(err.Error(), "useradd picks it") {
+				t.Errorf("%v: %+v %v, want unknown", tc.args, c, err)
+			}
+		case err != nil || strings.Join(c.Summary, ",") != tc.want:
+			t.Errorf("%v: %q %v, want %q", tc.args, c.Summary, err, tc.want)
+		}
+	}
+	if n := rec.reset(); n != 0 {
+		t.Errorf("plans against a predicted user cost %d round trips", n)
+	}
+	// useradd may create a group of the user's name; its home is unknown.
+	if _, err := newModule(t, "group", map[string]any{"name": name}).Plan(ctx, tg); !errors.As(err, &unknown) {
+		t.Errorf("group of the new user's name: %v, want unknown", err)
+	}
+	if _, err := tg.State.Stat(ctx, "/srv/"+name+"/.ssh/authorized_keys", false); !errors.As(err, &unknown) {
+		t.Errorf("a file in the new user's home: %v, want unknown", err)
+	}
+	// Other groups are still planned against the host.
+	if c, err := newModule(t, "group", map[string]any{"name": "root", "gid": 0}).Plan(ctx, tg); err != nil || c.Changed {
+		t.Errorf("another group: %+v %v", c, err)
+	}
+	// Removed: the next task plans its creation again.
+	gone, err := plan(map[string]any{"state": "absent"})
+	if err != nil || !gone.Changed {
+		t.Fatalf("remove: %+v %v", gone, err)
+	}
+	gone.Predict(st)
+	if c, err := plan(map[string]any{"state": "absent"}); err != nil || c.Changed {
+		t.Errorf("remove again: %+v %v", c, err)
+	}
+	if c, err := plan(map[string]any{}); err != nil || !c.Changed || c.Summary[0] != "create user "+name {
+		t.Errorf("create after remove: %+v %v", c, err)
+	}
+}
+
+// An existing account changed by an earlier task keeps what the task does
+// not change, as the host reports it.
+func TestUserChangePredicted(t *testing.T) {
+	tg, _ := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	c, err := newModule(t, "user", map[string]any{"name": "root", "shell": "/bin/ferry-check-shell"}).Plan(ctx, tg)
+	if err != nil || !c.Changed {
+		t.Fatalf("change root's shell: %+v %v", c, err)
+	}
+	c.Predict(st)
+	for _, args := range []map[string]any{
+		{"name": "root", "shell": "/bin/ferry-check-shell"},
+		{"name": "root", "uid": 0, "home": "/root"},
+	} {
+		if c, err := newModule(t, "user", args).Plan(ctx, tg); err != nil || c.Changed {
+			t.Errorf("%v after the change: %+v %v", args, c, err)
+		}
+	}
+}

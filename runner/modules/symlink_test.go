@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 // TestCopyOntoSymlinkToDirectoryRefused: check mode already says that a
@@ -50,5 +52,76 @@ func TestFileAbsentTrailingSlashOnLink(t *testing.T) {
 	}
 	if _, err := os.Lstat(link); !os.IsNotExist(err) {
 		t.Errorf("the link is still there: %v", err)
+	}
+}
+
+// TestLineEditsThroughLink: a line task on a link edits the file the link
+// leads to, keeping its mode, and leaves the link; it used to put a
+// regular file of the link's mode (0777) in the link's place.
+func TestLineEditsThroughLink(t *testing.T) {
+	tg, _, _ := sshTarget(t)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.conf")
+	if err := os.WriteFile(target, []byte("one\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(target, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "app.conf")
+	if err := os.Symlink("real.conf", link); err != nil {
+		t.Fatal(err)
+	}
+	m := newModule(t, "line", map[string]any{"path": link, "line": "two"})
+	c, err := m.Plan(t.Context(), tg)
+	if err != nil || !c.Changed || c.Summary[0] != "edit "+link {
+		t.Fatalf("plan: %+v %v", c, err)
+	}
+	if _, err := m.Apply(t.Context(), tg, c); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link is gone: %v %v", fi.Mode(), err)
+	}
+	got, _ := os.ReadFile(target)
+	fi, _ = os.Stat(target)
+	if string(got) != "one\ntwo\n" || fi.Mode().Perm() != 0o640 {
+		t.Errorf("target = %q mode %o, want the line added and mode 0640", got, fi.Mode().Perm())
+	}
+	// A dangling link into a missing folder is an error, not a new file.
+	gone := filepath.Join(dir, "gone.conf")
+	if err := os.Symlink("missing/x.conf", gone); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newModule(t, "line", map[string]any{"path": gone, "line": "two", "create": true}).Plan(t.Context(), tg)
+	if err == nil || !strings.Contains(err.Error(), "does not resolve") {
+		t.Errorf("dangling link: %v", err)
+	}
+}
+
+// TestLineThroughLinkReadsPrediction: in check mode, a line task on a link
+// the host has reads the file behind it as an earlier task predicts it.
+func TestLineThroughLinkReadsPrediction(t *testing.T) {
+	tg, _, _ := sshTarget(t)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.conf")
+	if err := os.WriteFile(target, []byte("one\nk=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "app.conf")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st.Set(target, hoststate.Entry{Kind: hoststate.File, Content: []byte("one\n"), Mode: 0o644, HasMode: true})
+	c, err := newModule(t, "line", map[string]any{"path": link, "regexp": "^k=", "state": "absent"}).Plan(t.Context(), tg)
+	if err != nil || c.Changed {
+		t.Errorf("line through a link to a predicted file: %+v %v, want no change", c, err)
+	}
+	c, err = newModule(t, "line", map[string]any{"path": link, "line": "k=3", "regexp": "^k="}).Plan(t.Context(), tg)
+	if err != nil || !c.Changed || !strings.Contains(c.Diff, "+k=3") || strings.Contains(c.Diff, "-k=2") {
+		t.Errorf("edit through a link to a predicted file: %+v %v", c, err)
 	}
 }

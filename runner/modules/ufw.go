@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hostread"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -90,9 +91,9 @@ func (m *ufwModule) read(ctx context.Context, t *Target) (ufwState, error) {
 	return st, nil
 }
 
-// Plan costs one round trip.
+// Plan costs one round trip (none in check mode after an earlier ufw task).
 func (m *ufwModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	st, err := m.read(ctx, t)
+	st, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
@@ -100,7 +101,11 @@ func (m *ufwModule) Plan(ctx context.Context, t *Target) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	return Change{Changed: len(m.commands) > 0, Summary: m.commands}, nil
+	c := Change{Changed: len(m.commands) > 0, Summary: m.commands}
+	if c.Changed {
+		c.Predict = func(ps *hoststate.State) { m.predict(ps, st) }
+	}
+	return c, nil
 }
 
 // plan lists the ufw commands, in the order they must run: the SSH rule

@@ -2,11 +2,14 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 // recordedRead reads a host's recorded answer to one of hostread's readers.
@@ -155,5 +158,59 @@ func TestUfwVRRPRule(t *testing.T) {
 		if _, err := parseUfwRule(0, bad); err == nil {
 			t.Errorf("rule %v accepted", bad)
 		}
+	}
+}
+
+// What a ufw task leaves is what the next plan finds: planning the same
+// task against its own prediction changes nothing, for every recorded
+// starting state, with and without purge.
+func TestUfwPredictionIsWhatVerifyFinds(t *testing.T) {
+	for _, added := range []string{"ufw_show_added.txt", "ufw_show_added_2.txt"} {
+		st := recordedUfw(t, "ufw_status_inactive.txt", added)
+		for _, purge := range []bool{true, false} {
+			m := newModule(t, "ufw", map[string]any{
+				"ssh_from": "198.18.0.1", "purge": purge, "default_incoming": "reject",
+				"rules": []any{
+					map[string]any{"port": 443, "comment": "https"},
+					map[string]any{"port": 3306, "from": "198.18.0.0/24", "comment": "renamed"},
+				},
+			}).(*ufwModule)
+			if left, err := m.plan(m.after(st)); err != nil || len(left) > 0 {
+				t.Errorf("%s purge=%v: after the predicted apply, still %v %v", added, purge, left, err)
+			}
+		}
+	}
+}
+
+// In check mode a second ufw task plans against the first one's result,
+// with no read of the host.
+func TestUfwPlanAgainstPrediction(t *testing.T) {
+	tg, rec := localTarget(t)
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	ctx := context.Background()
+	first := newModule(t, "ufw", map[string]any{"rules": []any{map[string]any{"port": 80}}}).(*ufwModule)
+	first.predict(st, recordedUfw(t, "ufw_status_inactive.txt", "ufw_show_added.txt"))
+	c, err := newModule(t, "ufw", map[string]any{"rules": []any{map[string]any{"port": 80}}}).Plan(ctx, tg)
+	if err != nil || c.Changed {
+		t.Errorf("the same rules again: %+v %v", c, err)
+	}
+	c, err = newModule(t, "ufw", map[string]any{"purge": false, "rules": []any{map[string]any{"port": 80}, map[string]any{"port": 8080}}}).Plan(ctx, tg)
+	if err != nil || !reflect.DeepEqual(c.Summary, []string{"ufw allow 8080/tcp"}) {
+		t.Errorf("one more rule: %+v %v", c, err)
+	}
+	if n := rec.reset(); n != 0 {
+		t.Errorf("plans against the predicted firewall cost %d round trips", n)
+	}
+	var unknown *hoststate.UnknownError
+	if _, err := tg.State.Stat(ctx, "/etc/ufw/user.rules", true); !errors.As(err, &unknown) {
+		t.Errorf("ufw's rules file after a ufw task: %v, want unknown", err)
+	}
+	// Before any ufw task, a package install may bring or change ufw.
+	fresh := hoststate.New()
+	fresh.Touch(hoststate.Packages, "an earlier task installs ufw")
+	tg.State = hoststate.NewOverlay(fresh, tg.Exec)
+	if _, err := newModule(t, "ufw", map[string]any{}).Plan(ctx, tg); !errors.As(err, &unknown) {
+		t.Errorf("ufw after a package install: %v, want unknown", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 func init() {
@@ -140,15 +141,20 @@ func (m *userModule) read(ctx context.Context, t *Target) (userState, error) {
 	return st, nil
 }
 
-// Plan costs one round trip.
+// Plan costs one round trip (none in check mode after an earlier task on
+// the same account).
 func (m *userModule) Plan(ctx context.Context, t *Target) (Change, error) {
-	st, err := m.read(ctx, t)
+	st, err := m.readPredicted(ctx, t)
 	if err != nil {
 		return Change{}, err
 	}
 	sum, script := m.plan(st)
 	m.script = script
-	return Change{Changed: len(sum) > 0, Summary: sum}, nil
+	c := Change{Changed: len(sum) > 0, Summary: sum}
+	if c.Changed {
+		c.Predict = func(ps *hoststate.State) { m.predict(ps, st) }
+	}
+	return c, nil
 }
 
 func (m *userModule) plan(st userState) ([]string, string) {

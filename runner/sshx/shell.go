@@ -60,9 +60,9 @@ while :; do
   wait "$__ferry_p"
   __ferry_c=$?
   exec 3>&- 5>&-
-  cat <&4
+  { [ -s /dev/fd/4 ] || [ ! -e /dev/fd/4 ]; } && cat <&4
   printf '%%sE%%d\n' "$__ferry_t" "$__ferry_c"
-  cat <&6 >&2
+  { [ -s /dev/fd/6 ] || [ ! -e /dev/fd/6 ]; } && cat <&6 >&2
   printf '%%sE\n' "$__ferry_t" >&2
   exec 4<&- 6<&-
 done
@@ -365,8 +365,10 @@ func (s *stream) until(marker string) ([]byte, error) {
 	for {
 		if i := bytes.Index(s.buf[from:], m); i >= 0 {
 			i += from
-			out := s.buf[:i:i]
-			s.buf = append([]byte(nil), s.buf[i+len(m):]...)
+			// The buffer is kept for the next read (a fresh one for each
+			// marker made most of a run's garbage); out is a copy.
+			out := bytes.Clone(s.buf[:i])
+			s.buf = s.buf[:copy(s.buf, s.buf[i+len(m):])]
 			return out, nil
 		}
 		from = max(0, len(s.buf)-len(m)+1)

@@ -1,0 +1,112 @@
+package runner_test
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferry-deploy/ferry/roles"
+)
+
+// include_role with tasks_from and a loop, and import_role: the included
+// tasks read their role's defaults and the include's vars, notify a
+// handler of a sibling role of the play (web) and of the included role
+// (lib), and every handler runs once, in the play's order: the play's
+// roles first, then the roles they include. Check mode reports exactly
+// what the real run does.
+func TestIncludeRoleAndNotifyAcrossRoles(t *testing.T) {
+	l := newLab(t, 1, "app, web")
+	l.writeRoleFiles("web", map[string]string{"role.yml": `handlers:
+  - name: reload web
+    shell: {cmd: "echo reload web >> {{ .root }}/handlers"}
+`})
+	l.writeRoleFiles("lib", map[string]string{
+		"role.yml": `defaults: {libdefault: d, greeting: lib}
+tasks:
+  - name: lib main
+    copy: {content: "main {{ .libdefault }}\n", dest: "{{ .root }}/lib-main"}
+    notify: lib changed
+handlers:
+  - name: lib handler
+    shell: {cmd: "echo lib handler >> {{ .root }}/handlers"}
+    listen: lib changed
+`,
+		"tasks/item.yml": `- name: item
+  copy: {content: "{{ .greeting }} {{ .item }} {{ .libdefault }} {{ .suffix }}\n", dest: "{{ .root }}/item-{{ .item }}"}
+  notify: reload web
+`})
+	l.writeRoleFiles("app", map[string]string{"role.yml": `defaults: {greeting: hi}
+tasks:
+  - name: items
+    include_role: {name: lib, tasks_from: item}
+    loop: [a, b]
+    vars: {suffix: x}
+  - import_role: {name: lib}
+`})
+	_, real := checkThenRun(t, l)
+	want := []string{"item[]=changed", "item[]=changed", "lib main[]=changed", "reload web[]=changed", "lib handler[]=changed"}
+	if got := real.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("real run %v, want %v", got, want)
+	}
+	root := l.roots["h01"]
+	if got := readFile(t, filepath.Join(root, "item-b")); got != "hi b d x\n" {
+		t.Errorf("item-b = %q: want the play role's greeting, lib's default and the include's vars", got)
+	}
+	if got := readFile(t, filepath.Join(root, "handlers")); got != "reload web\nlib handler\n" {
+		t.Errorf("handlers ran %q, want each once, the play's role first", got)
+	}
+	converged(t, l)
+}
+
+// A dependency runs once per host per run; one that allows duplicates runs
+// each time a role depends on it (including the dependencies of a role
+// another includes).
+func TestAllowDuplicates(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		l := newLab(t, 1, "app, api")
+		head := ""
+		if allow {
+			head = "allow_duplicates: true\n"
+		}
+		l.writeRoleFiles("base", map[string]string{"role.yml": head + `tasks:
+  - name: base
+    shell: {cmd: "echo run >> {{ .root }}/base-runs"}
+`})
+		l.writeRoleFiles("lib", map[string]string{"role.yml": "dependencies: [base]\ntasks:\n  - {name: lib, debug: {msg: lib}}\n"})
+		l.writeRoleFiles("app", map[string]string{"role.yml": "dependencies: [base]\ntasks:\n  - {name: app, debug: {msg: app}}\n"})
+		l.writeRoleFiles("api", map[string]string{"role.yml": "tasks:\n  - import_role: {name: lib}\n"})
+		want := map[bool]int{false: 1, true: 2}[allow]
+		check, _ := mustDeploy(t, l, runOpts{check: true})
+		if got := strings.Count(strings.Join(check.statuses(), " "), "base[]=changed"); got != want {
+			t.Errorf("allow_duplicates %v: check mode plans base %d times, want %d: %v", allow, got, want, check.statuses())
+		}
+		mustDeploy(t, l, runOpts{})
+		runs := strings.Count(readFile(t, filepath.Join(l.roots["h01"], "base-runs")), "run")
+		if runs != want {
+			t.Errorf("allow_duplicates %v: base ran %d times, want %d", allow, runs, want)
+		}
+	}
+}
+
+// A notify naming no handler of any role of the play is bad input before
+// anything runs, naming the file and line.
+func TestNotifyUndefinedHandler(t *testing.T) {
+	l := newLab(t, 1, "app")
+	l.writeRoleFiles("app", map[string]string{"role.yml": "tasks:\n  - name: a\n    copy: {content: x, dest: \"{{ .root }}/a\"}\n    notify: reload wbe\n"})
+	l.writeRoleFiles("web", map[string]string{"role.yml": "handlers:\n  - {name: reload web, debug: {msg: x}}\n"})
+	_, _, err := l.deploy(runOpts{})
+	var re *roles.Error
+	if !errors.As(err, &re) || re.Line != 4 || !strings.HasSuffix(re.File, "app/role.yml") || !strings.Contains(err.Error(), `no handler named "reload wbe"`) {
+		t.Fatalf("err = %v, want a roles.Error at app/role.yml:4", err)
+	}
+	// With web in the play, the same notify (fixed) is fine.
+	l2 := newLab(t, 1, "app, web")
+	l2.writeRoleFiles("app", map[string]string{"role.yml": "tasks:\n  - name: a\n    copy: {content: x, dest: \"{{ .root }}/a\"}\n    notify: reload web\n"})
+	l2.writeRoleFiles("web", map[string]string{"role.yml": "handlers:\n  - {name: reload web, debug: {msg: x}}\n"})
+	rec, _ := mustDeploy(t, l2, runOpts{})
+	if got, want := rec.statuses(), []string{"a[]=changed", "reload web[]=ok"}; !slices.Equal(got, want) {
+		t.Errorf("ran %v, want the task and web's handler", got)
+	}
+}
