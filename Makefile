@@ -59,7 +59,8 @@ lint:
 	$(GO) run $(STATICCHECK) -tags e2e ./lab/e2e/...
 
 # The lab's prerequisites, installed only when one is missing.
-LAB_PACKAGES := debootstrap systemd-container iproute2 nginx-light openssh-client curl
+# apt-utils, gpg, gpg-agent: the apt_source e2e test builds a signed repository.
+LAB_PACKAGES := debootstrap systemd-container iproute2 nginx-light openssh-client curl apt-utils gpg gpg-agent
 lab-prereqs:
 	@missing=""; for p in $(LAB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

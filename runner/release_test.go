@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -104,5 +105,24 @@ func TestUnarchiveSourceCheckedAtLoad(t *testing.T) {
 	_, _, err := l.deploy(runOpts{check: true})
 	if err == nil || !strings.Contains(err.Error(), "role.yml:5: src:") || !strings.Contains(err.Error(), "app.tgz not found") {
 		t.Fatalf("error %v, want role.yml:5 naming the missing src", err)
+	}
+}
+
+// A malformed argument of a new module is bad input naming role.yml and
+// line, found before anything changes on any host.
+func TestNewModuleArgumentsCheckedBeforeRun(t *testing.T) {
+	l := newLab(t, 1, "badarg")
+	l.writeRoleFiles("badarg", map[string]string{"role.yml": `tasks:
+  - name: first
+    file: {path: "{{ .root }}/made", state: directory}
+  - name: fetched
+    get_url: {url: "http://127.0.0.1:1/x", dest: "{{ .root }}/x", checksum: "md5:abc"}
+`})
+	_, _, err := l.deploy(runOpts{})
+	if err == nil || !strings.Contains(err.Error(), "role.yml:4") || !strings.Contains(err.Error(), "want sha256:") {
+		t.Fatalf("error %v, want role.yml:4 naming the checksum", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(l.roots["h01"], "made")); !os.IsNotExist(statErr) {
+		t.Error("the task before the bad one ran")
 	}
 }
