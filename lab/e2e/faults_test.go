@@ -345,12 +345,8 @@ func TestFaultValidatorRejects(t *testing.T) {
 		runOnHost(t, "web-01", "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nginx nginx-common >/dev/null; rm -rf /etc/nginx /var/www/fault")
 	})
 	runOnHost(t, "web-01", "mkdir -p /var/www/fault")
-	// The test reaches nginx on 8099 from the controller: open the port if
-	// a firewall deployed before (the stack's) is active, and close it after.
-	if onHostOK(t, "web-01", "command -v ufw >/dev/null && ufw status | grep -q 'Status: active'") {
-		mustOnHost(t, "web-01", "ufw insert 1 allow 8099/tcp >/dev/null")
-		t.Cleanup(func() { runOnHost(t, "web-01", "ufw delete allow 8099/tcp >/dev/null") })
-	}
+	// The test reaches nginx on 8099 from the controller.
+	openPort(t, "web-01", 8099)
 	if r := s.deploy(t); r.res.Code != 0 {
 		t.Fatalf("first run: exit %d\n%s", r.res.Code, r.text())
 	}
@@ -587,4 +583,17 @@ func insecureOnHost(t *testing.T, host, script string) cmdResult {
 		"-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
 		"-o", "StrictHostKeyChecking=no", "-o", "ConnectTimeout=10",
 		"root@"+hostAddress(t, host), "/bin/sh -s")
+}
+
+// openPort lets the controller reach port on host when a firewall deployed
+// by an earlier test (the stack's ufw) is active, and closes it again after
+// the test.
+func openPort(t *testing.T, host string, port int) {
+	t.Helper()
+	if !onHostOK(t, host, "command -v ufw >/dev/null && ufw status | grep -q 'Status: active'") {
+		return
+	}
+	rule := fmt.Sprintf("%d/tcp", port)
+	mustOnHost(t, host, "ufw insert 1 allow "+rule+" >/dev/null")
+	t.Cleanup(func() { runOnHost(t, host, "ufw delete allow "+rule+" >/dev/null") })
 }

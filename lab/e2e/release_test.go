@@ -169,6 +169,9 @@ func TestReleaseServiceRole(t *testing.T) {
 		}
 	}
 
+	for _, h := range hosts {
+		openPort(t, h, 8181) // the stack's firewall, when an earlier test left it on
+	}
 	first := deploy("1.0", sums["1.0"])
 	if first.res.Code != 0 {
 		t.Fatalf("first deploy exited %d\n%s", first.res.Code, first.text())
