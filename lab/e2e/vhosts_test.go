@@ -51,6 +51,9 @@ func TestVhostsRole(t *testing.T) {
 		runOnHost(t, "monitor-01", "rm -rf /etc/ferry-vhosts")
 	})
 
+	for _, h := range webs {
+		openPort(t, h, 80) // the stack's firewall admits only the load balancers
+	}
 	first := s.deploy(t, "--roles-path", roles)
 	if first.res.Code != 0 {
 		t.Fatalf("deploy exited %d\n%s", first.res.Code, first.text())
