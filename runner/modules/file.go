@@ -165,8 +165,17 @@ func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
 		}
 		if !fi.IsLink || fi.LinkTo != m.src {
 			sum = append(sum, "link "+m.path+" -> "+m.src)
-			// -n: replace a link to a directory instead of creating inside it.
-			b.WriteString("ln -sfn -- " + quote(m.src) + " " + p + "\n")
+			// The link is made beside the path and renamed over it, in one
+			// step (mv -T: a link to a directory is replaced, not entered).
+			// ln -sf in place refused when the path and the source already
+			// resolve to the same file (a -> d/f with d/f -> a), so the
+			// real run failed where check mode planned the change.
+			tmp := quote(path.Join(path.Dir(m.path), ".ferry-ln."+path.Base(m.path)))
+			b.WriteString("rm -f -- " + tmp + "\nln -s -- " + quote(m.src) + " " + tmp + "\n")
+			// mv too refuses to put a link over the very file it leads
+			// to; that file is being replaced anyway, so it goes first.
+			b.WriteString("if [ ! -L " + p + " ] && [ " + tmp + " -ef " + p + " ]; then rm -f -- " + p + "; fi\n")
+			b.WriteString("mv -fT -- " + tmp + " " + p + " || { rm -f -- " + tmp + "; exit 1; }\n")
 			fresh = true
 		}
 	}

@@ -149,3 +149,26 @@ func TestLineLinkLoopIsAnError(t *testing.T) {
 		t.Errorf("plan through a link loop: %v", err)
 	}
 }
+
+// TestFileLinkOverFileItsSourceLeadsTo: `a` becomes a link to d/f while
+// d/f is a link to a. ln -sf in place refused ("are the same file") where
+// check mode planned the change (found by the check-mode property test,
+// seed 6783); the link is now made beside the path and renamed over it.
+func TestFileLinkOverFileItsSourceLeadsTo(t *testing.T) {
+	tg, rec, _ := sshTarget(t)
+	dir := t.TempDir()
+	a, f := filepath.Join(dir, "a"), filepath.Join(dir, "f")
+	if err := os.WriteFile(a, []byte("no newline"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(a, f); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, tg, rec, "file", map[string]any{"path": a, "state": "link", "src": f})
+	if to, err := os.Readlink(a); err != nil || to != f {
+		t.Errorf("a leads to %q (%v), want %s", to, err, f)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".ferry-ln.*")); len(left) != 0 {
+		t.Errorf("temporary links left: %v", left)
+	}
+}
