@@ -32,6 +32,21 @@ func ensureKey(ctx context.Context, path, comment string) error {
 	return nil
 }
 
+// ensureKeys makes what the lab's ssh trusts, each unless it exists: the
+// controller's login key, every host's sshd key, and the known_hosts that
+// pins those host keys.
+func (s Spec) ensureKeys(ctx context.Context) error {
+	if err := ensureKey(ctx, s.KeyFile, "ferry-lab"); err != nil {
+		return err
+	}
+	for _, h := range s.Hosts {
+		if err := s.ensureHostKey(ctx, h.Name); err != nil {
+			return err
+		}
+	}
+	return s.writeKnownHosts()
+}
+
 // hostKeyFile is where a host's sshd key is generated on the controller;
 // the controller knows it before the host boots, so nothing is trusted on
 // first use.

@@ -52,18 +52,10 @@ func Up(ctx context.Context, spec Spec) error {
 	if err := s.record(); err != nil {
 		return err
 	}
-	if err := ensureKey(ctx, s.KeyFile, "ferry-lab"); err != nil {
+	if err := s.ensureKeys(ctx); err != nil {
 		return err
 	}
 	if err := s.ensureSecrets(); err != nil {
-		return err
-	}
-	for _, h := range s.Hosts {
-		if err := s.ensureHostKey(ctx, h.Name); err != nil {
-			return err
-		}
-	}
-	if err := s.writeKnownHosts(); err != nil {
 		return err
 	}
 	if err := ensureBridge(ctx); err != nil {

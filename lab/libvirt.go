@@ -209,23 +209,36 @@ var (
 	iptablesTables   = []string{"filter", "nat", "mangle"}
 )
 
-// iptablesChains lists every chain as "family/table/chain".
-func iptablesChains(ctx context.Context) []string {
-	var out []string
+// eachIptablesTable calls fn with the rules (`-S`, each split into its
+// fields) of every family and table where libvirt adds chains. A table that
+// cannot be listed (no ip6tables, a module not loaded) holds no libvirt
+// chain, so it is passed over.
+func eachIptablesTable(ctx context.Context, fn func(fam, table string, rules [][]string)) {
 	for _, fam := range iptablesFamilies {
 		for _, table := range iptablesTables {
-			rules, err := exec.CommandContext(ctx, fam, "-w", "-t", table, "-S").Output()
+			out, err := exec.CommandContext(ctx, fam, "-w", "-t", table, "-S").Output()
 			if err != nil {
 				continue
 			}
-			for _, line := range strings.Split(string(rules), "\n") {
-				f := strings.Fields(line)
-				if len(f) >= 2 && (f[0] == "-N" || f[0] == "-P") {
-					out = append(out, fam+"/"+table+"/"+f[1])
-				}
+			var rules [][]string
+			for _, line := range strings.Split(string(out), "\n") {
+				rules = append(rules, strings.Fields(line))
 			}
+			fn(fam, table, rules)
 		}
 	}
+}
+
+// iptablesChains lists every chain as "family/table/chain".
+func iptablesChains(ctx context.Context) []string {
+	var out []string
+	eachIptablesTable(ctx, func(fam, table string, rules [][]string) {
+		for _, f := range rules {
+			if len(f) >= 2 && (f[0] == "-N" || f[0] == "-P") {
+				out = append(out, fam+"/"+table+"/"+f[1])
+			}
+		}
+	})
 	return out
 }
 
@@ -248,53 +261,46 @@ func removeChains(ctx context.Context, keep []string) error {
 		kept[c] = true
 	}
 	var errs []error
-	for _, fam := range iptablesFamilies {
-		for _, table := range iptablesTables {
-			rules, err := exec.CommandContext(ctx, fam, "-w", "-t", table, "-S").Output()
-			if err != nil {
-				continue
+	eachIptablesTable(ctx, func(fam, table string, rules [][]string) {
+		var chains []string
+		var jumps [][]string
+		for _, f := range rules {
+			if len(f) >= 2 && f[0] == "-N" && strings.HasPrefix(f[1], "LIBVIRT_") && !kept[fam+"/"+table+"/"+f[1]] {
+				chains = append(chains, f[1])
 			}
-			var chains []string
-			var jumps [][]string
-			for _, line := range strings.Split(string(rules), "\n") {
-				f := strings.Fields(line)
-				if len(f) >= 2 && f[0] == "-N" && strings.HasPrefix(f[1], "LIBVIRT_") && !kept[fam+"/"+table+"/"+f[1]] {
-					chains = append(chains, f[1])
-				}
-				if len(f) >= 4 && f[0] == "-A" {
-					jumps = append(jumps, f)
-				}
+			if len(f) >= 4 && f[0] == "-A" {
+				jumps = append(jumps, f)
 			}
-			drop := map[string]bool{}
-			for _, c := range chains {
-				drop[c] = true
-			}
-			for _, f := range jumps {
-				target := ""
-				for i := 1; i+1 < len(f); i++ {
-					if f[i] == "-j" || f[i] == "-g" {
-						target = f[i+1]
-					}
-				}
-				if drop[target] && !drop[f[1]] {
-					args := append([]string{"-w", "-t", table, "-D"}, f[1:]...)
-					if err := run(ctx, fam, args...); err != nil {
-						errs = append(errs, err)
-					}
+		}
+		drop := map[string]bool{}
+		for _, c := range chains {
+			drop[c] = true
+		}
+		for _, f := range jumps {
+			target := ""
+			for i := 1; i+1 < len(f); i++ {
+				if f[i] == "-j" || f[i] == "-g" {
+					target = f[i+1]
 				}
 			}
-			for _, c := range chains {
-				if err := run(ctx, fam, "-w", "-t", table, "-F", c); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			for _, c := range chains {
-				if err := run(ctx, fam, "-w", "-t", table, "-X", c); err != nil {
+			if drop[target] && !drop[f[1]] {
+				args := append([]string{"-w", "-t", table, "-D"}, f[1:]...)
+				if err := run(ctx, fam, args...); err != nil {
 					errs = append(errs, err)
 				}
 			}
 		}
-	}
+		for _, c := range chains {
+			if err := run(ctx, fam, "-w", "-t", table, "-F", c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, c := range chains {
+			if err := run(ctx, fam, "-w", "-t", table, "-X", c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
 	return errors.Join(errs...)
 }
 

@@ -140,15 +140,7 @@ func VagrantUp(ctx context.Context, spec Spec, opts VagrantOptions) error {
 	if err := s.record(); err != nil {
 		return err
 	}
-	if err := ensureKey(ctx, s.KeyFile, "ferry-lab"); err != nil {
-		return err
-	}
-	for _, h := range s.Hosts {
-		if err := s.ensureHostKey(ctx, h.Name); err != nil {
-			return err
-		}
-	}
-	if err := s.writeKnownHosts(); err != nil {
+	if err := s.ensureKeys(ctx); err != nil {
 		return err
 	}
 	srcs, err := ReadAptSources(s.AptSources)
