@@ -1,16 +1,14 @@
 //go:build e2e
 
-// Package e2e runs ferry against the real lab: the Debian hosts of lab/inventory.yml booted by
-// `ferry lab up`. TestMain owns the lab's life: it boots the lab, runs the
-// tests in a child process, and always takes the lab down again, then fails
-// the run if anything of the lab is left. Test files of this package use the
-// helpers below: runFerry, runOnHost, mustOnHost, labHosts, hostAddress and
-// repoRoot.
+// Package e2e runs ferry against the real lab: the Debian hosts of
+// lab/inventory.yml booted by `ferry lab up`. TestMain owns the lab's life
+// (labtest.Main): it boots the lab, runs the tests in a child process, and
+// always takes the lab down again, then fails the run if anything of the
+// lab is left. Test files of this package use the helpers below: runFerry,
+// runOnHost, mustOnHost, labHosts, hostAddress and repoRoot.
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,88 +31,51 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(m.Run())
-	}
-	os.Exit(supervise())
+	labtest.Main(m, labtest.Suite{
+		Name:     "e2e",
+		ChildEnv: childEnv,
+		CannotRun: func() string {
+			if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+				return "the lab needs root on Linux"
+			}
+			return ""
+		},
+		Up:   upLab,
+		Down: teardown,
+	})
 }
 
-// supervise is the parent: lab up, tests in a child, lab down, leak check.
-// The tests run in a child so that a panic or a -timeout in a test, which
-// end the process at once, still leave this process to take the lab down.
-func supervise() int {
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		fmt.Println("e2e: skipped: the lab needs root on Linux")
-		return 0
-	}
-	if _, err := os.Stat(ferryBin()); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v: run `make build` first\n", err)
-		return 1
-	}
-	sup := labtest.NewSupervisor("e2e")
-	defer sup.Stop()
-
-	code := 1
-	defer func() {
-		// Panics in this process must not skip the teardown either.
-		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "e2e: panic: %v\n", r)
-			code = 1
-		}
-	}()
-	code = upAndTest(sup)
-	if err := teardown(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
-		return 1
-	}
-	return code
-}
-
-// upAndTest boots the lab and runs the tests; any failure gives 1.
+// upLab boots the lab and passes its hosts on to the tests.
 //
 // The tests need a freshly booted lab, whatever ran before: a lab left up
 // (by `make demo`, with the stack and its firewall deployed, or by an
 // earlier run that was killed) is taken down first, so that no test sees
 // another run's state.
-func upAndTest(sup *labtest.Supervisor) int {
+func upLab(sup *labtest.Supervisor) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(repoRoot, ".lab", "hosts")); err == nil {
-		fmt.Fprintf(os.Stderr, "e2e: a lab exists already (make demo?): taking it down to start from a fresh one\n")
+		sup.Logf("a lab exists already (make demo?): taking it down to start from a fresh one")
 		if err := teardown(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-			return 1
+			return nil, err
 		}
 	}
-	start := time.Now()
-	if err := sup.Forward(labtest.LabCommand(context.Background(), "lab", "up")); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: ferry lab up: %v\n", err)
-		return 1
+	if err := sup.LabUp("lab", "up"); err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "e2e: lab up in %s\n", time.Since(start).Round(100*time.Millisecond))
 	hosts, err := statusHosts()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 1
+		return nil, err
 	}
 	var pairs []string
 	for _, h := range hosts {
 		pairs = append(pairs, h.Name+"="+h.Address)
 	}
-	return sup.RunTests(childEnv+"=1", hostsEnv+"="+strings.Join(pairs, ","))
+	return []string{hostsEnv + "=" + strings.Join(pairs, ",")}, nil
 }
 
 // teardown runs `ferry lab down` and then looks for anything the lab left.
 func teardown() error {
 	hosts, _ := statusHosts() // best effort: names for the leak check
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	down := labtest.LabCommand(ctx, "lab", "down")
-	// down must not be interrupted half-way by a second Ctrl-C.
-	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	downErr := down.Run()
-	if downErr != nil {
-		downErr = fmt.Errorf("ferry lab down: %w", downErr)
-	}
-	return errors.Join(downErr, leftovers(hosts))
+	return errors.Join(labtest.LabDown(3*time.Minute, "lab", "down"), leftovers(hosts))
 }
 
 // leftovers lists whatever of the lab still exists after down.
@@ -145,16 +105,11 @@ func leftovers(hosts []labHost) error {
 			}
 		}
 	}
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || len(cl) == 0 {
-			continue // kernel threads and reaped-later zombies have none
-		}
-		line := string(bytes.ReplaceAll(cl, []byte{0}, []byte{' '}))
+	for _, p := range labtest.Processes() {
+		line := p.Cmdline
 		if strings.Contains(line, "systemd-nspawn") && strings.Contains(line, state) ||
 			strings.Contains(line, "nginx") && strings.Contains(line, filepath.Join(state, "proxy")) {
-			left = append(left, fmt.Sprintf("process %s: %s", p.Name(), line))
+			left = append(left, fmt.Sprintf("process %s: %s", p.PID, line))
 		}
 	}
 	if ents, err := os.ReadDir(state); err == nil && len(ents) > 0 {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // Supervisor runs a suite's lab commands and its tests as children,
@@ -76,4 +78,29 @@ func LabCommand(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, FerryBin(), args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = RepoRoot, os.Stderr, os.Stderr
 	return cmd
+}
+
+// LabUp runs `bin/ferry args...`, a lab up, passing signals on to it, and
+// says how long it took.
+func (s *Supervisor) LabUp(args ...string) error {
+	start := time.Now()
+	if err := s.Forward(LabCommand(context.Background(), args...)); err != nil {
+		return fmt.Errorf("ferry %s: %w", strings.Join(args, " "), err)
+	}
+	s.Logf("lab up in %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// LabDown runs `bin/ferry args...`, a lab down, for at most timeout. It
+// runs in a process group of its own, so that a second Ctrl-C does not
+// interrupt it half-way.
+func LabDown(timeout time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	down := LabCommand(ctx, args...)
+	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := down.Run(); err != nil {
+		return fmt.Errorf("ferry %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
 }

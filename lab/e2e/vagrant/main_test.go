@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,10 +34,14 @@ const childEnv = "FERRY_E2E_VAGRANT_CHILD"
 const inventory = "lab/vagrant/inventory.yml"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(m.Run())
-	}
-	os.Exit(supervise())
+	labtest.Main(m, labtest.Suite{
+		Name:      "e2e vagrant",
+		ChildEnv:  childEnv,
+		CannotRun: cannotRunVMs,
+		Prepare:   prepare,
+		Up:        upVMs,
+		Down:      func() error { return teardown(snapshot) },
+	})
 }
 
 // cannotRunVMs says why this machine cannot run the Vagrant lab at all;
@@ -64,15 +67,12 @@ type before struct {
 	qemuConf []byte
 }
 
-func supervise() int {
-	if why := cannotRunVMs(); why != "" {
-		fmt.Printf("e2e vagrant: skipped: %s\n", why)
-		return 0
-	}
-	if _, err := os.Stat(ferryBin()); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e vagrant: %v: run `make build` first\n", err)
-		return 1
-	}
+// snapshot is what the system had before this run's lab.
+var snapshot before
+
+// prepare fails the run when a program the lab needs is missing, and
+// takes the snapshot.
+func prepare() error {
 	var missing []string
 	for _, bin := range []string{"vagrant", "virsh", "libvirtd", "qemu-system-x86_64", "qemu-img", "dnsmasq", "iptables"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -80,58 +80,22 @@ func supervise() int {
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(os.Stderr, "e2e vagrant: FAIL: missing %s; install with: %s\n", strings.Join(missing, ", "), lab.VagrantAptInstallHint)
-		return 1
+		return fmt.Errorf("missing %s; install with: %s", strings.Join(missing, ", "), lab.VagrantAptInstallHint)
 	}
-	sup := labtest.NewSupervisor("e2e vagrant")
-	defer sup.Stop()
-	b := before{chains: set(lab.LibvirtChains(context.Background())), daemons: set(daemons())}
-	b.qemuConf, _ = os.ReadFile("/etc/libvirt/qemu.conf")
-
-	start := time.Now()
-	code := 1
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				fmt.Fprintf(os.Stderr, "e2e vagrant: panic: %v\n", r)
-				code = 1
-			}
-		}()
-		code = upAndTest(sup)
-	}()
-	downStart := time.Now()
-	if err := teardown(b); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e vagrant: FAIL: %v\n", err)
-		code = 1
-	}
-	fmt.Fprintf(os.Stderr, "e2e vagrant: lab down and leak check %s; whole run %s\n",
-		time.Since(downStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
-	return code
+	snapshot = before{chains: set(lab.LibvirtChains(context.Background())), daemons: set(daemons())}
+	snapshot.qemuConf, _ = os.ReadFile("/etc/libvirt/qemu.conf")
+	return nil
 }
 
-func upAndTest(sup *labtest.Supervisor) int {
-	start := time.Now()
+// upVMs boots the VMs; the tests need nothing in their environment.
+func upVMs(sup *labtest.Supervisor) ([]string, error) {
 	// --box local: the e2e suite never downloads; the box is built from
 	// the lab's base and Debian packages, or reused from the cache.
-	up := labtest.LabCommand(context.Background(), "lab", "up", "--provider", "vagrant", "-i", inventory, "--box", "local")
-	if err := sup.Forward(up); err != nil {
-		sup.Logf("ferry lab up --provider vagrant: %v", err)
-		return 1
-	}
-	sup.Logf("lab up in %s", time.Since(start).Round(100*time.Millisecond))
-	return sup.RunTests(childEnv + "=1")
+	return nil, sup.LabUp("lab", "up", "--provider", "vagrant", "-i", inventory, "--box", "local")
 }
 
 func teardown(b before) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	down := labtest.LabCommand(ctx, "lab", "down", "--provider", "vagrant", "-i", inventory)
-	down.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var downErr error
-	if err := down.Run(); err != nil {
-		downErr = fmt.Errorf("ferry lab down --provider vagrant: %w", err)
-	}
-	return errors.Join(downErr, leftovers(b))
+	return errors.Join(labtest.LabDown(5*time.Minute, "lab", "down", "--provider", "vagrant", "-i", inventory), leftovers(b))
 }
 
 // leftovers lists whatever of the lab exists after down that did not before.
@@ -180,17 +144,12 @@ func leftovers(b before) error {
 		left = append(left, "domain definitions "+strings.Join(doms, ", "))
 	}
 	state := filepath.Join(repoRoot, ".lab-vagrant")
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || len(cl) == 0 {
-			continue
-		}
-		line := string(bytes.ReplaceAll(cl, []byte{0}, []byte{' '}))
+	for _, p := range labtest.Processes() {
+		line := p.Cmdline
 		if strings.Contains(line, "qemu-system") && strings.Contains(line, "ferry-lab-") ||
 			strings.Contains(line, "dnsmasq") && strings.Contains(line, lab.VMNetworkName) ||
 			strings.Contains(line, "nginx") && strings.Contains(line, state) {
-			left = append(left, fmt.Sprintf("process %s: %s", p.Name(), line))
+			left = append(left, fmt.Sprintf("process %s: %s", p.PID, line))
 		}
 	}
 	if ents, err := os.ReadDir(state); err == nil {
@@ -210,14 +169,8 @@ func leftovers(b before) error {
 // daemons lists the libvirt daemons running now, by program name.
 func daemons() []string {
 	var out []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		cl, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || len(cl) == 0 {
-			continue
-		}
-		name := filepath.Base(string(bytes.SplitN(cl, []byte{0}, 2)[0]))
-		if name == "libvirtd" || name == "virtlogd" || name == "virtqemud" || name == "virtnetworkd" {
+	for _, p := range labtest.Processes() {
+		if name := p.Program; name == "libvirtd" || name == "virtlogd" || name == "virtqemud" || name == "virtnetworkd" {
 			out = append(out, name)
 		}
 	}
