@@ -12,7 +12,8 @@ package e2e
 // changes nothing and check mode then reports nothing.
 //
 // Helpers from main_test.go, faults_test.go and release_test.go: runFerry,
-// runOnHost, mustOnHost, hostAddress, repoRoot, faultSite, serveOnBridge.
+// runOnHost, mustOnHost, hostAddress, repoRoot, exampleRoles,
+// labGroupInventory, cleanupOnHosts, faultSite, newSite, serveOnBridge.
 
 import (
 	"fmt"
@@ -110,7 +111,7 @@ func newKey(t *testing.T, work, name string) (string, string) {
 // copyRole copies a role of examples/roles into dir/roles/NAME.
 func copyRole(t *testing.T, name, dir string) string {
 	t.Helper()
-	src := filepath.Join(repoRoot, "examples", "roles", name)
+	src := filepath.Join(exampleRoles, name)
 	dst := filepath.Join(dir, "roles", name)
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
@@ -137,26 +138,13 @@ func TestAptSourceRole(t *testing.T) {
 	repo, key := signedRepo(t)
 	base := serveOnBridge(t, repo)
 
-	s := &faultSite{t: t, dir: t.TempDir()}
+	vars := fmt.Sprintf("vars:\n  apt_source_name: ferry-e2e\n  apt_source_uri: %s\n  apt_source_key: ferry-e2e.asc\n  apt_source_packages: [ferry-hello]\n", base)
+	s := newSite(t, labGroupInventory(t, vars, "db", "apt_source", hosts))
 	role := copyRole(t, "apt_source", s.dir)
 	if err := os.WriteFile(filepath.Join(role, "files", "ferry-e2e.asc"), []byte(key), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(repoRoot, ".lab")
-	var inv strings.Builder
-	fmt.Fprintf(&inv, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
-		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
-	fmt.Fprintf(&inv, "vars:\n  apt_source_name: ferry-e2e\n  apt_source_uri: %s\n  apt_source_key: ferry-e2e.asc\n  apt_source_packages: [ferry-hello]\n", base)
-	inv.WriteString("groups:\n  db:\n    roles: [apt_source]\n    hosts:\n")
-	for _, h := range hosts {
-		fmt.Fprintf(&inv, "      %s: {address: %s}\n", h, hostAddress(t, h))
-	}
-	s.inv = s.write("inventory.yml", inv.String())
-	t.Cleanup(func() {
-		for _, h := range hosts {
-			runOnHost(t, h, "apt-get remove -y -q ferry-hello; rm -f /etc/apt/sources.list.d/ferry-e2e.sources /etc/apt/keyrings/ferry-e2e.asc /var/lib/apt/lists/198.18.0.1_*")
-		}
-	})
+	cleanupOnHosts(t, hosts, "apt-get remove -y -q ferry-hello; rm -f /etc/apt/sources.list.d/ferry-e2e.sources /etc/apt/keyrings/ferry-e2e.asc /var/lib/apt/lists/198.18.0.1_*")
 
 	first := s.deploy(t)
 	if first.res.Code != 0 {

@@ -10,7 +10,7 @@ package e2e
 // depend on TestStack, and restores the lab in t.Cleanup.
 //
 // Helpers used from main_test.go: runFerry, runOnHost, mustOnHost,
-// hostAddress, ferryBin, repoRoot, cmdResult.
+// hostAddress, ferryBin, repoRoot, cmdResult, labGroupInventory.
 
 import (
 	"bytes"
@@ -36,22 +36,20 @@ type faultSite struct {
 	inv string
 }
 
-// newFaultSite writes an inventory of hosts (lab names) running roles,
-// connecting as the lab does. conn overrides the connection line when set.
+// newFaultSite writes an inventory of hosts (lab names) in the group
+// "fault" running roles, connecting as the lab does; extra is YAML put
+// before the groups.
 func newFaultSite(t *testing.T, roles string, hosts []string, extra string) *faultSite {
 	t.Helper()
-	dir := t.TempDir()
-	state := filepath.Join(repoRoot, ".lab")
-	var b strings.Builder
-	fmt.Fprintf(&b, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
-		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
-	b.WriteString(extra)
-	fmt.Fprintf(&b, "groups:\n  fault:\n    roles: [%s]\n    hosts:\n", roles)
-	for _, h := range hosts {
-		fmt.Fprintf(&b, "      %s: {address: %s}\n", h, hostAddress(t, h))
-	}
-	s := &faultSite{t: t, dir: dir, inv: filepath.Join(dir, "inventory.yml")}
-	s.write("inventory.yml", b.String())
+	return newSite(t, labGroupInventory(t, extra, "fault", roles, hosts))
+}
+
+// newSite writes inventory as inventory.yml in a folder of its own, where
+// roles may be written beside it.
+func newSite(t *testing.T, inventory string) *faultSite {
+	t.Helper()
+	s := &faultSite{t: t, dir: t.TempDir()}
+	s.inv = s.write("inventory.yml", inventory)
 	return s
 }
 

@@ -179,6 +179,39 @@ var repoRoot = labtest.RepoRoot
 // labInventory is the committed lab inventory.
 func labInventory() string { return filepath.Join(repoRoot, "lab", "inventory.yml") }
 
+// exampleRoles is the folder of the example roles (--roles-path).
+var exampleRoles = filepath.Join(repoRoot, "examples", "roles")
+
+// labGroupInventory is an inventory of lab hosts in one group that runs
+// roles (a YAML flow list's items: "common, vhosts"), connecting as the
+// committed lab inventory does: root with the lab key, host keys checked
+// against the lab's known_hosts. vars, when not empty, is YAML put between
+// the connection and the groups (a vars: or secrets: line); more groups may
+// be appended to what it returns.
+func labGroupInventory(t testing.TB, vars, group, roles string, hosts []string) string {
+	t.Helper()
+	state := filepath.Join(repoRoot, ".lab")
+	var b strings.Builder
+	fmt.Fprintf(&b, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
+		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
+	b.WriteString(vars)
+	fmt.Fprintf(&b, "groups:\n  %s:\n    roles: [%s]\n    hosts:\n", group, roles)
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "      %s: {address: %s}\n", h, hostAddress(t, h))
+	}
+	return b.String()
+}
+
+// cleanupOnHosts runs script on each host after the test, as best it can:
+// a failed cleanup must not hide the test's own result.
+func cleanupOnHosts(t testing.TB, hosts []string, script string) {
+	t.Cleanup(func() {
+		for _, h := range hosts {
+			runOnHost(t, h, script)
+		}
+	})
+}
+
 func ferryBin() string { return labtest.FerryBin() }
 
 // cmdResult is what a command printed and how it exited.

@@ -13,7 +13,8 @@ package e2e
 // not start) is rolled back with the old one still serving.
 //
 // Helpers from main_test.go and faults_test.go: runFerry, runOnHost,
-// mustOnHost, hostAddress, repoRoot, faultSite, decodeRun.
+// mustOnHost, hostAddress, repoRoot, exampleRoles, labGroupInventory,
+// cleanupOnHosts, faultSite, newSite, decodeRun.
 
 import (
 	"archive/tar"
@@ -130,25 +131,10 @@ func TestReleaseServiceRole(t *testing.T) {
 	release("3.0", []byte("#!/bin/sh\necho 'release 3.0 cannot start' >&2\nexit 1\n"))
 	base := serveOnBridge(t, files)
 
-	state := filepath.Join(repoRoot, ".lab")
-	var inv strings.Builder
-	fmt.Fprintf(&inv, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
-		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
-	fmt.Fprintf(&inv, "vars:\n  release_base_url: %s\n", base)
-	inv.WriteString("groups:\n  app:\n    roles: [release_service]\n    hosts:\n")
-	for _, h := range hosts {
-		fmt.Fprintf(&inv, "      %s: {address: %s}\n", h, hostAddress(t, h))
-	}
-	s := &faultSite{t: t, dir: t.TempDir()}
-	s.inv = s.write("inventory.yml", inv.String())
-	roles := filepath.Join(repoRoot, "examples", "roles")
-	t.Cleanup(func() {
-		for _, h := range hosts {
-			runOnHost(t, h, "systemctl disable --now hello; rm -f /etc/systemd/system/hello.service; systemctl daemon-reload; rm -rf /opt/hello; userdel -r hello 2>/dev/null; true")
-		}
-	})
+	s := newSite(t, labGroupInventory(t, fmt.Sprintf("vars:\n  release_base_url: %s\n", base), "app", "release_service", hosts))
+	cleanupOnHosts(t, hosts, "systemctl disable --now hello; rm -f /etc/systemd/system/hello.service; systemctl daemon-reload; rm -rf /opt/hello; userdel -r hello 2>/dev/null; true")
 	deploy := func(version, sum string, args ...string) faultRun {
-		return s.deploy(t, append([]string{"--roles-path", roles, "-e", "release_version=" + version, "-e", "release_sha256=" + sum}, args...)...)
+		return s.deploy(t, append([]string{"--roles-path", exampleRoles, "-e", "release_version=" + version, "-e", "release_sha256=" + sum}, args...)...)
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	serving := func(want string) {

@@ -11,13 +11,13 @@ package e2e
 // reports nothing.
 //
 // Helpers from main_test.go and faults_test.go: runFerry, runOnHost,
-// mustOnHost, hostAddress, repoRoot, faultSite, decodeRun.
+// mustOnHost, hostAddress, repoRoot, exampleRoles, labGroupInventory,
+// cleanupOnHosts, faultSite, newSite, decodeRun.
 
 import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,36 +25,25 @@ import (
 )
 
 func TestVhostsRole(t *testing.T) {
-	state := filepath.Join(repoRoot, ".lab")
 	webs := []string{"web-01", "web-02"}
 	sites := []string{"shop.ferry.test", "blog.ferry.test", "docs.ferry.test"}
-	var inv strings.Builder
-	fmt.Fprintf(&inv, "connection: {user: root, private_key: %q, known_hosts: %q, timeout: 10s}\n",
-		filepath.Join(state, "id_ed25519"), filepath.Join(state, "known_hosts"))
-	inv.WriteString("vars:\n  site_name: www.ferry.test\n  nginx_lb_group: web\n  vhosts_probe_host: monitor-01\n  vhosts:\n")
+	var vars strings.Builder
+	vars.WriteString("vars:\n  site_name: www.ferry.test\n  nginx_lb_group: web\n  vhosts_probe_host: monitor-01\n  vhosts:\n")
 	for _, s := range sites {
-		fmt.Fprintf(&inv, "    - {name: %s, text: \"welcome to %s\"}\n", s, s)
+		fmt.Fprintf(&vars, "    - {name: %s, text: \"welcome to %s\"}\n", s, s)
 	}
-	inv.WriteString("groups:\n  web:\n    roles: [common, vhosts]\n    hosts:\n")
-	for _, h := range webs {
-		fmt.Fprintf(&inv, "      %s: {address: %s}\n", h, hostAddress(t, h))
-	}
+	inv := labGroupInventory(t, vars.String(), "web", "common, vhosts", webs)
 	// The probe host is in the inventory, not in the play.
-	fmt.Fprintf(&inv, "  monitor:\n    hosts:\n      monitor-01: {address: %s}\n", hostAddress(t, "monitor-01"))
-	s := &faultSite{t: t, dir: t.TempDir()}
-	s.inv = s.write("inventory.yml", inv.String())
-	roles := filepath.Join(repoRoot, "examples", "roles")
-	t.Cleanup(func() {
-		for _, h := range webs {
-			runOnHost(t, h, "rm -rf /etc/nginx/conf.d/vhost-*.conf /var/www/vhosts; systemctl reload nginx || true")
-		}
-		runOnHost(t, "monitor-01", "rm -rf /etc/ferry-vhosts")
-	})
+	inv += fmt.Sprintf("  monitor:\n    hosts:\n      monitor-01: {address: %s}\n", hostAddress(t, "monitor-01"))
+	s := newSite(t, inv)
+	// Cleanups run last registered first: the web hosts, then monitor-01.
+	cleanupOnHosts(t, []string{"monitor-01"}, "rm -rf /etc/ferry-vhosts")
+	cleanupOnHosts(t, webs, "rm -rf /etc/nginx/conf.d/vhost-*.conf /var/www/vhosts; systemctl reload nginx || true")
 
 	for _, h := range webs {
 		openPort(t, h, 80) // the stack's firewall admits only the load balancers
 	}
-	first := s.deploy(t, "--roles-path", roles)
+	first := s.deploy(t, "--roles-path", exampleRoles)
 	if first.res.Code != 0 {
 		t.Fatalf("deploy exited %d\n%s", first.res.Code, first.text())
 	}
@@ -116,11 +105,11 @@ func TestVhostsRole(t *testing.T) {
 		}
 	}
 
-	second := s.deploy(t, "--roles-path", roles)
+	second := s.deploy(t, "--roles-path", exampleRoles)
 	if second.res.Code != 0 || second.recap["changed"] != float64(0) {
 		t.Errorf("second run: exit %d, changed %v\n%s", second.res.Code, second.recap["changed"], second.text())
 	}
-	check := s.deploy(t, "--roles-path", roles, "--check", "--detailed-exitcode")
+	check := s.deploy(t, "--roles-path", exampleRoles, "--check", "--detailed-exitcode")
 	// The recap leaves unknown out when it is 0.
 	if check.res.Code != 0 || check.recap["changed"] != float64(0) || check.recap["unknown"] != nil {
 		t.Errorf("check after the runs: exit %d, changed %v, unknown %v\n%s", check.res.Code, check.recap["changed"], check.recap["unknown"], check.text())
