@@ -10,8 +10,8 @@ import (
 func TestParseSSHConfigRecorded(t *testing.T) {
 	tests := []struct {
 		file  string
-		want  []VagrantHost
 		count int
+		want  []VagrantHost
 	}{
 		{
 			file:  "ssh-config-virtualbox.txt",
