@@ -1,10 +1,10 @@
 // Package labtest holds what the end-to-end suites (lab/e2e for the nspawn
 // lab, lab/e2e/vagrant for VMs) share: finding the repository and its
 // bin/ferry, running commands, and supervising the tests. Each suite's
-// TestMain is a supervisor: it brings its lab up, runs the tests in a child
-// process, and always takes the lab down again, so that a panic or a
-// -timeout in a test, which end the process at once, still leave the
-// parent to clean up.
+// TestMain is a supervisor (Main, given the suite's Suite): it brings its
+// lab up, runs the tests in a child process, and always takes the lab down
+// again, so that a panic or a -timeout in a test, which end the process at
+// once, still leave the parent to clean up.
 package labtest
 
 import (
