@@ -101,10 +101,36 @@ func (c *Client) readScript(r executor.Read) (string, error) {
 			`[ "$n" -le ` + itoa(batchReadLimit) + ` ] || exit ` + itoa(exitTooLarge) + "\n" +
 			`exec cat "$p"`, nil
 	}
-	if r.Cmd.Stdin != nil || len(r.Cmd.Env) > 0 {
+	in, ok := executor.BatchStdin(r.Cmd)
+	if !ok {
 		return "", nil
 	}
-	return r.Cmd.Script, nil
+	script, err := preamble(r.Cmd.Env, r.Cmd.Script)
+	if err != nil {
+		return "", err
+	}
+	if in == nil {
+		return script, nil
+	}
+	// The shell's builtin printf feeds stdin from the script itself: the
+	// bytes never reach a command line, a file or a here-document (bash
+	// writes those to temporary files).
+	return "printf '" + octalEscaped(in) + "' | {\n" + script + "\n}", nil
+}
+
+// octalEscaped writes b for a printf format: letters and digits as they
+// are, every other byte as a three-digit octal escape (never %, \ or ').
+func octalEscaped(b []byte) string {
+	var s strings.Builder
+	s.Grow(len(b) * 2)
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			s.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&s, "\\%03o", c)
+	}
+	return s.String()
 }
 
 // readAnswer turns a read's result into what the single call returns.
