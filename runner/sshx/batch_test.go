@@ -36,16 +36,23 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 	if err := os.Symlink("text", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	// The stat record is framed by its length and ends in "~status": a
+	// link target with a tilde and a newline must not cut it short.
+	if err := os.Symlink("a~1\nb~", filepath.Join(dir, "oddlink")); err != nil {
+		t.Fatal(err)
+	}
 	reads := []executor.Read{
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "bin")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "link")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "missing")},
+		{Kind: executor.ReadStat, Path: filepath.Join(dir, "oddlink")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "bin")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "text")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "missing")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "big")},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo out; echo err >&2; exit 3"}},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "printf 'no newline ~7'"}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "printf 'err ~5\\n\\n' >&2; exit 4"}},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo $A; echo \"$B\"", Env: map[string]string{"A": "b", "B": "it's %s \\ \n $HOME"}}},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "od -An -tx1 -v", Stdin: strings.NewReader(allBytes())}},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "cat; echo \"$P\"", Stdin: bytes.NewReader([]byte("it's 100% \\n\n")), Env: map[string]string{"P": "x"}}},
