@@ -23,6 +23,28 @@ import (
 	"github.com/ferry-deploy/ferry/templates"
 )
 
+// fanoutFlags are the options of every command that works on many hosts at
+// once: how many at a time (--forks) and how to reach them.
+type fanoutFlags struct {
+	forks int
+	conn  connFlags
+}
+
+// register adds --forks, whose usage says what a host does at once in
+// this command, and the connection flags.
+func (f *fanoutFlags) register(fl *pflag.FlagSet, forksUsage string) {
+	fl.IntVarP(&f.forks, "forks", "f", 50, forksUsage)
+	f.conn.register(fl)
+}
+
+// check rejects values no run could use, before the inventory is read.
+func (f *fanoutFlags) check() error {
+	if f.forks < 1 {
+		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
+	}
+	return f.conn.check()
+}
+
 // connFlags are the connection options shared by commands that reach hosts.
 type connFlags struct {
 	acceptNew bool
