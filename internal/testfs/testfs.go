@@ -25,3 +25,19 @@ func WriteTree(tb testing.TB, files map[string]string) string {
 	}
 	return dir
 }
+
+// ReadFrom returns a reader of files that may be in any of dirs: it reads
+// a name from the first of dirs that has it. Recorded outputs live beside
+// the reader or the role they belong to, and a test of the whole reads both.
+func ReadFrom(dirs ...string) func(tb testing.TB, name string) string {
+	return func(tb testing.TB, name string) string {
+		tb.Helper()
+		for _, dir := range dirs {
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+				return string(b)
+			}
+		}
+		tb.Fatalf("no file %s in %v", name, dirs)
+		return ""
+	}
+}

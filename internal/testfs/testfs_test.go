@@ -18,3 +18,15 @@ func TestWriteTree(t *testing.T) {
 		t.Errorf("inv.yml: mode %v, %v; want 0600", fi.Mode(), err)
 	}
 }
+
+func TestReadFrom(t *testing.T) {
+	a := WriteTree(t, map[string]string{"x.txt": "from a\n"})
+	b := WriteTree(t, map[string]string{"x.txt": "from b\n", "y.txt": "only b\n"})
+	read := ReadFrom(a, b)
+	if got := read(t, "x.txt"); got != "from a\n" {
+		t.Errorf("x.txt: %q, want the first folder's", got)
+	}
+	if got := read(t, "y.txt"); got != "only b\n" {
+		t.Errorf("y.txt: %q, want the folder that has it", got)
+	}
+}
