@@ -13,17 +13,17 @@ import (
 
 // deployFlags are the options of `ferry deploy`; each maps 1:1 to a flag.
 type deployFlags struct {
+	fanoutFlags
 	check, diff, detailedExitcode bool
 	limit                         string
 	out                           string // --out: save the check run's plan here
 	extra                         []string
 	output                        string
 	tags, skipTags                []string
-	fanoutFlags
-	rolesPath   []string
-	ops         deployOps // listing, --start-at-task, progress
-	lockTimeout time.Duration
-	shard       string // --shard I/N (shard.go)
+	rolesPath                     []string
+	ops                           deployOps // listing, --start-at-task, progress
+	lockTimeout                   time.Duration
+	shard                         string // --shard I/N (shard.go)
 }
 
 func newDeployCmd() *cobra.Command {

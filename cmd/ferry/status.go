@@ -12,9 +12,9 @@ import (
 
 // statusFlags are the options of `ferry status`.
 type statusFlags struct {
+	fanoutFlags
 	output string
 	maxLag time.Duration
-	fanoutFlags
 }
 
 func newStatusCmd() *cobra.Command {
