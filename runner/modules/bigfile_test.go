@@ -18,9 +18,7 @@ func TestCopyBigFilePlansWithoutDiff(t *testing.T) {
 	tg, rec, _ := sshTarget(t)
 	dest := filepath.Join(t.TempDir(), "big.bin")
 	old := bytes.Repeat([]byte("old line of a big file\n"), (4<<20)/23)
-	if err := os.WriteFile(dest, old, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, old, 0o644)
 	content := strings.Repeat("new line of a big file\n", (4<<20)/23)
 	rec.reset()
 	c, err := newModule(t, "copy", map[string]any{"dest": dest, "content": content}).Plan(t.Context(), tg)

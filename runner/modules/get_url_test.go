@@ -100,8 +100,7 @@ func TestGetURLOverSSH(t *testing.T) {
 func TestGetURLCheckMode(t *testing.T) {
 	srv, hits := serveFiles(t, map[string]string{"/f": "x\n"})
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "new")
 	dest := filepath.Join(dir, "f")
@@ -124,9 +123,7 @@ func TestGetURLCheckMode(t *testing.T) {
 	}
 	// A file that is there with the right checksum: nothing to do.
 	real := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(real, []byte("x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, real, []byte("x\n"), 0o644)
 	c, err = newModule(t, "get_url", map[string]any{"url": srv.URL + "/f", "dest": real, "checksum": "sha256:" + sha256Hex([]byte("x\n"))}).Plan(ctx, tg)
 	if err != nil || c.Changed {
 		t.Errorf("matching file in check mode: %+v %v", c, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/local"
 )
 
@@ -67,6 +68,30 @@ func localTarget(t *testing.T) (*Target, *recorder) {
 	t.Helper()
 	rec := &recorder{Executor: local.New(local.Options{})}
 	return &Target{Exec: rec, Facts: map[string]any{}}, rec
+}
+
+// predicting puts tg in check mode: its reads go through a fresh prediction
+// over its executor, returned for the test to seed and to inspect.
+func predicting(tg *Target) *hoststate.State {
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	return st
+}
+
+// writeFile and symlink make what a test starts from, and end the test
+// when they cannot.
+func writeFile(t *testing.T, name string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(name, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func symlink(t *testing.T, oldname, newname string) {
+	t.Helper()
+	if err := os.Symlink(oldname, newname); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newModule(t *testing.T, name string, args map[string]any) Module {
@@ -126,9 +151,7 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, path, []byte(got), 0o644)
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {

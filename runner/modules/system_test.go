@@ -21,9 +21,7 @@ func TestSysctlPersistsCurrentValue(t *testing.T) {
 	tg, rec := localTarget(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "99-ferry.conf")
-	if err := os.WriteFile(file, []byte("# ferry\nvm.swappiness=1\nnet.ipv4.ip_forward = 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, []byte("# ferry\nvm.swappiness=1\nnet.ipv4.ip_forward = 1\n"), 0o644)
 	val := strings.TrimSpace(string(b))
 	c := converge(t, tg, rec, "sysctl", map[string]any{"name": "vm.swappiness", "value": val, "file": file})
 	if len(c.Summary) != 1 || !strings.HasPrefix(c.Summary[0], "persist vm.swappiness") {
