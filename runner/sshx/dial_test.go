@@ -185,26 +185,17 @@ func TestAcceptNewHostKeysWritesKnownHosts(t *testing.T) {
 func TestAcceptNewHostKeysConcurrentHosts(t *testing.T) {
 	known := filepath.Join(t.TempDir(), "known_hosts")
 	const n = 8
-	var wg sync.WaitGroup
-	fixtures := make([]*fixture, n)
-	for i := range fixtures {
-		fixtures[i] = newFixture(t)
-	}
-	for _, f := range fixtures {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := f.config()
-			cfg.KnownHostsFile, cfg.AcceptNewHostKeys = known, true
-			c, err := sshx.Dial(context.Background(), cfg)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			c.Close()
-		}()
-	}
-	wg.Wait()
+	fixtures := newFixtures(t, n)
+	concurrently(n, func(i int) {
+		cfg := fixtures[i].config()
+		cfg.KnownHostsFile, cfg.AcceptNewHostKeys = known, true
+		c, err := sshx.Dial(context.Background(), cfg)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Close()
+	})
 	got := readFile(t, known)
 	for _, f := range fixtures {
 		if !strings.Contains(got, f.srv.KnownHostsLine()+"\n") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,26 @@ func (f *fixture) config() sshx.Config {
 	}
 }
 
+// newFixtures starts n fixtures, one server each.
+func newFixtures(t testing.TB, n int) []*fixture {
+	t.Helper()
+	fixtures := make([]*fixture, n)
+	for i := range fixtures {
+		fixtures[i] = newFixture(t)
+	}
+	return fixtures
+}
+
+// concurrently calls do(0) to do(n-1), each on its own goroutine, and
+// waits for them all.
+func concurrently(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { do(i) })
+	}
+	wg.Wait()
+}
+
 // connected starts a fixture and dials it with its config.
 func connected(t testing.TB, opts ...sshtest.Option) (*fixture, *sshx.Client) {
 	t.Helper()
@@ -58,6 +79,14 @@ func dial(t testing.TB, cfg sshx.Config) *sshx.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// dialSudo dials f as its non-root user, with sudoPassword for become.
+func dialSudo(t testing.TB, f *fixture, sudoPassword string) *sshx.Client {
+	t.Helper()
+	cfg := f.config()
+	cfg.SudoPassword = sudoPassword
+	return dial(t, cfg)
 }
 
 func run(t testing.TB, c *sshx.Client, cmd executor.Command) executor.Result {

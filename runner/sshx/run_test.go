@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,18 +47,12 @@ func TestRunRejectsBadEnvName(t *testing.T) {
 
 func TestRunSharesOneConnection(t *testing.T) {
 	f, c := connected(t)
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := c.Run(context.Background(), executor.Command{Script: "echo " + itoa(i)})
-			if err != nil || string(res.Stdout) != itoa(i)+"\n" {
-				t.Errorf("run %d: %q, %v", i, res.Stdout, err)
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(20, func(i int) {
+		res, err := c.Run(context.Background(), executor.Command{Script: "echo " + itoa(i)})
+		if err != nil || string(res.Stdout) != itoa(i)+"\n" {
+			t.Errorf("run %d: %q, %v", i, res.Stdout, err)
+		}
+	})
 	if n := f.srv.Connections(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
