@@ -2,6 +2,7 @@ package sshx_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -98,6 +99,15 @@ func run(t testing.TB, c *sshx.Client, cmd executor.Command) executor.Result {
 	return res
 }
 
+// wantUnreachable ends the test unless err says the host is unreachable
+// for reason.
+func wantUnreachable(t testing.TB, err error, reason string) {
+	t.Helper()
+	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != reason {
+		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
+	}
+}
+
 // tempFiles lists the upload temp files left in dir.
 func tempFiles(t testing.TB, dir string) []string {
 	t.Helper()
@@ -127,4 +137,22 @@ func readFile(t testing.TB, path string) string {
 // sshxDial dials without failing the test, for use off the test goroutine.
 func sshxDial(f *fixture) (*sshx.Client, error) {
 	return sshx.Dial(context.Background(), f.config())
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// waitFor awaits a side effect of a remote process, which the test cannot
+// be notified of; it fails after a generous deadline.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -3,11 +3,9 @@ package sshx_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
@@ -88,29 +86,9 @@ func TestConnectionLostIsUnreachable(t *testing.T) {
 	c := dial(t, cfg)
 	run(t, c, executor.Command{Script: "true"})
 	_, err := c.Run(context.Background(), executor.Command{Script: "true"})
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonConnectionLost)
 	_, err = c.Run(context.Background(), executor.Command{Script: "true"})
 	if !errors.Is(err, executor.ErrUnreachable) {
 		t.Fatalf("after loss: %v", err)
-	}
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// waitFor awaits a side effect of a remote process, which the test cannot
-// be notified of; it fails after a generous deadline.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

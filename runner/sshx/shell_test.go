@@ -318,9 +318,7 @@ func TestShellConnectionDropIsUnreachable(t *testing.T) {
 		drop()
 		select {
 		case err := <-errc:
-			if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-				t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-			}
+			wantUnreachable(t, err, sshx.ReasonConnectionLost)
 		case <-time.After(10 * time.Second):
 			t.Fatal("Run hung on a dropped connection")
 		}

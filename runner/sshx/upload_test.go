@@ -81,9 +81,7 @@ func TestUploadCutMidTransferLeavesTargetAndNoTemp(t *testing.T) {
 
 	content := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
 	err := c.Upload(context.Background(), target, content, executor.UploadOptions{})
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonConnectionLost)
 	if got := readFile(t, target); got != "old\n" {
 		t.Errorf("target changed: %d bytes", len(got))
 	}
