@@ -105,15 +105,7 @@ func TestGetURLCheckMode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	dest := filepath.Join(dir, "f")
 	args := map[string]any{"url": srv.URL + "/f", "dest": dest}
-	if _, err := newModule(t, "get_url", args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Fatalf("plan into a missing folder: %v", err)
-	}
-	st.Ensure(dir, false)
-	c, err := newModule(t, "get_url", args).Plan(ctx, tg)
-	if err != nil || !c.Changed || c.Predict == nil {
-		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
-	}
-	c.Predict(st)
+	planIntoPredictedFolder(t, tg, st, "get_url", args, dir, false, "does not exist")
 	var unknown *hoststate.UnknownError
 	if _, err := tg.State.Stat(ctx, dest, false); !errors.As(err, &unknown) {
 		t.Errorf("after a predicted download, dest is %v, want unknown", err)
@@ -124,7 +116,7 @@ func TestGetURLCheckMode(t *testing.T) {
 	// A file that is there with the right checksum: nothing to do.
 	real := filepath.Join(t.TempDir(), "f")
 	writeFile(t, real, []byte("x\n"), 0o644)
-	c, err = newModule(t, "get_url", map[string]any{"url": srv.URL + "/f", "dest": real, "checksum": "sha256:" + sha256Hex([]byte("x\n"))}).Plan(ctx, tg)
+	c, err := newModule(t, "get_url", map[string]any{"url": srv.URL + "/f", "dest": real, "checksum": "sha256:" + sha256Hex([]byte("x\n"))}).Plan(ctx, tg)
 	if err != nil || c.Changed {
 		t.Errorf("matching file in check mode: %+v %v", c, err)
 	}

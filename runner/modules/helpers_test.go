@@ -94,6 +94,24 @@ func symlink(t *testing.T, oldname, newname string) {
 	}
 }
 
+// planIntoPredictedFolder plans a task writing into dir in check mode:
+// while the host lacks dir the plan fails saying missing; once an earlier
+// task is predicted to create dir (with become or not), it plans a change
+// and a prediction, which it applies to st for the tasks after.
+func planIntoPredictedFolder(t *testing.T, tg *Target, st *hoststate.State, name string, args map[string]any, dir string, become bool, missing string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := newModule(t, name, args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("plan into a missing folder: %v", err)
+	}
+	st.Ensure(dir, become)
+	c, err := newModule(t, name, args).Plan(ctx, tg)
+	if err != nil || !c.Changed || c.Predict == nil {
+		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
+	}
+	c.Predict(st)
+}
+
 func newModule(t *testing.T, name string, args map[string]any) Module {
 	t.Helper()
 	spec, ok := Lookup(name)

@@ -200,15 +200,7 @@ func TestUnarchiveCheckMode(t *testing.T) {
 	ctx := context.Background()
 	dest := filepath.Join(t.TempDir(), "releases")
 	args := map[string]any{"content": string(makeTar(t, "tar.gz", releaseEntries)), "dest": dest}
-	if _, err := newModule(t, "unarchive", args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), "not an existing folder") {
-		t.Fatalf("plan into a missing folder: %v", err)
-	}
-	st.Ensure(dest, true)
-	c, err := newModule(t, "unarchive", args).Plan(ctx, tg)
-	if err != nil || !c.Changed || c.Predict == nil {
-		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
-	}
-	c.Predict(st)
+	planIntoPredictedFolder(t, tg, st, "unarchive", args, dest, true, "not an existing folder")
 	if again, err := newModule(t, "unarchive", args).Plan(ctx, tg); err != nil || again.Changed {
 		t.Fatalf("planned against its own prediction: %+v %v", again, err)
 	}
