@@ -151,20 +151,20 @@ func (s *State) MarkChanged(because string) {
 	s.noteChange(because)
 }
 
-// noteChange records why the host may differ from what a command sees,
-// keeping the first reason (that of the earliest task). s.mu is held.
-func (s *State) noteChange(because string) {
-	if s.changed == "" {
-		s.changed = because
-	}
-}
-
 // Changed says why a command run now would see a host different from the
 // one the real run meets; "" when nothing is predicted to change.
 func (s *State) Changed() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
+}
+
+// noteChange records why the host may differ from what a command sees,
+// keeping the first reason (that of the earliest task). s.mu is held.
+func (s *State) noteChange(because string) {
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 func (s *State) dropBelow(p string) {
