@@ -112,6 +112,18 @@ func planIntoPredictedFolder(t *testing.T, tg *Target, st *hoststate.State, name
 	c.Predict(st)
 }
 
+// liveSwappiness is the controller's vm.swappiness, which the sysctl tests
+// persist as it is (they must not change the controller's kernel); a
+// kernel without it skips the test.
+func liveSwappiness(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/vm/swappiness")
+	if err != nil {
+		t.Skip("this kernel has no /proc/sys/vm/swappiness to read")
+	}
+	return strings.TrimSpace(string(b))
+}
+
 func newModule(t *testing.T, name string, args map[string]any) Module {
 	t.Helper()
 	spec, ok := Lookup(name)

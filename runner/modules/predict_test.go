@@ -72,11 +72,7 @@ func TestServicePlanAgainstPrediction(t *testing.T) {
 // Two sysctl tasks sharing one file: in check mode the second one plans
 // against the file as the first one writes it, as the real run does.
 func TestSysctlPlanAgainstPrediction(t *testing.T) {
-	b, err := os.ReadFile("/proc/sys/vm/swappiness")
-	if err != nil {
-		t.Skip("no /proc/sys/vm/swappiness on this machine")
-	}
-	val := strings.TrimSpace(string(b))
+	val := liveSwappiness(t)
 	tg, _ := localTarget(t)
 	st := predicting(tg)
 	ctx := context.Background()
