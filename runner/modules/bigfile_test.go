@@ -3,12 +3,9 @@ package modules
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ferry-deploy/ferry/runner/local"
 )
 
 // TestCopyBigFilePlansWithoutDiff: planning a change to a big file neither
@@ -40,9 +37,7 @@ func BenchmarkCopyPlanBig(b *testing.B) {
 	tg := localTargetB(b)
 	dest := filepath.Join(b.TempDir(), "big.bin")
 	line := "a line of a big file\n"
-	if err := os.WriteFile(dest, bytes.Repeat([]byte("old "+line), (32<<20)/25), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	writeFile(b, dest, bytes.Repeat([]byte("old "+line), (32<<20)/25), 0o644)
 	content := strings.Repeat("new "+line, (32<<20)/25)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -55,8 +50,4 @@ func BenchmarkCopyPlanBig(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func localTargetB(b *testing.B) *Target {
-	return &Target{Exec: local.New(local.Options{}), Facts: map[string]any{}}
 }

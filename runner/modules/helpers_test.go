@@ -70,6 +70,12 @@ func localTarget(t *testing.T) (*Target, *recorder) {
 	return &Target{Exec: rec, Facts: map[string]any{}}, rec
 }
 
+// localTargetB is localTarget for a benchmark, without the recorder, so
+// that what it allocates is the module's alone.
+func localTargetB(b *testing.B) *Target {
+	return &Target{Exec: local.New(local.Options{}), Facts: map[string]any{}}
+}
+
 // predicting puts tg in check mode: its reads go through a fresh prediction
 // over its executor, returned for the test to seed and to inspect.
 func predicting(tg *Target) *hoststate.State {
@@ -80,7 +86,7 @@ func predicting(tg *Target) *hoststate.State {
 
 // writeFile and symlink make what a test starts from, and end the test
 // when they cannot.
-func writeFile(t *testing.T, name string, data []byte, perm os.FileMode) {
+func writeFile(t testing.TB, name string, data []byte, perm os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(name, data, perm); err != nil {
 		t.Fatal(err)
