@@ -119,7 +119,9 @@ func (s *State) Set(p string, e Entry) {
 		s.dropBelow(p)
 	}
 	s.entries[p] = &e
-	s.noteChange("an earlier task writes " + p)
+	if s.changed == "" {
+		s.changed = "an earlier task writes " + p
+	}
 }
 
 // MarkUnknown records that p (and everything below it) may have been
@@ -139,7 +141,9 @@ func (s *State) MarkMaybeFolder(p, because string) {
 		return // unknown with all it holds already
 	}
 	s.entries[p] = &Entry{Kind: Unknown, Shallow: true, Because: because}
-	s.noteChange(because)
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 // MarkChanged records that the host may differ in ways no entry describes
@@ -148,7 +152,9 @@ func (s *State) MarkMaybeFolder(p, because string) {
 func (s *State) MarkChanged(because string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.noteChange(because)
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 // Changed says why a command run now would see a host different from the
@@ -157,14 +163,6 @@ func (s *State) Changed() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
-}
-
-// noteChange keeps why the host first differs from what a command would
-// see; later changes do not replace it. s.mu is held.
-func (s *State) noteChange(because string) {
-	if s.changed == "" {
-		s.changed = because
-	}
 }
 
 func (s *State) dropBelow(p string) {
@@ -196,7 +194,9 @@ func (s *State) Ensure(p string, become bool) {
 		}
 		s.entries[dir] = ne
 	}
-	s.noteChange("an earlier task creates " + p)
+	if s.changed == "" {
+		s.changed = "an earlier task creates " + p
+	}
 }
 
 // Chattr records chmod and chown of an existing path of kind k: the
@@ -222,7 +222,9 @@ func (s *State) Chattr(p string, k Kind, mode fs.FileMode, hasMode bool, owner, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries[path.Clean(p)] = &e
-	s.noteChange("an earlier task changes the attributes of " + p)
+	if s.changed == "" {
+		s.changed = "an earlier task changes the attributes of " + p
+	}
 }
 
 // SetFact records the predicted value of a state that is not a file: a
@@ -234,7 +236,9 @@ func (s *State) SetFact(kind, key, value string) {
 		s.facts = map[string]string{}
 	}
 	s.facts[kind+"\x00"+key] = value
-	s.noteChange("an earlier task changes " + kind + " " + key)
+	if s.changed == "" {
+		s.changed = "an earlier task changes " + kind + " " + key
+	}
 }
 
 // Fact returns a value recorded by SetFact.
@@ -258,7 +262,9 @@ func (s *State) Touch(kind, because string) {
 	if _, dup := s.touched[kind]; !dup {
 		s.touched[kind] = because
 	}
-	s.noteChange(because)
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 // Touched says why things of kind may differ from the host ("" if not).
