@@ -10,52 +10,6 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 )
 
-// writeRole writes role.yml of a role named name into a fresh folder and
-// has the lab find it there.
-func (l *lab) writeRole(name, roleYAML string) {
-	l.t.Helper()
-	dir := filepath.Join(l.t.TempDir(), "roles")
-	if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name, "role.yml"), []byte(roleYAML), 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-	l.rolePaths = append(l.rolePaths, dir)
-}
-
-// statuses lists "task[item]=status" for every task event, in order.
-func (r *recorder) statuses() []string {
-	var out []string
-	for _, ev := range r.events {
-		if ev.Kind == "task" || ev.Kind == "handler" {
-			out = append(out, ev.Task+"["+ev.Item+"]="+string(ev.Status))
-		}
-	}
-	return out
-}
-
-// checkThenRun runs the role in check mode and then for real and fails
-// unless check reported exactly what the real run changed.
-func checkThenRun(t *testing.T, l *lab) (check, real *recorder) {
-	t.Helper()
-	check, crc, err := l.deploy(runOpts{check: true, diff: true})
-	if err != nil {
-		t.Fatalf("check: %v", err)
-	}
-	real, rrc, err := l.deploy(runOpts{diff: true})
-	if err != nil {
-		t.Fatalf("real run: %v", err)
-	}
-	if crc.Failed > 0 || rrc.Failed > 0 || crc.Unknown > 0 {
-		t.Fatalf("check %v, real run %v: want no failure and nothing unknown", check.statuses(), real.statuses())
-	}
-	if !slices.Equal(check.statuses(), real.statuses()) {
-		t.Fatalf("check mode reported %v, the real run did %v", check.statuses(), real.statuses())
-	}
-	return check, real
-}
-
 const copyThenLine = `tasks:
   - name: base config
     copy: {content: "a=1\n", dest: "{{ .root }}/x.conf"}
@@ -66,20 +20,10 @@ const copyThenLine = `tasks:
 // Issue #13, case 1: on a fresh host check mode failed the line task
 // ("file does not exist") while the real run creates the file first.
 func TestCheckSeesFileWrittenByEarlierTask(t *testing.T) {
-	l := newLab(t, 1, "copyline")
-	l.writeRole("copyline", copyThenLine)
+	l := roleLab(t, 1, "copyline", copyThenLine)
 	check, _ := checkThenRun(t, l)
-	want := []string{"base config[]=changed", "extra line[]=changed"}
-	if got := check.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("check on a fresh host = %v, want %v", got, want)
-	}
-	var diff string
-	for _, ev := range check.events {
-		if ev.Task == "extra line" {
-			diff = ev.Diff
-		}
-	}
-	if !strings.Contains(diff, "+b=2") || strings.Contains(diff, "+a=1") {
+	wantStatuses(t, "check on a fresh host", check, "base config[]=changed", "extra line[]=changed")
+	if diff := check.last("extra line").Diff; !strings.Contains(diff, "+b=2") || strings.Contains(diff, "+a=1") {
 		t.Errorf("line diff is not against the copied content:\n%s", diff)
 	}
 }
@@ -87,8 +31,7 @@ func TestCheckSeesFileWrittenByEarlierTask(t *testing.T) {
 // Issue #13, case 2: after convergence the copy rewrites the file each run
 // and the line appends again; check mode counted one change, not two.
 func TestCheckCountsEveryChangeOfAConvergedRole(t *testing.T) {
-	l := newLab(t, 1, "copyline")
-	l.writeRole("copyline", copyThenLine)
+	l := roleLab(t, 1, "copyline", copyThenLine)
 	mustDeploy(t, l, runOpts{})
 	check, _ := checkThenRun(t, l)
 	if got := check.changed(); len(got) != 2 {
@@ -99,8 +42,7 @@ func TestCheckCountsEveryChangeOfAConvergedRole(t *testing.T) {
 // Issue #13, case 3: a read-only probe (changed_when: false) did not run in
 // check mode, so a task with when: on its output was reported skipped.
 func TestCheckRunsReadOnlyProbes(t *testing.T) {
-	l := newLab(t, 1, "probe")
-	l.writeRole("probe", `tasks:
+	l := roleLab(t, 1, "probe", `tasks:
   - name: probe
     command: {cmd: "cat {{ .root }}/flag"}
     register: probe
@@ -116,18 +58,11 @@ func TestCheckRunsReadOnlyProbes(t *testing.T) {
     shell: {cmd: "cat {{ .root }}/flagged"}
     changed_when: false
 `)
-	if err := os.WriteFile(filepath.Join(l.roots["h01"], "flag"), []byte("yes\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	check, rc, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l.put("h01", "flag", "yes\n")
 	// The last probe would read what "flagged" writes: check mode does not
 	// run it against the host as it is before the run.
-	want := []string{"probe[]=ok", "probe again[]=changed", "flagged[]=changed", "probe after a change[]=unknown"}
-	if got := check.statuses(); !slices.Equal(got, want) || rc.Unknown != 1 {
-		t.Fatalf("check = %v (%d unknown), want %v", got, rc.Unknown, want)
+	if _, rc := l.expect(runOpts{check: true}, "probe[]=ok", "probe again[]=changed", "flagged[]=changed", "probe after a change[]=unknown"); rc.Unknown != 1 {
+		t.Fatalf("check: %d unknown, want 1", rc.Unknown)
 	}
 	real, _ := mustDeploy(t, l, runOpts{})
 	if got := real.changed(); len(got) != 2 {
@@ -139,8 +74,7 @@ func TestCheckRunsReadOnlyProbes(t *testing.T) {
 // reason, and counted in the recap; what the unknown task writes is
 // unknown for the tasks after it.
 func TestCheckReportsUnknown(t *testing.T) {
-	l := newLab(t, 1, "unknown")
-	l.writeRole("unknown", `tasks:
+	l := roleLab(t, 1, "unknown", `tasks:
   - name: generate
     shell: {cmd: "echo new > {{ .root }}/gen; echo made"}
     register: gen
@@ -152,21 +86,12 @@ func TestCheckReportsUnknown(t *testing.T) {
   - name: unrelated
     copy: {content: "z\n", dest: "{{ .root }}/other"}
 `)
-	check, rc, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"generate[]=changed", "depends[]=unknown", "after[]=unknown", "unrelated[]=changed"}
-	if got := check.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("check = %v, want %v", got, want)
-	}
+	check, rc := l.expect(runOpts{check: true}, "generate[]=changed", "depends[]=unknown", "after[]=unknown", "unrelated[]=changed")
 	if rc.Unknown != 2 || rc.Hosts["h01"].Unknown != 2 {
 		t.Errorf("recap unknown = %d (host %d), want 2", rc.Unknown, rc.Hosts["h01"].Unknown)
 	}
-	for _, ev := range check.events {
-		if ev.Task == "depends" && (ev.Status != runner.StatusUnknown || !strings.Contains(ev.Message, ".gen.stdout") || !strings.Contains(ev.Message, `"generate"`)) {
-			t.Errorf("unknown reason = %q, want the value and the task it came from", ev.Message)
-		}
+	if ev := check.last("depends"); ev.Status != runner.StatusUnknown || !strings.Contains(ev.Message, ".gen.stdout") || !strings.Contains(ev.Message, `"generate"`) {
+		t.Errorf("unknown reason = %q, want the value and the task it came from", ev.Message)
 	}
 }
 
@@ -174,8 +99,7 @@ func TestCheckReportsUnknown(t *testing.T) {
 // earlier task creates plans against it (ok, or the change it still
 // makes), and only the group useradd may create with the user is unknown.
 func TestCheckPredictsAccounts(t *testing.T) {
-	l := newLab(t, 1, "accounts")
-	l.writeRole("accounts", `tasks:
+	l := roleLab(t, 1, "accounts", `tasks:
   - name: group
     group: {name: ferry-check-no-such-group}
   - name: group again
@@ -195,27 +119,17 @@ func TestCheckPredictsAccounts(t *testing.T) {
   - name: file
     copy: {content: "x\n", dest: "{{ .root }}/f"}
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"group[]=changed", "group again[]=ok", "user[]=changed", "user again[]=ok", "user's shell[]=changed",
-		"user's uid[]=unknown", "user's group[]=unknown", "another group[]=changed", "file[]=changed"}
-	if got := check.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("check = %v, want %v", got, want)
-	}
-	for _, ev := range check.events {
-		if ev.Task == "user's shell" && !slices.Equal(ev.Summary, []string{"set shell of ferry-check-no-such-user to /bin/bash (was /bin/sh)"}) {
-			t.Errorf("second change of the user: %q", ev.Summary)
-		}
+	check, _ := l.expect(runOpts{check: true}, "group[]=changed", "group again[]=ok", "user[]=changed", "user again[]=ok", "user's shell[]=changed",
+		"user's uid[]=unknown", "user's group[]=unknown", "another group[]=changed", "file[]=changed")
+	if got := check.last("user's shell").Summary; !slices.Equal(got, []string{"set shell of ferry-check-no-such-user to /bin/bash (was /bin/sh)"}) {
+		t.Errorf("second change of the user: %q", got)
 	}
 }
 
 // An unknown looped task makes the paths of its items unknown, and only
 // those.
 func TestCheckUnknownLoopMarksItsItems(t *testing.T) {
-	l := newLab(t, 1, "loop")
-	l.writeRole("loop", `tasks:
+	l := roleLab(t, 1, "loop", `tasks:
   - name: generate
     shell: {cmd: "echo made"}
     register: gen
@@ -228,46 +142,24 @@ func TestCheckUnknownLoopMarksItsItems(t *testing.T) {
   - name: item x
     line: {path: "{{ .root }}/x", line: "more", create: true}
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"generate[]=changed", "items[]=unknown", "other[]=changed", "item x[]=unknown"}
-	if got := check.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("check = %v, want %v", got, want)
-	}
+	l.expect(runOpts{check: true}, "generate[]=changed", "items[]=unknown", "other[]=changed", "item x[]=unknown")
 }
 
 // A command whose guard names a link writes through it: what the link
 // leads to is unknown after it, not planned against the host as it was.
 // Found by the property test once links were on (seed 266).
 func TestCheckCommandWritesThroughLink(t *testing.T) {
-	l := newLab(t, 1, "through")
-	root := l.roots["h01"]
-	if err := os.WriteFile(filepath.Join(root, "a"), []byte("one\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
-		t.Fatal(err)
-	}
-	l.writeRole("through", `tasks:
+	l := roleLab(t, 1, "through", `tasks:
   - name: append
     shell: {cmd: "echo made >> {{ .root }}/b", removes: "{{ .root }}/b"}
   - name: after
     line: {path: "{{ .root }}/a", line: "made"}
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
+	l.put("h01", "a", "one\n")
+	root := l.roots["h01"]
+	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
 		t.Fatal(err)
 	}
-	real, _, err := l.deploy(runOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := check.statuses(), []string{"append[]=changed", "after[]=unknown"}; !slices.Equal(got, want) {
-		t.Errorf("check = %v, want %v", got, want)
-	}
-	if got, want := real.statuses(), []string{"append[]=changed", "after[]=ok"}; !slices.Equal(got, want) {
-		t.Errorf("real = %v, want %v", got, want)
-	}
+	l.expect(runOpts{check: true}, "append[]=changed", "after[]=unknown")
+	l.expect(runOpts{}, "append[]=changed", "after[]=ok")
 }

@@ -1,8 +1,6 @@
 package runner_test
 
 import (
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +10,7 @@ import (
 // handler by name or by listen topic, and the handler runs once.
 func TestDependenciesRunOnceAndNotifyTheirHandlers(t *testing.T) {
 	l := newLab(t, 1, "app, api")
-	l.writeRoleFiles("web", map[string]string{"role.yml": `tasks:
+	l.writeRole("web", `tasks:
   - name: web base
     copy: {content: "web\n", dest: "{{ .root }}/web"}
 handlers:
@@ -22,25 +20,22 @@ handlers:
   - name: log reload
     shell: {cmd: "echo log >> {{ .root }}/reloads"}
     listen: [web config changed]
-`})
-	l.writeRoleFiles("app", map[string]string{"role.yml": `dependencies: [web]
+`)
+	l.writeRole("app", `dependencies: [web]
 tasks:
   - name: app vhost
     copy: {content: "app\n", dest: "{{ .root }}/app"}
     notify: reload web
-`})
-	l.writeRoleFiles("api", map[string]string{"role.yml": `dependencies: [web]
+`)
+	l.writeRole("api", `dependencies: [web]
 tasks:
   - name: api vhost
     copy: {content: "api\n", dest: "{{ .root }}/api"}
     notify: web config changed
-`})
+`)
 	_, real := checkThenRun(t, l)
-	want := []string{"web base[]=changed", "app vhost[]=changed", "api vhost[]=changed", "reload web[]=changed", "log reload[]=changed"}
-	if got := real.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("real run %v, want %v", got, want)
-	}
-	if got := readFile(t, filepath.Join(l.roots["h01"], "reloads")); strings.Count(got, "reload") != 1 || strings.Count(got, "log") != 1 {
+	wantStatuses(t, "real run", real, "web base[]=changed", "app vhost[]=changed", "api vhost[]=changed", "reload web[]=changed", "log reload[]=changed")
+	if got := l.file("h01", "reloads"); strings.Count(got, "reload") != 1 || strings.Count(got, "log") != 1 {
 		t.Errorf("reloads = %q, want each handler once", got)
 	}
 	_, rc := mustDeploy(t, l, runOpts{})

@@ -18,18 +18,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func mustDeploy(t *testing.T, l *lab, o runOpts) (*recorder, runner.Recap) {
-	t.Helper()
-	rec, rc, err := l.deploy(o)
-	if err != nil {
-		t.Fatalf("deploy: %v", err)
-	}
-	if rc.Failed > 0 || rc.Unreachable > 0 {
-		t.Fatalf("deploy failed: %+v\nevents: %+v", rc, rec.events)
-	}
-	return rec, rc
-}
-
 func TestConvergeThenNoOp(t *testing.T) {
 	l := newLab(t, 3, "site")
 	_, first := mustDeploy(t, l, runOpts{})
