@@ -71,26 +71,6 @@ func TestBlockFailureFailsTheHost(t *testing.T) {
 	}
 }
 
-// In check mode a command that runs only for real may fail there: whether
-// the rescue runs is unknown, and check mode says so.
-func TestBlockRescueUnknownInCheckMode(t *testing.T) {
-	l := roleLab(t, 1, "blk", `tasks:
-  - block:
-      - name: migrate
-        command: {cmd: "true"}
-    rescue:
-      - name: restore
-        copy: {content: "restored\n", dest: "{{ .root }}/restored"}
-    always:
-      - name: log
-        copy: {content: "done\n", dest: "{{ .root }}/log"}
-`)
-	if _, rc := l.expect(runOpts{check: true}, "migrate[]=changed", "restore[]=unknown", "log[]=changed"); rc.Unknown != 1 {
-		t.Fatalf("check: recap %+v, want one unknown", rc)
-	}
-	l.expect(runOpts{}, "migrate[]=changed", "log[]=changed")
-}
-
 // Nested blocks: the outer block's when, vars and become apply to every
 // task inside; the inner rescue handles the inner failure only.
 func TestNestedBlocksAndBlockKeys(t *testing.T) {

@@ -44,20 +44,3 @@ tasks:
 		}
 	}
 }
-
-// set_fact from a command's output: in check mode the command does not
-// run, so what it sets is unknown to the tasks that read it.
-func TestSetFactUnknownInCheckMode(t *testing.T) {
-	l := roleLab(t, 1, "ctl", `tasks:
-  - name: probe
-    shell: {cmd: "echo v1"}
-    register: probe
-  - name: version
-    set_fact: {version: "{{ trim .probe.stdout }}"}
-  - name: written
-    copy: {content: "{{ .version }}\n", dest: "{{ .root }}/v"}
-`)
-	l.expect(runOpts{check: true}, "probe[]=changed", "version[]=unknown", "written[]=unknown")
-	mustDeploy(t, l, runOpts{})
-	l.wantFile("h01", "v", "v1\n", "the fact set from the command")
-}

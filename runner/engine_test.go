@@ -133,6 +133,24 @@ func TestBadInputStopsBeforeAnyChange(t *testing.T) {
 	}
 }
 
+// TestSecretInCommandArgumentRefused: a secret in the words of a `command`
+// task would show in the host's process list while the program runs; it is
+// bad input, named without the secret, and nothing runs.
+func TestSecretInCommandArgumentRefused(t *testing.T) {
+	l := newLab(t, 1, "argsecret")
+	rec, _, err := l.deploy(runOpts{})
+	var bad *runner.BadInputError
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "process list") {
+		t.Fatalf("err %v, want bad input about the process list", err)
+	}
+	if strings.Contains(err.Error(), canary) {
+		t.Errorf("the error shows the secret: %v", err)
+	}
+	if l.exists("h01", "ran") || len(rec.changed()) > 0 {
+		t.Error("the command ran")
+	}
+}
+
 // TestDiffGolden pins the human output of a check with --diff after a
 // known drift, and proves the canary secret stays out of every output.
 func TestDiffGolden(t *testing.T) {

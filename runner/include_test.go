@@ -81,23 +81,3 @@ tasks:
 		t.Error("the first task ran before preflight refused the include")
 	}
 }
-
-// In check mode an include whose loop reads what a command registers is
-// unknown, task by task, rather than planned against a guess.
-func TestIncludeUnknownInCheckMode(t *testing.T) {
-	l := newLab(t, 1, "vh")
-	l.writeRoleFiles("vh", map[string]string{
-		"role.yml": `tasks:
-  - name: list
-    shell: {cmd: "echo a"}
-    register: listed
-  - include_tasks: one.yml
-    when: eq .listed.stdout "a\n"
-`,
-		"tasks/one.yml": `- name: one
-  copy: {content: "x", dest: "{{ .root }}/one"}
-`,
-	})
-	l.expect(runOpts{check: true}, "list[]=changed", "one[]=unknown")
-	l.expect(runOpts{}, "list[]=changed", "one[]=changed")
-}

@@ -87,40 +87,47 @@ func TestFailedWhenOnACommandCheckModeDoesNotRun(t *testing.T) {
 	}
 }
 
-// untilRole retries a command until it ran need times (a variable), at
-// most retries+1 times.
-func untilRole(retries string) string {
-	return `tasks:
+// until: retries a task (with its delay) until the condition holds, at
+// most retries+1 times; the task is reported once, after its retries.
+func TestUntil(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		retries string
+		need    int      // runs until the command succeeds
+		want    []string // statuses
+		message string   // of the retried task
+		changed int      // in the recap: each retried task counts once
+		failed  int
+		files   map[string]string // on the host after the run
+	}{
+		{"retries until true", "5", 3, []string{"wait for ready[]=changed", "record[]=changed"}, "after 3 attempts", 2, 0,
+			map[string]string{"n": "3\n", "w": "attempts=3 try 3\n"}},
+		{"gives up", "2", 10, []string{"wait for ready[]=failed"}, `until "eq .result.rc 0" still false after 3 attempts`, 0, 1,
+			map[string]string{"n": "3\n"}}, // retries+1 runs
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := roleLab(t, 1, "until", `tasks:
   - name: wait for ready
     shell: {cmd: "n=$(cat {{ .root }}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ .root }}/n; echo try $n; [ $n -ge {{ .need }} ]"}
     until: eq .result.rc 0
-    retries: ` + retries + `
+    retries: `+c.retries+`
     delay: 0
     register: w
   - name: record
     copy: {content: "attempts={{ .w.attempts }} {{ .w.stdout }}", dest: "{{ .root }}/w"}
-`
-}
-
-func TestUntilRetriesUntilTrue(t *testing.T) {
-	l := roleLab(t, 1, "until", untilRole("5"))
-	// One event for the task, after its retries.
-	rec, rc := l.expect(runOpts{extra: map[string]any{"need": 3}}, "wait for ready[]=changed", "record[]=changed")
-	if msg := rec.last("wait for ready").Message; msg != "after 3 attempts" || rc.Failed != 0 {
-		t.Errorf("message %q (recap %+v), want \"after 3 attempts\"", msg, rc)
+`)
+			rec, rc := l.expect(runOpts{extra: map[string]any{"need": c.need}}, c.want...)
+			if msg := rec.last("wait for ready").Message; msg != c.message {
+				t.Errorf("message %q, want %q", msg, c.message)
+			}
+			if st := rc.Hosts["h01"]; st.Changed != c.changed || st.OK != 0 || st.Failed != c.failed {
+				t.Errorf("stats %+v, want %d changed and %d failed: each retried task counts once", st, c.changed, c.failed)
+			}
+			for name, want := range c.files {
+				l.wantFile("h01", name, want, "after the retries")
+			}
+		})
 	}
-	if st := rc.Hosts["h01"]; st.Changed != 2 || st.OK != 0 {
-		t.Errorf("stats %+v: each retried task counts once", st)
-	}
-	l.wantFile("h01", "w", "attempts=3 try 3\n", "registered result")
-}
-
-func TestUntilGivesUp(t *testing.T) {
-	l := roleLab(t, 1, "until", untilRole("2"))
-	if _, rc := l.expect(runOpts{extra: map[string]any{"need": 10}}, "wait for ready[]=failed"); rc.Failed != 1 {
-		t.Fatalf("recap %+v, want one failure", rc)
-	}
-	l.wantFile("h01", "n", "3\n", "runs (retries+1)")
 }
 
 // In check mode a read-only probe (check_mode: run) is retried for real,

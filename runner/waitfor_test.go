@@ -59,15 +59,3 @@ func TestWaitFor(t *testing.T) {
 		}
 	}
 }
-
-// After a change, check mode cannot know whether the wait would end.
-func TestWaitForUnknownAfterAChange(t *testing.T) {
-	l := roleLab(t, 1, "wf", `tasks:
-  - name: config
-    copy: {content: "ready\n", dest: "{{ .root }}/log"}
-  - name: ready
-    wait_for: {path: "{{ .root }}/log", search_regex: ready, timeout: 2}
-`)
-	l.expect(runOpts{check: true}, "config[]=changed", "ready[]=unknown")
-	mustDeploy(t, l, runOpts{})
-}
