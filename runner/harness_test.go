@@ -220,10 +220,11 @@ func (v invView) HostVars(host string) (map[string]any, bool) {
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// The role fixture most engine tests share: hosts running one role whose
-// text the test writes (roleLab), runs (run, expect, checkThenRun,
-// mustDeploy, converged), what they reported (statuses, byHost) and the
-// files on the hosts (file, exists, put).
+// The role fixture most engine tests share: hosts running a role whose
+// text the test writes (roleLab, writeRole, writeRoleFiles); runs (run,
+// expect, mustDeploy, checkThenRun, converged); what a run reported
+// (statuses, byHost, last, wantStatuses, wantByHost); the files on the
+// hosts (file, exists, put, wantFile).
 
 // roleLab starts n hosts, as newLab does, whose play runs one role, name,
 // with roleYAML as its role.yml.
@@ -274,9 +275,7 @@ func (l *lab) run(o runOpts) (*recorder, runner.Recap) {
 func (l *lab) expect(o runOpts, want ...string) (*recorder, runner.Recap) {
 	l.t.Helper()
 	rec, rc := l.run(o)
-	if got := rec.statuses(); !slices.Equal(got, want) {
-		l.t.Fatalf("check %v: %v (recap %+v), want %v", o.check, got, rc, want)
-	}
+	wantStatuses(l.t, fmt.Sprintf("check %v (recap %+v)", o.check, rc), rec, want...)
 	return rec, rc
 }
 
@@ -357,6 +356,36 @@ func (r *recorder) byHost() []string {
 	return out
 }
 
+// last is the last event of the named task, the zero Event when it has
+// none.
+func (r *recorder) last(task string) runner.Event {
+	var found runner.Event
+	for _, ev := range r.events {
+		if ev.Task == task {
+			found = ev
+		}
+	}
+	return found
+}
+
+// wantStatuses fails the test unless rec reported want, "task[item]=status"
+// in order (statuses); what names the run.
+func wantStatuses(t *testing.T, what string, rec *recorder, want ...string) {
+	t.Helper()
+	if got := rec.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("%s: %v, want %v", what, got, want)
+	}
+}
+
+// wantByHost fails the test, and goes on, unless rec reported want,
+// "host task=status" sorted (byHost); what names the run.
+func wantByHost(t *testing.T, what string, rec *recorder, want ...string) {
+	t.Helper()
+	if got := rec.byHost(); !slices.Equal(got, want) {
+		t.Errorf("%s: %v\nwant %v", what, got, want)
+	}
+}
+
 // file reads name below host's root folder: its content, or "<error>"
 // when it cannot be read.
 func (l *lab) file(host, name string) string {
@@ -378,6 +407,15 @@ func (l *lab) put(host, name, content string) {
 	}
 }
 
+// wantFile fails the test, and goes on, unless name below host's root
+// folder holds want; what says what the file shows, for the message.
+func (l *lab) wantFile(host, name, want, what string) {
+	l.t.Helper()
+	if got := l.file(host, name); got != want {
+		l.t.Errorf("%s: %s on %s holds %q, want %q", what, name, host, got, want)
+	}
+}
+
 // readFile returns the content of path, or "<error>" when it cannot be
 // read.
 func readFile(t *testing.T, path string) string {
@@ -387,43 +425,4 @@ func readFile(t *testing.T, path string) string {
 		return "<" + err.Error() + ">"
 	}
 	return string(b)
-}
-
-// last is the last event of the named task, the zero Event when it has
-// none.
-func (r *recorder) last(task string) runner.Event {
-	var found runner.Event
-	for _, ev := range r.events {
-		if ev.Task == task {
-			found = ev
-		}
-	}
-	return found
-}
-
-// wantFile fails the test unless name below host's root folder holds
-// want; what says what the file shows, for the message.
-func (l *lab) wantFile(host, name, want, what string) {
-	l.t.Helper()
-	if got := l.file(host, name); got != want {
-		l.t.Errorf("%s: %s on %s holds %q, want %q", what, name, host, got, want)
-	}
-}
-
-// wantStatuses fails the test unless rec reported want, "task[item]=status"
-// in order (statuses); what names the run.
-func wantStatuses(t *testing.T, what string, rec *recorder, want ...string) {
-	t.Helper()
-	if got := rec.statuses(); !slices.Equal(got, want) {
-		t.Fatalf("%s: %v, want %v", what, got, want)
-	}
-}
-
-// wantByHost fails the test, and goes on, unless rec reported want,
-// "host task=status" sorted (byHost); what names the run.
-func wantByHost(t *testing.T, what string, rec *recorder, want ...string) {
-	t.Helper()
-	if got := rec.byHost(); !slices.Equal(got, want) {
-		t.Errorf("%s: %v\nwant %v", what, got, want)
-	}
 }

@@ -50,9 +50,9 @@ type openedHost struct {
 	err error
 }
 
-// outsideHost returns the run of h for a host of the run that needs it as
-// use says: h's own run when h is one of the run's hosts, else h connected
-// on first use.
+// outsideHost returns the run of h, which a host of the run needs as use
+// says: h's own run when h is one of the run's hosts, else h connected on
+// first use (and, for a delegate, made ready for tasks).
 func (e *Engine) outsideHost(ctx context.Context, h *inventory.Host, use outsideUse) (*hostRun, error) {
 	o := &e.outside
 	o.mu.Lock()
