@@ -52,11 +52,15 @@ type itemOutcome struct {
 func (e *Engine) runItem(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any, kind, item string) (Status, map[string]any, error) {
 	r := &itemRun{e: e, hr: hr, t: t, data: data, kind: kind, item: item, start: time.Now(), calls: hr.exec.calls.Load()}
 	o := r.run(ctx)
+	if o.status != StatusOK && o.status != StatusSkipped && hr.firstNotOK < 0 {
+		hr.firstNotOK = hr.stats.Tasks - 1
+	}
 	return o.status, o.result, o.err
 }
 
 func (r *itemRun) run(ctx context.Context) itemOutcome {
 	r.hr.stats.Tasks++
+	r.hr.exec.warm.itemStarted()
 	defer func() {
 		if r.restore != nil {
 			r.restore()

@@ -71,16 +71,19 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 	}
 	px := newPrefetch(hr.exec)
 	if px == nil {
-		return e.planPass(ctx, plays, hr, hr.exec, false)
+		settled, _ := e.planPass(ctx, plays, hr, hr.exec, false)
+		return settled
 	}
 	x := &countingExecutor{Executor: px}
 	for pass := 0; ; pass++ {
 		collect := pass < maxCollectPasses
 		px.pass(collect)
-		settled := e.planPass(ctx, plays, hr, x, collect)
+		settled, served := e.planPass(ctx, plays, hr, x, collect)
 		if px.complete() || ctx.Err() != nil {
 			if settled != nil {
 				settled.batched()
+			} else if px.complete() {
+				hr.exec.warm = newWarmReads(px.answers, served)
 			}
 			return settled
 		}
@@ -92,7 +95,9 @@ func (e *Engine) planHost(ctx context.Context, plays []Play, hr *hostRun) *settl
 
 // planPass plans hr's plays once, reading the host through x; collecting,
 // a read x has no answer for ends its task as if it had nothing to do.
-func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *countingExecutor, collecting bool) *settledRun {
+// For a host with something to do, served counts the items planned ok or
+// skipped before the one that was not (warm.go).
+func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *countingExecutor, collecting bool) (settled *settledRun, served int) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rep := &planReport{cancel: cancel, events: map[string][]Event{}}
@@ -103,7 +108,7 @@ func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *cou
 	opts.Check, opts.Report = true, rep
 	pe := &Engine{inv: e.inv, opts: opts, start: e.start, runID: e.runID, collecting: collecting}
 	ph := &hostRun{host: hr.host, exec: x, facts: maps.Clone(hr.facts), left: hr.left,
-		registered: map[string]any{}, stateDir: hr.stateDir, stepKeys: map[string]int{},
+		registered: map[string]any{}, stateDir: hr.stateDir, stepKeys: map[string]int{}, firstNotOK: -1,
 		predicted: hoststate.NewOverlay(hoststate.New(), x)}
 	pe.hosts = map[string]*hostRun{hr.host.Name: ph}
 	for _, p := range plays {
@@ -113,14 +118,20 @@ func (e *Engine) planPass(ctx context.Context, plays []Play, hr *hostRun, x *cou
 		rep.setPlay(p.Group)
 		ok := pe.runHostPlay(ctx, p, ph, p.defaults())
 		if !ok || rep.stopped() || ctx.Err() != nil {
-			return nil
+			// The first item not ok or skipped is not served, nor is
+			// anything after it; without one (the plan stopped between
+			// items), neither is the last item begun.
+			if ph.firstNotOK >= 0 {
+				return nil, ph.firstNotOK
+			}
+			return nil, max(ph.stats.Tasks-1, 0)
 		}
 	}
 	st := ph.stats
 	if st.Changed+st.Failed+st.Unknown+st.Ignored+st.Rescued > 0 || st.Unreachable || ph.uncertain > 0 {
-		return nil
+		return nil, 0
 	}
-	return &settledRun{events: rep.events, stats: st, registered: ph.registered}
+	return &settledRun{events: rep.events, stats: st, registered: ph.registered}, 0
 }
 
 // batched zeroes the round trips of the events: their reads came in the

@@ -3,6 +3,9 @@ package runner
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -30,10 +33,26 @@ type readKey struct {
 	path   string
 	become bool
 	script string
+	env    string // the environment, sorted, one NAME=value a line
+	stdin  string
 }
 
-func keyOf(r executor.Read) readKey {
-	return readKey{kind: r.Kind, path: r.Path, become: r.Become, script: r.Cmd.Script}
+// keyOf names a read; batchable is false for a command whose stdin the
+// batch cannot carry (executor.BatchStdin).
+func keyOf(r executor.Read) (k readKey, batchable bool) {
+	k = readKey{kind: r.Kind, path: r.Path, become: r.Become, script: r.Cmd.Script}
+	if r.Kind != executor.ReadRun {
+		return k, true
+	}
+	in, ok := executor.BatchStdin(r.Cmd)
+	k.stdin = string(in)
+	names := slices.Sorted(maps.Keys(r.Cmd.Env))
+	var env strings.Builder
+	for _, n := range names {
+		env.WriteString(n + "=" + r.Cmd.Env[n] + "\n")
+	}
+	k.env = env.String()
+	return k, ok
 }
 
 // prefetch answers a planning host's reads from its batches.
@@ -88,7 +107,8 @@ func (p *prefetch) fetch(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, r := range reads {
-		p.answers[keyOf(r)] = answers[i]
+		k, _ := keyOf(r)
+		p.answers[k] = answers[i]
 	}
 	return nil
 }
@@ -96,13 +116,12 @@ func (p *prefetch) fetch(ctx context.Context) error {
 // answer returns the answer to r; ok=false with errNotFetched when it is
 // collecting and has none; ok=false, nil when r must be read on its own.
 func (p *prefetch) answer(r executor.Read) (executor.ReadAnswer, bool, error) {
-	k := keyOf(r)
+	k, batchable := keyOf(r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if a, ok := p.answers[k]; ok {
 		return a, !a.Skipped, nil
 	}
-	batchable := r.Kind != executor.ReadRun || (r.Cmd.Stdin == nil && len(r.Cmd.Env) == 0)
 	if !p.collect || !batchable {
 		return executor.ReadAnswer{}, false, nil
 	}

@@ -124,6 +124,9 @@ type hostRun struct {
 	// settled, when set, is the empty plan the host was found to have
 	// before the plays began (planfirst.go): its turns only report it.
 	settled *settledRun
+	// firstNotOK is, while planning, the index of the first item whose
+	// plan was not ok or skipped (-1: none yet; warm.go).
+	firstNotOK int
 }
 
 // New prepares an engine for inv.

@@ -1,6 +1,9 @@
 package executor
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // ReadKind says which read a Read is.
 type ReadKind int
@@ -13,7 +16,8 @@ const (
 )
 
 // Read is one read of a host inside a batch: Stat or ReadFile of Path, or
-// Run of Cmd (without Stdin or Env: those travel apart).
+// Run of Cmd. A Cmd's Stdin rides in the batch only when BatchStdin can
+// see it without consuming it.
 type Read struct {
 	Kind   ReadKind
 	Path   string
@@ -38,4 +42,38 @@ type ReadAnswer struct {
 // states costs one exchange instead of one per read.
 type BatchReader interface {
 	ReadBatch(ctx context.Context, reads []Read) ([]ReadAnswer, error)
+}
+
+// MaxBatchStdin is the largest stdin a batched read carries; a command
+// fed more travels on its own.
+const MaxBatchStdin = 64 << 10
+
+// sizedReaderAt is what strings.Reader and bytes.Reader offer: their
+// content can be read at an offset without moving the reader, so a read
+// can be keyed and batched while the single call still gets all of it.
+type sizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// BatchStdin returns the stdin of cmd for a batch: nil, true without one;
+// its bytes, true when it is a sized reader (strings.Reader, bytes.Reader)
+// of at most MaxBatchStdin not yet read from; false when only the single
+// call can feed it.
+func BatchStdin(cmd Command) ([]byte, bool) {
+	if cmd.Stdin == nil {
+		return nil, true
+	}
+	r, ok := cmd.Stdin.(sizedReaderAt)
+	if !ok || r.Size() > MaxBatchStdin {
+		return nil, false
+	}
+	if l, ok := cmd.Stdin.(interface{ Len() int }); !ok || int64(l.Len()) != r.Size() {
+		return nil, false // partly read already: ReadAt would replay it
+	}
+	b := make([]byte, r.Size())
+	if n, err := r.ReadAt(b, 0); int64(n) != r.Size() || (err != nil && err != io.EOF) {
+		return nil, false
+	}
+	return b, true
 }

@@ -1,7 +1,6 @@
 package sshx
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -14,22 +13,30 @@ import (
 )
 
 // batchFrame runs each read's script in a subshell of one shell, so that a
-// batch of reads costs one round trip. A read's stdout is streamed through
-// od as hex (binary-safe, never mistaken for a frame line), its stderr and
-// exit status are kept in a variable and printed after it:
+// batch of reads costs one round trip, and spawns as few processes as it
+// can: on these hosts a process costs milliseconds, and a batch holds tens
+// of reads. r streams a read's stdout through od as hex (binary-safe, never
+// mistaken for a record line); t, for a read whose stdout is text without
+// NUL bytes (our stat script), keeps it in a variable and writes it raw
+// after its length, without od. A read's stderr and exit status are kept
+// in a variable and written the same way:
 //
-//	O            the read's stdout follows, hex, until
-//	E            its stderr follows, hex, until
-//	C STATUS     its exit status
+//	O            the read's stdout follows, hex, until the E record
+//	T LEN        LEN bytes of the read's stdout follow, then a newline
+//	E LEN        LEN bytes follow: its stderr, "~", its exit status; newline
 const batchFrame = `LC_ALL=C; export LC_ALL
 exec 4>&1
 r() {
   s=$1; shift
   echo O
   e=$( { { ( eval "$s" ) </dev/null 2>&5 5>&-; echo "~$?" >&5; } | od -An -v -tx1 >&4; } 5>&1 )
-  echo E
-  printf '%s' "${e%~*}" | od -An -v -tx1
-  echo "C ${e##*~}"
+  printf 'E %s\n%s\n' "${#e}" "$e"
+}
+t() {
+  s=$1; shift
+  e=$( exec 3>&1; o=$( ( eval "$s" ) </dev/null 2>&3 3>&- 4>&-; echo "~$?" )
+    c=${o##*~}; o=${o%~*}; printf 'T %s\n%s\n' "${#o}" "$o" >&4; printf '~%s' "$c" )
+  printf 'E %s\n%s\n' "${#e}" "$e"
 }
 `
 
@@ -62,7 +69,11 @@ func (c *Client) ReadBatch(ctx context.Context, reads []executor.Read) ([]execut
 				continue
 			}
 			idx = append(idx, i)
-			script.WriteString("r " + quote(s) + "\n")
+			frame := "r "
+			if r.Kind == executor.ReadStat {
+				frame = "t " // statScript prints text: names, numbers, a link's target
+			}
+			script.WriteString(frame + quote(s) + "\n")
 		}
 		if len(idx) == 0 {
 			continue
@@ -101,10 +112,36 @@ func (c *Client) readScript(r executor.Read) (string, error) {
 			`[ "$n" -le ` + itoa(batchReadLimit) + ` ] || exit ` + itoa(exitTooLarge) + "\n" +
 			`exec cat "$p"`, nil
 	}
-	if r.Cmd.Stdin != nil || len(r.Cmd.Env) > 0 {
+	in, ok := executor.BatchStdin(r.Cmd)
+	if !ok {
 		return "", nil
 	}
-	return r.Cmd.Script, nil
+	script, err := preamble(r.Cmd.Env, r.Cmd.Script)
+	if err != nil {
+		return "", err
+	}
+	if in == nil {
+		return script, nil
+	}
+	// The shell's builtin printf feeds stdin from the script itself: the
+	// bytes never reach a command line, a file or a here-document (bash
+	// writes those to temporary files).
+	return "printf '" + octalEscaped(in) + "' | {\n" + script + "\n}", nil
+}
+
+// octalEscaped writes b for a printf format: letters and digits as they
+// are, every other byte as a three-digit octal escape (never %, \ or ').
+func octalEscaped(b []byte) string {
+	var s strings.Builder
+	s.Grow(len(b) * 2)
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			s.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&s, "\\%03o", c)
+	}
+	return s.String()
 }
 
 // readAnswer turns a read's result into what the single call returns.
@@ -136,36 +173,62 @@ func (c *Client) readAnswer(r executor.Read, res executor.Result) executor.ReadA
 // parseBatch splits batchFrame's output into one result per read.
 func parseBatch(out []byte) ([]executor.Result, error) {
 	var results []executor.Result
-	var cur *bytes.Buffer
-	var stdout, stderr bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	var stdout bytes.Buffer
+	rest := out
+	for len(rest) > 0 {
+		line, after, ok := bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			return results, fmt.Errorf("unterminated line %q", line)
+		}
+		rest = after
 		switch {
-		case line == "O":
-			stdout, stderr = bytes.Buffer{}, bytes.Buffer{}
-			cur = &stdout
-		case line == "E":
-			cur = &stderr
-		case strings.HasPrefix(line, "C "):
-			code, err := strconv.Atoi(line[2:])
-			if err != nil || cur == nil {
-				return results, fmt.Errorf("bad status line %q", line)
-			}
-			results = append(results, executor.Result{Stdout: bytes.Clone(stdout.Bytes()), Stderr: bytes.Clone(stderr.Bytes()), ExitCode: code})
-			cur = nil
-		case cur != nil:
-			for _, h := range strings.Fields(line) {
-				b, err := hex.DecodeString(h)
-				if err != nil {
-					return results, fmt.Errorf("bad hex line %q", line)
+		case string(line) == "O":
+			stdout.Reset()
+			for len(rest) > 0 && rest[0] != 'E' {
+				hexLine, after, _ := bytes.Cut(rest, []byte("\n"))
+				rest = after
+				for _, h := range strings.Fields(string(hexLine)) {
+					b, err := hex.DecodeString(h)
+					if err != nil {
+						return results, fmt.Errorf("bad hex line %q", hexLine)
+					}
+					stdout.Write(b)
 				}
-				cur.Write(b)
 			}
+		case bytes.HasPrefix(line, []byte("T ")):
+			body, err := record(line, &rest)
+			if err != nil {
+				return results, err
+			}
+			stdout.Reset()
+			stdout.Write(body)
+		case bytes.HasPrefix(line, []byte("E ")):
+			body, err := record(line, &rest)
+			if err != nil {
+				return results, err
+			}
+			i := bytes.LastIndexByte(body, '~')
+			code, err := strconv.Atoi(string(body[i+1:]))
+			if i < 0 || err != nil {
+				return results, fmt.Errorf("bad status in %q", body)
+			}
+			results = append(results, executor.Result{Stdout: bytes.Clone(stdout.Bytes()), Stderr: bytes.Clone(body[:i]), ExitCode: code})
+			stdout.Reset()
 		default:
 			return results, fmt.Errorf("unexpected line %q", line)
 		}
 	}
-	return results, sc.Err()
+	return results, nil
+}
+
+// record takes the body of a "T LEN" or "E LEN" record, and the newline
+// after it, from rest.
+func record(header []byte, rest *[]byte) ([]byte, error) {
+	n, err := strconv.Atoi(string(header[2:]))
+	if err != nil || n < 0 || n >= len(*rest) || (*rest)[n] != '\n' {
+		return nil, fmt.Errorf("bad record %q", header)
+	}
+	body := (*rest)[:n]
+	*rest = (*rest)[n+1:]
+	return body, nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -15,8 +17,10 @@ import (
 
 // TestReadBatchAnswersAsSingleCalls: a batch of stats, reads and commands
 // gives, in one round trip, what each single call gives: binary content,
-// trailing newlines, stderr and exit status included; a file over the
-// batch's limit is left to the single call.
+// trailing newlines, stderr and exit status included, commands with
+// environment and with stdin (every byte value) too; a file over the
+// batch's limit, and a stdin the batch cannot see without consuming it
+// or over its limit, are left to the single call.
 func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 	f := newFixture(t)
 	c := dial(t, f.config())
@@ -32,17 +36,29 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 	if err := os.Symlink("text", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	// The stat record is framed by its length and ends in "~status": a
+	// link target with a tilde and a newline must not cut it short.
+	if err := os.Symlink("a~1\nb~", filepath.Join(dir, "oddlink")); err != nil {
+		t.Fatal(err)
+	}
 	reads := []executor.Read{
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "bin")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "link")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "missing")},
+		{Kind: executor.ReadStat, Path: filepath.Join(dir, "oddlink")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "bin")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "text")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "missing")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "big")},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo out; echo err >&2; exit 3"}},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "printf 'no newline ~7'"}},
-		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo x", Env: map[string]string{"A": "b"}}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "printf 'err ~5\\n\\n' >&2; exit 4"}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo $A; echo \"$B\"", Env: map[string]string{"A": "b", "B": "it's %s \\ \n $HOME"}}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "od -An -tx1 -v", Stdin: strings.NewReader(allBytes())}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "cat; echo \"$P\"", Stdin: bytes.NewReader([]byte("it's 100% \\n\n")), Env: map[string]string{"P": "x"}}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo did not read", Stdin: strings.NewReader(strings.Repeat("y\n", 10000))}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "wc -c", Stdin: strings.NewReader(strings.Repeat("z", executor.MaxBatchStdin+1))}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "cat", Stdin: io.MultiReader(strings.NewReader("a pipe"))}},
 	}
 	got, err := c.ReadBatch(ctx, reads)
 	if err != nil {
@@ -71,16 +87,33 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 				t.Errorf("read %s: batch %q %v, single %q %v", r.Path, a.Content, a.Err, want, err)
 			}
 		case executor.ReadRun:
-			if len(r.Cmd.Env) > 0 {
+			if _, ok := executor.BatchStdin(r.Cmd); !ok {
 				if !a.Skipped {
-					t.Error("a command with environment was batched")
+					t.Errorf("run %q: a stdin the batch cannot carry was batched", r.Cmd.Script)
 				}
 				continue
 			}
-			want := run(t, c, r.Cmd)
+			if a.Skipped {
+				t.Errorf("run %q: not batched", r.Cmd.Script)
+				continue
+			}
+			single := r.Cmd
+			if in, _ := executor.BatchStdin(r.Cmd); in != nil {
+				single.Stdin = bytes.NewReader(in)
+			}
+			want := run(t, c, single)
 			if !bytes.Equal(a.Result.Stdout, want.Stdout) || !bytes.Equal(a.Result.Stderr, want.Stderr) || a.Result.ExitCode != want.ExitCode {
 				t.Errorf("run %q: batch %+v, single %+v", r.Cmd.Script, a.Result, want)
 			}
 		}
 	}
+}
+
+// allBytes is every byte value once, NUL and the shell's quotes included.
+func allBytes() string {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b)
 }
