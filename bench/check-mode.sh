@@ -11,8 +11,7 @@
 #   flock /work/lab.lock bench/check-mode.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+. "$here/lib.sh" # sets repo
 rounds=${1:-7}
 FERRY=${FERRY:-$repo/bin/ferry}
 inv="$repo/lab/inventory.yml"

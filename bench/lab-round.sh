@@ -12,8 +12,7 @@
 # The lab is always left down.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+. "$here/lib.sh" # sets repo
 tool=$1 round=$2 raw=$3
 FERRY=${FERRY:-/tmp/ferry-bench}
 inv="$here/seed-inventory.yml"

@@ -1,5 +1,8 @@
 # Helpers shared by bench/run.sh and bench/scale/run.sh.
 
+# repo is the repository's root, the folder above this file's.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
 # stats FILE: "median min max" of the numbers in FILE (one per line).
 stats() {
 	sort -g "$1" | awk '{v[NR]=$1} END {

@@ -10,8 +10,7 @@
 #   BEFORE=/tmp/ferry-main flock /work/lab.lock bench/noop.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+. "$here/lib.sh" # sets repo
 rounds=${1:-7}
 FERRY=${FERRY:-$repo/bin/ferry}
 BEFORE=${BEFORE:?BEFORE names the ferry binary to compare with}

@@ -14,8 +14,7 @@
 # (raw rows in .tsv, every run's output under bench/results/logs-<stamp>/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-. "$here/lib.sh"
+. "$here/lib.sh" # sets repo
 ROUNDS=${ROUNDS:-3}
 SCALE=${SCALE:-1}
 SEED=${SEED:-1}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strconv"
+
+	"github.com/ferry-deploy/ferry/internal/vartree"
 )
 
 // AnsibleList is the inventory in the shape `ansible-inventory --list`
@@ -87,21 +89,10 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 
 // jsonFloats copies v with every float64 made a jsonFloat.
 func jsonFloats(v any) any {
-	switch x := v.(type) {
-	case float64:
-		return jsonFloat(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonFloats(e)
+	return vartree.Map(v, func(leaf any) any {
+		if x, ok := leaf.(float64); ok {
+			return jsonFloat(x)
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonFloats(e)
-		}
-		return out
-	}
-	return v
+		return leaf
+	})
 }

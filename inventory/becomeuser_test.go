@@ -1,8 +1,6 @@
 package inventory
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,21 +9,13 @@ import (
 // wins over its group's; a value that is not a user name is an error
 // naming file and line.
 func TestConnectionBecomeUser(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "inv.yml")
-	write := func(text string) {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`groups:
+	inv, err := loadTree(t, "inv.yml", map[string]string{"inv.yml": `groups:
   app:
     connection: {become: true, become_user: app}
     hosts:
       a1: {address: 198.18.0.21}
       a2: {address: 198.18.0.22, connection: {become_user: deploy}}
-`)
-	inv, err := Load(path)
+`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +25,7 @@ func TestConnectionBecomeUser(t *testing.T) {
 	if got := inv.Host("a2").Conn.BecomeUser; got != "deploy" {
 		t.Errorf("a2: become_user %q, want the host's", got)
 	}
-	write("connection: {become_user: \"app; reboot\"}\nhosts:\n  a1: {address: 198.18.0.21}\n")
-	_, err = Load(path)
+	_, err = loadTree(t, "inv.yml", map[string]string{"inv.yml": "connection: {become_user: \"app; reboot\"}\nhosts:\n  a1: {address: 198.18.0.21}\n"})
 	if err == nil || !strings.Contains(err.Error(), "inv.yml:1") || !strings.Contains(err.Error(), "is not a user name") {
 		t.Errorf("err = %v, want inv.yml:1 ... not a user name", err)
 	}
@@ -45,11 +34,7 @@ func TestConnectionBecomeUser(t *testing.T) {
 // Ansible's ansible_become_user sets it from an INI inventory, and
 // `inventory list` gives it back as Ansible has it.
 func TestAnsibleBecomeUser(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hosts.ini")
-	if err := os.WriteFile(path, []byte("[app]\na1 ansible_host=198.18.0.21 ansible_become=true ansible_become_user=app\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := Load(path)
+	inv, err := loadTree(t, "hosts.ini", map[string]string{"hosts.ini": "[app]\na1 ansible_host=198.18.0.21 ansible_become=true ansible_become_user=app\n"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,10 +130,7 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		p.User = &s
 	case "port":
 		n, err := parsePort(s)
-		if err != nil {
-			return err
-		}
-		p.Port = &n
+		return assign(&p.Port, n, err)
 	case "private_key":
 		p.PrivateKey = &s
 	case "known_hosts":
@@ -142,10 +139,7 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		p.ProxyJump = &s
 	case "become":
 		b, err := parseBool(value)
-		if err != nil {
-			return err
-		}
-		p.Become = &b
+		return assign(&p.Become, b, err)
 	case "become_password", "become_password_ref":
 		// A literal password here would sit in plain text; ferry wants the
 		// name of a secret. Ansible's variable holds the password itself, so
@@ -167,16 +161,22 @@ func setConn(p *connPatch, key string, value any, at ref) error {
 		p.BecomeUser = &s
 	case "timeout":
 		d, err := parseTimeout(s)
-		if err != nil {
-			return err
-		}
-		p.Timeout = &d
+		return assign(&p.Timeout, d, err)
 	case "ssh_args":
 		return sshArgs(p, s)
 	default:
 		return fmt.Errorf("unknown connection setting %q", key)
 	}
 	return nil
+}
+
+// assign sets a setting to the value parsed from its text, unless parsing
+// failed (err is not nil): then it stays as it was and err is returned.
+func assign[T any](setting **T, v T, err error) error {
+	if err == nil {
+		*setting = &v
+	}
+	return err
 }
 
 const sshArgsOnly = "only -J HOST, -o ProxyJump=HOST and -o UserKnownHostsFile=PATH are supported, found %q: " +

@@ -1,23 +1,17 @@
 package inventory
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/internal/testfs"
 )
 
 func TestParseExtraVars(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "extra.yml")
-	if err := os.WriteFile(file, []byte("a: 1\nlist: [x, y]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.yml")
-	if err := os.WriteFile(bad, []byte("a: [\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := testfs.WriteTree(t, map[string]string{"extra.yml": "a: 1\nlist: [x, y]\n", "bad.yml": "a: [\n"})
+	file, bad := filepath.Join(dir, "extra.yml"), filepath.Join(dir, "bad.yml")
 	tests := []struct {
 		args    []string
 		want    map[string]any

@@ -2,8 +2,9 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,12 +38,7 @@ func summary(inv *Inventory) string {
 			fmt.Fprintf(&b, " timeout=%s", c.Timeout)
 		}
 		vars := inv.VarsFor(h, nil, nil)
-		keys := make([]string, 0, len(vars))
-		for k := range vars {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			fmt.Fprintf(&b, " %s=%#v", k, vars[k])
 		}
 		b.WriteString("\n")
@@ -64,13 +60,14 @@ func summary(inv *Inventory) string {
 func TestFormats(t *testing.T) {
 	tests := []struct {
 		name  string
+		yaml  string // the only file, inv.yml; or
+		ini   string // the only file, hosts (INI); or
 		inv   string // which file of files to load
 		files map[string]string
 		want  string
 	}{{
 		name: "yaml children: child group vars win over parent's",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 vars: {x: all, y: all}
 groups:
   frontend:
@@ -80,15 +77,14 @@ groups:
     vars: {x: web}
     hosts:
       web-01: {address: 198.18.0.21}
-`},
+`,
 		want: `web-01 198.18.0.21 [all frontend web] @:22 x="web" y="frontend" z="frontend"
 @frontend [] children=[web]
 @web [] children=[]
 `,
 	}, {
 		name: "yaml host in two groups needs its address once; vars merge",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 groups:
   db:
     hosts:
@@ -100,7 +96,7 @@ groups:
   monitor:
     hosts:
       db-01: {address: 198.18.0.31}
-`},
+`,
 		want: `db-01 198.18.0.31 [all backup db monitor] @:22 a=1 b=true
 db-02 198.18.0.32 [all backup] @:22
 @db [] children=[]
@@ -109,8 +105,7 @@ db-02 198.18.0.32 [all backup] @:22
 `,
 	}, {
 		name: "yaml connection: inventory < group < host",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 connection: {user: root, known_hosts: kh, timeout: 5s}
 groups:
   web:
@@ -121,7 +116,7 @@ groups:
   db:
     hosts:
       db-01: {address: 198.18.0.31, port: 2200}
-`},
+`,
 		want: `web-01 198.18.0.21 [all web] deploy@:2222 become kh=kh timeout=5s
 web-02 198.18.0.22 [all web] root@:2222 jump=jump@198.18.0.5:22 kh=kh timeout=5s
 db-01 198.18.0.31 [all db] root@:2200 kh=kh timeout=5s
@@ -130,8 +125,7 @@ db-01 198.18.0.31 [all db] root@:2200 kh=kh timeout=5s
 `,
 	}, {
 		name: "yaml all with roles runs; order first, then declaration order",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 order: [lb]
 groups:
   all:
@@ -142,7 +136,7 @@ groups:
     hosts: {web-01: {address: 198.18.0.21}}
   lb:
     hosts: {lb-01: {address: 198.18.0.11}}
-`},
+`,
 		want: `web-01 198.18.0.21 [all web] @:22
 lb-01 198.18.0.11 [all lb] @:22
 @lb [] children=[]
@@ -151,41 +145,38 @@ lb-01 198.18.0.11 [all lb] @:22
 `,
 	}, {
 		name: "siblings of one depth: the later name wins",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 groups:
   zeta: {vars: {x: zeta}, hosts: {h1: {address: 198.18.0.1}}}
   alpha: {vars: {x: alpha}, hosts: {h1: {}}}
-`},
+`,
 		want: `h1 198.18.0.1 [all alpha zeta] @:22 x="zeta"
 @zeta [] children=[]
 @alpha [] children=[]
 `,
 	}, {
 		name: "ferry yaml: Ansible connection variables act at their level",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 groups:
   web:
     vars: {ansible_port: 2222, ansible_user: deploy}
     hosts:
       web-01: {address: 198.18.0.21, port: 2200}
       web-02: {address: 198.18.0.22}
-`},
+`,
 		want: `web-01 198.18.0.21 [all web] deploy@:2200
 web-02 198.18.0.22 [all web] deploy@:2222
 @web [] children=[]
 `,
 	}, {
 		name: "yaml anchors and aliases",
-		inv:  "inv.yml",
-		files: map[string]string{"inv.yml": `
+		yaml: `
 groups:
   web:
     vars: &common {port_http: 80}
     hosts:
       web-01: {address: 198.18.0.21, vars: *common}
-`},
+`,
 		want: `web-01 198.18.0.21 [all web] @:22 port_http=80
 @web [] children=[]
 `,
@@ -210,8 +201,7 @@ groups:
 `,
 	}, {
 		name: "ini: ungrouped, address from name, host:port, values typed as Python literals",
-		inv:  "hosts",
-		files: map[string]string{"hosts": `
+		ini: `
 ; comment
 bastion:2200   # inline comment
 [web]
@@ -224,7 +214,7 @@ quoted = "x # y"
 web
 [all:vars]
 ansible_ssh_private_key_file=id
-`},
+`,
 		want: `bastion bastion [all ungrouped] @:2200 key=id
 web-01 198.18.0.21 [all frontend web] @:22 key=id http_port="80 ; comment" n=8080 on="true" path="/srv/www" quoted="x # y" ratio=0.5 s=8080 t="a b"
 web-02 198.18.0.22 [all frontend web] deploy@:22 become jump=bastion key=id kh=kh http_port="80 ; comment" quoted="x # y"
@@ -233,18 +223,16 @@ web-02 198.18.0.22 [all frontend web] deploy@:22 become jump=bastion key=id kh=k
 @frontend [] children=[web]
 `,
 	}, {
-		name:  "ini: a host before any section that a group lists is not ungrouped",
-		inv:   "hosts",
-		files: map[string]string{"hosts": "web-01\nsolo\n[web]\nweb-01 ansible_host=198.18.0.21\n"},
+		name: "ini: a host before any section that a group lists is not ungrouped",
+		ini:  "web-01\nsolo\n[web]\nweb-01 ansible_host=198.18.0.21\n",
 		want: `web-01 198.18.0.21 [all web] @:22
 solo solo [all ungrouped] @:22
 @ungrouped [] children=[]
 @web [] children=[]
 `,
 	}, {
-		name:  "ini: ungrouped disappears when it ends up empty",
-		inv:   "hosts",
-		files: map[string]string{"hosts": "web-01\n[web]\nweb-01 ansible_host=198.18.0.21\n"},
+		name: "ini: ungrouped disappears when it ends up empty",
+		ini:  "web-01\n[web]\nweb-01 ansible_host=198.18.0.21\n",
 		want: `web-01 198.18.0.21 [all web] @:22
 @web [] children=[]
 `,
@@ -274,7 +262,14 @@ lb-01 lb-01 [all lb] @:22
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := loadTree(t, tt.inv, tt.files)
+			name, files := tt.inv, tt.files
+			switch {
+			case tt.yaml != "":
+				name, files = "inv.yml", map[string]string{"inv.yml": tt.yaml}
+			case tt.ini != "":
+				name, files = "hosts", map[string]string{"hosts": tt.ini}
+			}
+			inv, err := loadTree(t, name, files)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,11 +3,12 @@ package inventory
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/internal/testfs"
 )
 
 const testdataDir = "../testdata/inventory"
@@ -254,25 +255,8 @@ func TestSeed(t *testing.T) {
 	}
 }
 
-// writeTree writes files (path -> content) under a new temp folder and
-// returns the folder.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // loadTree writes files and loads the inventory named inv among them.
 func loadTree(t *testing.T, inv string, files map[string]string) (*Inventory, error) {
 	t.Helper()
-	return Load(filepath.Join(writeTree(t, files), inv))
+	return Load(filepath.Join(testfs.WriteTree(t, files), inv))
 }

@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -339,13 +340,13 @@ func decodeList(data []byte) (ansibleList, error) {
 		set := map[string]bool{}
 		members(name, map[string]bool{}, set)
 		if len(set) > 0 && name != "all" {
-			l.groups[name] = sortedKeys(set)
+			l.groups[name] = slices.Sorted(maps.Keys(set))
 		}
 		for h := range set {
 			all[h] = true
 		}
 	}
-	l.hosts = sortedKeys(all)
+	l.hosts = slices.Sorted(maps.Keys(all))
 	for _, h := range l.hosts {
 		hv := meta.Hostvars[h]
 		vars := map[string]any{}
@@ -393,7 +394,7 @@ func compareLists(t *testing.T, got, want ansibleList) {
 	for n := range want.groups {
 		names[n] = true
 	}
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		if g, w := strings.Join(got.groups[n], " "), strings.Join(want.groups[n], " "); g != w {
 			t.Errorf("group %s: hosts\n got [%s]\nwant [%s]", n, g, w)
 		}
@@ -434,11 +435,7 @@ func canon(v any) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(x))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = strconv.Quote(k) + ": " + canon(x[k])
@@ -446,13 +443,4 @@ func canon(v any) string {
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprintf("%T:%v", v, v)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -252,11 +254,7 @@ func parseListJSON(b *builder, data []byte, what string, hostVars func(string) (
 }
 
 func sortedEntries(vars map[string]any, at ref) []varEntry {
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(vars))
 	out := make([]varEntry, len(keys))
 	for i, k := range keys {
 		out[i] = varEntry{key: k, value: vars[k], at: at}

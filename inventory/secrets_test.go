@@ -10,6 +10,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/ferry-deploy/ferry/internal/testfs"
 )
 
 // canary is a secret value that must never show up in an error or in
@@ -121,7 +123,7 @@ func TestSecrets(t *testing.T) {
 			if tt.invText != "" {
 				text = tt.invText
 			}
-			dir := writeTree(t, map[string]string{name: text})
+			dir := testfs.WriteTree(t, map[string]string{name: text})
 			if tt.secrets != nil {
 				mode := tt.mode
 				if mode == 0 {

@@ -67,19 +67,11 @@ func (b *builder) loadSite(path string) {
 			case "roles":
 				p.roles = y.names(v, "roles "+what)
 			case "serial":
-				if s, ok := y.scalar(v, "serial"); ok {
-					serial, err := ParseSerial(s)
-					if err != nil {
-						b.add(path, v.Line, "%v", err)
-					}
+				if serial, ok := y.serial(v); ok {
 					p.serial, p.serialSet = serial, true
 				}
 			case "max_fail_percentage":
-				if s, ok := y.scalar(v, key); ok {
-					n, err := parsePercent(s)
-					if err != nil {
-						b.add(path, v.Line, "max_fail_percentage: %v", err)
-					}
+				if n, ok := y.maxFailPercentage(v); ok {
 					p.maxFail, p.mfp = n, true
 				}
 			}

@@ -1,5 +1,7 @@
 package inventory
 
+import "github.com/ferry-deploy/ferry/internal/vartree"
+
 // VarsFor merges the variables one host sees, lowest precedence first:
 // roleDefaults < secrets < the inventory's variables < extra (from -e). The
 // inventory's variables rank as in Ansible: group vars written in the
@@ -12,7 +14,7 @@ func (inv *Inventory) VarsFor(h *Host, roleDefaults, extra map[string]any) map[s
 	out := map[string]any{}
 	put := func(m map[string]any) {
 		for k, v := range m {
-			out[k] = deepCopy(v)
+			out[k] = vartree.Copy(v) // callers cannot change the inventory through a returned value
 		}
 	}
 	put(roleDefaults)
@@ -32,31 +34,4 @@ func (inv *Inventory) VarsFor(h *Host, roleDefaults, extra map[string]any) map[s
 	}
 	put(extra)
 	return out
-}
-
-// deepCopy copies the maps and lists YAML decodes into, so callers cannot
-// change the inventory through a returned value.
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case map[any]any:
-		m := make(map[any]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = deepCopy(e)
-		}
-		return s
-	default:
-		return v
-	}
 }

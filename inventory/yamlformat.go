@@ -64,19 +64,11 @@ func (y yamlFile) group(b *builder, name string, k, v *yaml.Node) {
 		case "children":
 			gd.children = y.names(v, "children "+what)
 		case "serial":
-			if s, ok := y.scalar(v, "serial"); ok {
-				serial, err := ParseSerial(s)
-				if err != nil {
-					y.p.add(y.file, v.Line, "%v", err)
-				}
+			if serial, ok := y.serial(v); ok {
 				gd.g.Serial = serial
 			}
 		case "max_fail_percentage":
-			if s, ok := y.scalar(v, "max_fail_percentage"); ok {
-				n, err := parsePercent(s)
-				if err != nil {
-					y.p.add(y.file, v.Line, "max_fail_percentage: %v", err)
-				}
+			if n, ok := y.maxFailPercentage(v); ok {
 				gd.g.MaxFailPercentage = n
 			}
 		case "drain":
@@ -140,27 +132,54 @@ func parsePercent(s string) (int, error) {
 	return n, nil
 }
 
+// serial reads a group's or a play's serial:, reporting a bad value (which
+// is still set, as the zero Serial ParseSerial returns); ok is false when
+// the value is not a scalar.
+func (y yamlFile) serial(v *yaml.Node) (Serial, bool) {
+	s, ok := y.scalar(v, "serial")
+	if !ok {
+		return Serial{}, false
+	}
+	serial, err := ParseSerial(s)
+	if err != nil {
+		y.p.add(y.file, v.Line, "%v", err)
+	}
+	return serial, true
+}
+
+// maxFailPercentage reads a group's or a play's max_fail_percentage:, as
+// serial reads serial:.
+func (y yamlFile) maxFailPercentage(v *yaml.Node) (int, bool) {
+	s, ok := y.scalar(v, "max_fail_percentage")
+	if !ok {
+		return 0, false
+	}
+	n, err := parsePercent(s)
+	if err != nil {
+		y.p.add(y.file, v.Line, "max_fail_percentage: %v", err)
+	}
+	return n, true
+}
+
 // drain reads a group's drain: settings, with defaults for what is left out.
 func (y yamlFile) drain(n *yaml.Node, group string) *Drain {
 	d := &Drain{Socket: "/run/haproxy/admin.sock", HealthURL: "http://%s/health", Timeout: 30 * time.Second, File: y.file, Line: n.Line}
 	what := fmt.Sprintf("in drain of group %q", group)
+	// Every setting but timeout is taken as it is written.
+	text := map[string]*string{
+		"through": &d.Through, "backend": &d.Backend, "command": &d.Command,
+		"socket": &d.Socket, "health_url": &d.HealthURL,
+	}
 	y.mapping(n, what, drainKeys, func(key string, k, v *yaml.Node) {
 		s, ok := y.scalar(v, key)
 		if !ok {
 			return
 		}
-		switch key {
-		case "through":
-			d.Through = s
-		case "backend":
-			d.Backend = s
-		case "command":
-			d.Command = s
-		case "socket":
-			d.Socket = s
-		case "health_url":
-			d.HealthURL = s
-		case "timeout":
+		if field, ok := text[key]; ok {
+			*field = s
+			return
+		}
+		if key == "timeout" {
 			t, err := time.ParseDuration(s)
 			if err != nil || t <= 0 {
 				y.p.add(y.file, v.Line, "drain timeout %q: want a duration such as 30s", s)

@@ -1,30 +1,14 @@
 package roles
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-deploy/ferry/internal/testfs"
 )
 
-// writeTree writes files (path under dir -> text).
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestIncludeAndImportRoleLoad(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testfs.WriteTree(t, map[string]string{
 		"app/role.yml": `tasks:
   - name: vhosts
     include_role: {name: web, tasks_from: vhost}
@@ -100,7 +84,7 @@ func TestIncludeRoleBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeTree(t, tt.files)
+			dir := testfs.WriteTree(t, tt.files)
 			_, err := (&Loader{Paths: []string{dir}}).Load("a")
 			want := strings.ReplaceAll(tt.want, "{dir}", dir)
 			if err == nil || err.Error() != want {
@@ -113,7 +97,7 @@ func TestIncludeRoleBadInput(t *testing.T) {
 // A role may include its own tasks files (tasks_from), and its own role
 // does not make a cycle then.
 func TestIncludeRoleOwnTasksFile(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testfs.WriteTree(t, map[string]string{
 		"a/role.yml":     "tasks:\n  - include_role: {name: a, tasks_from: x}\n",
 		"a/tasks/x.yml":  "- {name: x, testmod_package: {names: x}}\n",
 		"b/role.yml":     "allow_duplicates: true\ndefaults: {x: 1}\n",

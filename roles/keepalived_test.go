@@ -8,29 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-deploy/ferry/internal/invview"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/templates"
 )
-
-// seedView is the template helpers' view of an inventory.
-type seedView struct{ inv *inventory.Inventory }
-
-func (v seedView) HostsOf(group string) ([]templates.HostView, bool) {
-	var out []templates.HostView
-	for _, h := range v.inv.HostsOf(group) {
-		out = append(out, templates.HostView{Name: h.Name, Address: h.Address, Vars: v.inv.VarsFor(h, nil, nil)})
-	}
-	return out, v.inv.Groups[group] != nil
-}
-
-func (v seedView) HostVars(host string) (map[string]any, bool) {
-	h := v.inv.Host(host)
-	if h == nil {
-		return nil, false
-	}
-	return v.inv.VarsFor(h, nil, nil), true
-}
 
 // renderKeepalived renders one of the keepalived role's templates for
 // lb-01 of the seed inventory, with extra variables on top.
@@ -55,7 +37,7 @@ func renderKeepalived(t *testing.T, tmpl string, extra map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := templates.New(templates.Options{Inventory: seedView{inv}}).Render(display, string(text), data)
+	out, err := templates.New(templates.Options{Inventory: invview.New(inv, nil)}).Render(display, string(text), data)
 	if err != nil {
 		t.Fatal(err)
 	}

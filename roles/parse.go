@@ -123,12 +123,9 @@ func (p *parser) parse(content []byte) error {
 
 // dependencies reads the list of roles this one depends on.
 func (p *parser) dependencies(n *yaml.Node) error {
-	n = resolve(n)
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		return errorf(p.file, n.Line, "dependencies must be a list of role names, got %s", kindName(n))
+	n, err := p.sectionNode(n, yaml.SequenceNode, "dependencies must be a list of role names")
+	if n == nil {
+		return err
 	}
 	for _, item := range n.Content {
 		item = resolve(item)
@@ -142,6 +139,20 @@ func (p *parser) dependencies(n *yaml.Node) error {
 		p.depLines = append(p.depLines, item.Line)
 	}
 	return nil
+}
+
+// sectionNode resolves the node of a role.yml section: nil when the section is
+// empty (null), and then an error naming what it must be (want) when it is
+// not of kind.
+func (p *parser) sectionNode(n *yaml.Node, kind yaml.Kind, want string) (*yaml.Node, error) {
+	n = resolve(n)
+	if isNull(n) {
+		return nil, nil
+	}
+	if n.Kind != kind {
+		return nil, errorf(p.file, n.Line, "%s, got %s", want, kindName(n))
+	}
+	return n, nil
 }
 
 // yamlErrRE finds the line in go-yaml's messages ("yaml: line 3: ...").
@@ -190,12 +201,9 @@ func trimYAMLPrefix(s string) string {
 }
 
 func (p *parser) defaults(n *yaml.Node) error {
-	n = resolve(n)
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return errorf(p.file, n.Line, "defaults must be a mapping of variables, got %s", kindName(n))
+	n, err := p.sectionNode(n, yaml.MappingNode, "defaults must be a mapping of variables")
+	if n == nil {
+		return err
 	}
 	pairs, err := p.pairs(n)
 	if err != nil {

@@ -180,7 +180,7 @@ func hasModule(pairs []keyValue) bool {
 // taskField decodes one task key into t; module keys are skipped.
 func (p *parser) taskField(t *Task, kv keyValue) error {
 	k, v := kv.key.Value, resolve(kv.value)
-	switch k {
+	switch k { // in the order of taskKeys
 	case "name":
 		s, err := p.str(k, v)
 		if err != nil {
@@ -199,30 +199,23 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 	case "loop":
 		return p.loop(t, v)
 	case "notify":
-		list, err := p.strList(k, v)
-		if err != nil {
-			return err
-		}
-		t.Notify = list
 		t.NotifyLine = v.Line
+		return decodeInto(&t.Notify, p.strList, k, v)
 	case "tags":
-		list, err := p.strList(k, v)
-		if err != nil {
-			return err
-		}
-		t.Tags = list
+		return decodeInto(&t.Tags, p.strList, k, v)
 	case "become":
-		b, err := p.boolean(k, v)
+		return decodeInto(&t.Become, p.optionalBool, k, v)
+	case "register":
+		s, err := p.str(k, v)
 		if err != nil {
 			return err
 		}
-		t.Become = &b
+		if !identRE.MatchString(s) {
+			return errorf(p.file, v.Line, "register %q cannot be read in templates; use letters, digits and _", s)
+		}
+		t.Register = s
 	case "changed_when":
-		b, err := p.boolean(k, v)
-		if err != nil {
-			return err
-		}
-		t.ChangedWhen = &b
+		return decodeInto(&t.ChangedWhen, p.optionalBool, k, v)
 	case "check_mode":
 		s, err := p.str(k, v)
 		if err != nil {
@@ -233,25 +226,9 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 		}
 		t.CheckModeRun = true
 	case "no_log":
-		b, err := p.boolean(k, v)
-		if err != nil {
-			return err
-		}
-		t.NoLog = b
-	case "run_once":
-		b, err := p.boolean(k, v)
-		if err != nil {
-			return err
-		}
-		t.RunOnce = b
-	case "delegate_to", "become_user":
-		return p.targetKey(t, k, v)
+		return decodeInto(&t.NoLog, p.boolean, k, v)
 	case "ignore_errors":
-		b, err := p.boolean(k, v)
-		if err != nil {
-			return err
-		}
-		t.IgnoreErrors = b
+		return decodeInto(&t.IgnoreErrors, p.boolean, k, v)
 	case "failed_when", "until":
 		var text string
 		switch {
@@ -268,16 +245,10 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 			t.FailedWhen = text
 		}
 		return p.checkTemplate(k, v, templates.WrapExpr(text))
-	case "retries", "delay":
-		n, err := p.count(k, v)
-		if err != nil {
-			return err
-		}
-		if k == "retries" {
-			t.Retries = n
-		} else {
-			t.Delay = n
-		}
+	case "retries":
+		return decodeInto(&t.Retries, p.count, k, v)
+	case "delay":
+		return decodeInto(&t.Delay, p.count, k, v)
 	case "vars", "environment":
 		m, err := p.varMap(k, v)
 		if err != nil {
@@ -303,22 +274,23 @@ func (p *parser) taskField(t *Task, kv keyValue) error {
 		if !t.IsHandler && p.section != "handlers" {
 			return errorf(p.file, kv.key.Line, "listen is for handlers: a topic notify may name")
 		}
-		list, err := p.strList(k, v)
-		if err != nil {
-			return err
-		}
-		t.Listen = list
-	case "register":
-		s, err := p.str(k, v)
-		if err != nil {
-			return err
-		}
-		if !identRE.MatchString(s) {
-			return errorf(p.file, v.Line, "register %q cannot be read in templates; use letters, digits and _", s)
-		}
-		t.Register = s
+		return decodeInto(&t.Listen, p.strList, k, v)
+	case "run_once":
+		return decodeInto(&t.RunOnce, p.boolean, k, v)
+	case "delegate_to", "become_user":
+		return p.targetKey(t, k, v)
 	}
 	return nil
+}
+
+// decodeInto sets *field to what decode makes of the key's value v, or
+// returns decode's error.
+func decodeInto[T any](field *T, decode func(key string, v *yaml.Node) (T, error), key string, v *yaml.Node) error {
+	x, err := decode(key, v)
+	if err == nil {
+		*field = x
+	}
+	return err
 }
 
 func (p *parser) loop(t *Task, v *yaml.Node) error {
@@ -420,6 +392,14 @@ func (p *parser) boolean(key string, v *yaml.Node) (bool, error) {
 		return false, p.yamlError(err)
 	}
 	return b, nil
+}
+
+// optionalBool is boolean for the keys a task may leave out to mean
+// something else (nil): become is then the block's or the connection's,
+// changed_when the module's own answer.
+func (p *parser) optionalBool(key string, v *yaml.Node) (*bool, error) {
+	b, err := p.boolean(key, v)
+	return &b, err
 }
 
 func contains(list []string, s string) bool {

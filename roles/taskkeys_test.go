@@ -168,17 +168,7 @@ func TestBlockBadInput(t *testing.T) {
 		{"notify inside a block", "tasks:\n  - block:\n      - name: a\n        testmod_package: {names: x}\n        notify: nope\n", `:5: notify: no handler named "nope" (no role of the play has handlers: r)`},
 		{"text when", "tasks:\n  - when: .a\n    block:\n      - name: a\n        testmod_package: {names: x}\n        when: \"x{{ .b }}\"\n", `:4: inside a block with when:, a task's when: and the block's must each be one expression (eq .x "y"), not text around {{ }}`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, file, err := loadText(t, tt.text)
-			if err == nil {
-				t.Fatalf("loaded, want error %s", tt.want)
-			}
-			if err.Error() != file+tt.want {
-				t.Errorf("error\n got: %s\nwant: %s", err, file+tt.want)
-			}
-		})
-	}
+	badInputCases(t, tests)
 }
 
 // loadFiles writes role "r" with files (role.yml, tasks/x.yml, ...) and loads it.

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"github.com/ferry-deploy/ferry/internal/fileerr"
 	"github.com/ferry-deploy/ferry/internal/suggest"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -115,7 +116,7 @@ func missingKey(node, key string, data map[string]any) string {
 		return fmt.Sprintf("no key %q in %s", key, strings.TrimSuffix(node, "."+strings.Join(chain[i:], ".")))
 	}
 	msg := fmt.Sprintf("no variable %q", strings.Join(chain[:i+1], "."))
-	if s := suggest.Closest(key, keysOf(parent)); s != "" {
+	if s := suggest.Closest(key, slices.Sorted(maps.Keys(parent))); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(append(append([]string(nil), chain[:i]...), s), "."))
 	}
 	return msg
@@ -164,15 +165,6 @@ func walk(data map[string]any, path []string) (map[string]any, bool) {
 		m = next
 	}
 	return m, true
-}
-
-func keysOf(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func friendlyType(t string) string {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/internal/suggest"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/template"
 )
 
@@ -51,7 +53,7 @@ func (e *Engine) hostvar(host, name string) (any, error) {
 	v, ok := vars[name]
 	if !ok {
 		msg := fmt.Sprintf("host %q has no variable %q", host, name)
-		if s := suggest.Closest(name, keysOf(vars)); s != "" {
+		if s := suggest.Closest(name, slices.Sorted(maps.Keys(vars))); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return nil, errors.New(msg)

@@ -3,11 +3,14 @@ package templates
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
+
+	"github.com/ferry-deploy/ferry/internal/vartree"
 )
 
 // RenderValue renders every string inside v: maps (map[string]any) and
@@ -30,24 +33,13 @@ func (e *Engine) renderValue(name, path string, v any, data map[string]any) (any
 	case string:
 		out, err := e.renderTyped(name, x, data)
 		if err != nil {
-			var te *Error
-			if path != "" && errors.As(err, &te) && te.Key == "" {
-				c := *te
-				c.Key = path
-				return nil, &c
-			}
-			return nil, err
+			return nil, keyed(err, path)
 		}
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		// Sorted so that the first error reported does not depend on map order.
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			r, err := e.renderValue(name, joinPath(path, k), x[k], data)
 			if err != nil {
 				return nil, err
@@ -56,33 +48,42 @@ func (e *Engine) renderValue(name, path string, v any, data map[string]any) (any
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
-		for i, item := range x {
-			r, err := e.renderValue(name, path+"["+strconv.Itoa(i)+"]", item, data)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
+		return renderEach(x, path, func(key string, item any) (any, error) {
+			return e.renderValue(name, key, item, data)
+		})
 	case []string:
-		out := make([]string, len(x))
-		for i, item := range x {
+		return renderEach(x, path, func(key, item string) (string, error) {
 			r, err := e.Render(name, item, data)
-			if err != nil {
-				var te *Error
-				if errors.As(err, &te) && te.Key == "" {
-					c := *te
-					c.Key = path + "[" + strconv.Itoa(i) + "]"
-					return nil, &c
-				}
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
+			return r, keyed(err, key)
+		})
 	}
 	return v, nil
+}
+
+// renderEach renders a list's items in order into a new list, stopping at
+// the first error; render gets each item's key path ("names[2]").
+func renderEach[T any](items []T, path string, render func(key string, item T) (T, error)) (any, error) {
+	out := make([]T, len(items))
+	for i, item := range items {
+		r, err := render(path+"["+strconv.Itoa(i)+"]", item)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// keyed names the key path in a template error that names none yet (the
+// template's own errors do not know where in the value it stood).
+func keyed(err error, path string) error {
+	var te *Error
+	if path != "" && errors.As(err, &te) && te.Key == "" {
+		c := *te
+		c.Key = path
+		return &c
+	}
+	return err
 }
 
 func joinPath(path, key string) string {
@@ -114,7 +115,8 @@ func (e *Engine) renderTyped(name, s string, data map[string]any) (any, error) {
 		// Unreachable while the variant's only output is the capture token.
 		return out, nil
 	}
-	return copyValue(v), nil
+	// Copied, so that a kept value shares nothing with the variables it came from.
+	return vartree.Copy(v), nil
 }
 
 // typedVariant returns a copy of t whose single action hands its value to
@@ -148,28 +150,6 @@ func (e *Engine) capture(v any) string {
 	tok := fmt.Sprintf("\x00ferry-value-%d\x00", e.seq.Add(1))
 	e.captures.Store(tok, v)
 	return tok
-}
-
-// copyValue copies maps and lists so that a kept value shares nothing
-// with the variables it came from.
-func copyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, item := range x {
-			out[k] = copyValue(item)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, item := range x {
-			out[i] = copyValue(item)
-		}
-		return out
-	case []string:
-		return append([]string(nil), x...)
-	}
-	return v
 }
 
 // guardNil makes every printing action of tree fail on a null value instead

@@ -20,14 +20,9 @@ import (
 type applyFlags struct {
 	maxAge time.Duration
 	extra  []string
-	forks  int
 	output string
 	diff   bool
-	conn   connFlags
-}
-
-func init() {
-	subcommands = append(subcommands, newApplyCmd)
+	fanoutFlags
 }
 
 func newApplyCmd() *cobra.Command {
@@ -52,18 +47,14 @@ A plan older than --max-age is refused as a whole.`,
 	fl := cmd.Flags()
 	fl.DurationVar(&f.maxAge, "max-age", 24*time.Hour, "refuse a plan older than this (0: any age)")
 	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "the -e variables the plan was made with (they are not stored in it)")
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
 	fl.StringVarP(&f.output, "output", "o", "human", "output format: human or json (one object per line)")
 	fl.BoolVar(&f.diff, "diff", false, "show a unified diff for every file that changes")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts work at once")
 	return cmd
 }
 
 func runApply(cmd *cobra.Command, f applyFlags, path string) error {
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
-	}
-	if err := f.conn.check(); err != nil {
+	if err := f.fanoutFlags.check(); err != nil {
 		return err
 	}
 	p, err := savedplan.Read(path, version, f.maxAge, time.Now())

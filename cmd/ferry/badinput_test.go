@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -36,11 +37,6 @@ func (s *site) iniInventory(role, extraHostLine string) string {
 	return s.write("hosts.ini", b.String(), 0o644)
 }
 
-// yamlWith writes inventory.yml: the connection, then body.
-func (s *site) yamlWith(body string) string {
-	return s.write("inventory.yml", s.connection()+body, 0o644)
-}
-
 // Where a case is stopped: before any connection (the inventory, roles and
 // flags are checked on the controller alone) or in the engine's preflight,
 // after connecting and reading facts but before the first task.
@@ -53,156 +49,104 @@ func TestBadInputChangesNothing(t *testing.T) {
 	rolesPath := badInputRoles(t)
 	cases := []struct {
 		name string
-		// setup writes the inventory and returns the deploy arguments
-		// after "deploy"; %INV% in a fragment is the inventory's path.
-		setup func(s *site) []string
-		want  []string
-		stop  int
+		// The inventory: group "site" of the hosts runs role (default
+		// good), in inventory.yml followed by yamlTail, or in hosts.ini
+		// (and site.yml) with ini after the hosts when ini is set. args
+		// follow "deploy -i INVENTORY"; %INV% in want is its path.
+		role, yamlTail, ini string
+		args                []string
+		want                []string
+		stop                int
 	}{
 		{
-			name: "broken YAML inventory",
-			setup: func(s *site) []string {
-				return []string{"-i", s.yamlWith("groups:\n  site:\n    roles: [good]\n    hosts:\n" + s.hostLines("      ") +
-					"\tweb: {}\n")}
-			},
+			name: "broken YAML inventory", yamlTail: "\tweb: {}\n",
 			want: []string{"%INV%:8:", "invalid YAML", "cannot start any token"},
 		},
 		{
-			name: "broken INI inventory",
-			setup: func(s *site) []string {
-				return []string{"-i", s.iniInventory("good", "[web:chidlren]\nsite\n")}
-			},
+			name: "broken INI inventory", ini: "[web:chidlren]\nsite\n",
 			want: []string{"hosts.ini:", `unknown section type "chidlren"`, `did you mean "children"`},
 		},
 		{
-			name: "unknown module",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("unknown_module", "")}
-			},
+			name: "unknown module", role: "unknown_module",
 			want: []string{"unknown_module/role.yml:5", `unknown module "pakage"`, `did you mean "package"`},
 		},
 		{
-			name: "unknown module argument",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("unknown_arg", "")}
-			},
+			name: "unknown module argument", role: "unknown_arg",
 			want: []string{"unknown_arg/role.yml:8", `no argument "mod"`, `did you mean "mode"`},
 		},
 		{
-			name: "template with an undefined variable",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("undefined_var", "")}
-			},
+			name: "template with an undefined variable", role: "undefined_var",
 			want: []string{"nothing was changed", "undefined_var/templates/site.conf.tmpl:2", "site_prot"},
 			stop: stopInPreflight,
 		},
 		{
-			name: "template syntax error",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("template_syntax", "")}
-			},
+			name: "template syntax error", role: "template_syntax",
 			want: []string{"template_syntax/templates/site.conf.tmpl:2", "missing value for if"},
 		},
 		{
-			name: "notify of a handler no role of the play has",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("undefined_handler", "")}
-			},
+			name: "notify of a handler no role of the play has", role: "undefined_handler",
 			want: []string{"undefined_handler/role.yml:4", `no handler named "reload nginx"`},
 		},
 		{
-			name: "delegate_to a host not in the inventory",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("bad_delegate", "")}
-			},
+			name: "delegate_to a host not in the inventory", role: "bad_delegate",
 			want: []string{"nothing was changed", "bad_delegate/role.yml:4", `no host "db-01"`},
 		},
 		{
-			name: "roles including each other",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("include_cycle", "")}
-			},
+			name: "roles including each other", role: "include_cycle",
 			want: []string{"include_cycle_b/role.yml:2", "import_role: cycle", "include_cycle/role.yml -> "},
 		},
 		{
-			name: "role that does not exist",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good, ngnix", "")}
-			},
+			name: "role that does not exist", role: "good, ngnix",
 			want: []string{"%INV%:3", `group "site"`, `"ngnix"`, "not found"},
 		},
 		{
-			name: "cycle in groups",
-			setup: func(s *site) []string {
-				return []string{"-i", s.yamlWith("groups:\n  site:\n    roles: [good]\n    children: [front]\n    hosts:\n" + s.hostLines("      ") +
-					"  front:\n    children: [back]\n  back:\n    children: [site]\n")}
-			},
+			name: "cycle in groups", yamlTail: "    children: [front]\n  front:\n    children: [back]\n  back:\n    children: [site]\n",
 			want: []string{"%INV%:", "cycle in children", "site -> front -> back -> site"},
 		},
 		{
-			name: "invalid --limit pattern",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--limit", "h0["}
-			},
+			name: "invalid --limit pattern", args: []string{"--limit", "h0["},
 			want: []string{`--limit "h0["`, "glob"},
 		},
 		{
-			name: "--limit naming nothing",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--limit", "sit"}
-			},
+			name: "--limit naming nothing", args: []string{"--limit", "sit"},
 			want: []string{`--limit "sit"`, `no host or group "sit"`, `did you mean "site"`},
 		},
 		{
-			name: "port out of range",
-			setup: func(s *site) []string {
-				return []string{"-i", s.yamlWith("groups:\n  site:\n    roles: [good]\n    hosts:\n" + s.hostLines("      ") +
-					"      h09: {address: 127.0.0.1, port: 70000}\n")}
-			},
+			name: "port out of range", yamlTail: "      h09: {address: 127.0.0.1, port: 70000}\n",
 			want: []string{"%INV%:8", "70000", "out of range"},
 		},
 		{
-			name: "host with no address",
-			setup: func(s *site) []string {
-				return []string{"-i", s.yamlWith("groups:\n  site:\n    roles: [good]\n    hosts:\n" + s.hostLines("      ") +
-					"      h09: {port: 22}\n")}
-			},
+			name: "host with no address", yamlTail: "      h09: {port: 22}\n",
 			want: []string{"%INV%:8", `host "h09" has no address`},
 		},
 		{
-			name: "--forks 0",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--forks", "0"}
-			},
+			name: "--forks 0", args: []string{"--forks", "0"},
 			want: []string{"--forks 0", "at least 1"},
 		},
 		{
-			name: "--output xml",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--output", "xml"}
-			},
+			name: "--output xml", args: []string{"--output", "xml"},
 			want: []string{"--output", `"xml"`, "human or json"},
 		},
 		{
-			name: "--detailed-exitcode without --check",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--detailed-exitcode"}
-			},
+			name: "--detailed-exitcode without --check", args: []string{"--detailed-exitcode"},
 			want: []string{"--detailed-exitcode", "--check"},
 		},
 		{
-			name: "--forks not a number",
-			setup: func(s *site) []string {
-				return []string{"-i", s.inventory("good", ""), "--forks", "many"}
-			},
+			name: "--forks not a number", args: []string{"--forks", "many"},
 			want: []string{`"many"`, "--forks"},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSite(t, []string{"h01", "h02"})
-			args := append([]string{"deploy", "--roles-path", rolesPath}, tc.setup(s)...)
-			inv := args[slicesIndex(args, "-i")+1]
+			role := cmp.Or(tc.role, "good")
+			var inv string
+			if tc.ini != "" {
+				inv = s.iniInventory(role, tc.ini)
+			} else {
+				inv = s.write("inventory.yml", s.connection()+"groups:\n  site:\n    roles: ["+role+"]\n    hosts:\n"+s.hostLines("      ")+tc.yamlTail, 0o644)
+			}
+			args := append([]string{"deploy", "--roles-path", rolesPath, "-i", inv}, tc.args...)
 			before := s.snapshot()
 			r := ferryRun(context.Background(), t, args...)
 			if r.code != exitBadInput {
@@ -270,13 +214,4 @@ func TestBadInputControl(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }

@@ -9,23 +9,15 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/internal/shell"
+	"github.com/ferry-deploy/ferry/internal/testfs"
 )
 
 // completionInv is a small inventory with groups, hosts and a role with tags.
 func completionInv(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	write := func(name, text string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("roles/site/role.yml", "tasks:\n  - name: one\n    command: {cmd: 'true'}\n    tags: [config, web-tag]\n  - name: two\n    command: {cmd: 'true'}\n    tags: [deps]\n")
-	write("inventory.yml", `connection: {user: root}
+	dir := testfs.WriteTree(t, map[string]string{
+		"roles/site/role.yml": "tasks:\n  - name: one\n    command: {cmd: 'true'}\n    tags: [config, web-tag]\n  - name: two\n    command: {cmd: 'true'}\n    tags: [deps]\n",
+		"inventory.yml": `connection: {user: root}
 groups:
   db:
     hosts:
@@ -39,7 +31,8 @@ groups:
   lb:
     hosts:
       lb-01: {address: 198.18.0.11}
-`)
+`,
+	})
 	return filepath.Join(dir, "inventory.yml")
 }
 

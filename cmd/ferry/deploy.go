@@ -13,22 +13,17 @@ import (
 
 // deployFlags are the options of `ferry deploy`; each maps 1:1 to a flag.
 type deployFlags struct {
+	fanoutFlags
 	check, diff, detailedExitcode bool
 	limit                         string
 	out                           string // --out: save the check run's plan here
 	extra                         []string
-	forks                         int
 	output                        string
 	tags, skipTags                []string
-	conn                          connFlags
 	rolesPath                     []string
 	ops                           deployOps // listing, --start-at-task, progress
 	lockTimeout                   time.Duration
 	shard                         string // --shard I/N (shard.go)
-}
-
-func init() {
-	subcommands = append(subcommands, newDeployCmd)
 }
 
 func newDeployCmd() *cobra.Command {
@@ -54,14 +49,13 @@ run would change.`,
 	fl.StringVar(&f.out, "out", "", "with --check: save the plan to this file, for `ferry apply` to apply exactly")
 	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
 	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variable k=v or @file.yml (highest precedence; repeatable)")
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
 	fl.StringVarP(&f.output, "output", "o", "human", "output format: human or json (one object per line)")
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for a host another deploy is changing (default: fail at once, naming it)")
 	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with one of these tags")
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with one of these tags")
 	fl.StringArrayVar(&f.rolesPath, "roles-path", nil, "folder of user roles, searched before built-ins (repeatable)")
 	fl.StringVar(&f.shard, "shard", "", "run only the I-th of N balanced slices of the selected hosts (I/N; see `ferry recap merge`)")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts work at once")
 	f.ops.register(cmd)
 	return cmd
 }
@@ -73,16 +67,13 @@ func runDeploy(cmd *cobra.Command, f deployFlags) error {
 	if f.out != "" && !f.check {
 		return badInput(errors.New("--out needs --check"))
 	}
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
-	}
 	if err := checkLimit(cmd, f.limit); err != nil {
 		return err
 	}
 	if f.lockTimeout < 0 {
 		return badInput(fmt.Errorf("--lock-timeout %s: must be positive", f.lockTimeout))
 	}
-	if err := f.conn.check(); err != nil {
+	if err := f.fanoutFlags.check(); err != nil {
 		return err
 	}
 	shard, err := parseShardFlag(f)

@@ -621,20 +621,26 @@ func TestDeployInterrupted(t *testing.T) {
 	for _, n := range s.Names {
 		os.Remove(filepath.Join(s.root(n), "started"))
 	}
-	go func() {
-		for ctx2.Err() == nil {
-			if _, err := os.Stat(filepath.Join(s.root("h01"), "started")); err == nil {
-				cancel2()
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
+	cancelOnceExists(ctx2, cancel2, filepath.Join(s.root("h01"), "started"))
 	r = ferryRun(ctx2, t, "deploy", "-i", inv)
 	cancel2()
 	if r.code == exitOK || !strings.Contains(r.stdout, "RECAP") || !strings.Contains(r.stdout, "interrupted") {
 		t.Errorf("human interrupted run: exit %d\n%s", r.code, r.stdout)
 	}
+}
+
+// cancelOnceExists interrupts a run (cancels ctx) as soon as path exists:
+// a task of the run made it, so the run is known to be in that task.
+func cancelOnceExists(ctx context.Context, cancel context.CancelFunc, path string) {
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(path); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 }
 
 // bigRole writes a file whose size -e size=N sets (N lines of 16 bytes).
@@ -759,15 +765,7 @@ handlers:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			if _, err := os.Stat(filepath.Join(s.root("h01"), "long")); err == nil {
-				cancel()
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
+	cancelOnceExists(ctx, cancel, filepath.Join(s.root("h01"), "long"))
 	r := ferryRun(ctx, t, "deploy", "-i", inv, "-e", "version=2")
 	if r.code == exitOK {
 		t.Fatalf("interrupted run exited 0")

@@ -17,13 +17,8 @@ import (
 
 // factsFlags are the options of `ferry facts`.
 type factsFlags struct {
-	forks  int
 	output string
-	conn   connFlags
-}
-
-func init() {
-	subcommands = append(subcommands, newFactsCmd)
+	fanoutFlags
 }
 
 func newFactsCmd() *cobra.Command {
@@ -44,9 +39,8 @@ Templates read them as .facts.NAME. Exit code 2 when a host is unreachable.`,
 		RunE:              func(cmd *cobra.Command, args []string) error { return runFacts(cmd, f, args[0]) },
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts are contacted at once")
 	fl.StringVarP(&f.output, "output", "o", "human", "output format: human or json (one object per host)")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts are contacted at once")
 	registerOutputCompletion(cmd)
 	return cmd
 }
@@ -62,25 +56,15 @@ type hostFacts struct {
 }
 
 func runFacts(cmd *cobra.Command, f factsFlags, pattern string) error {
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
-	}
-	if f.output != "human" && f.output != "json" {
-		return badInput(fmt.Errorf("--output: unknown output format %q (want human or json)", f.output))
-	}
-	if err := f.conn.check(); err != nil {
+	if err := f.fanoutFlags.check(); err != nil {
 		return err
 	}
-	inv, err := loadInventory(cmd)
-	if err != nil {
+	if err := checkOutputFormat(f.output); err != nil {
 		return err
 	}
-	hosts, err := inv.Select(pattern)
+	inv, hosts, err := selectHosts(cmd, pattern)
 	if err != nil {
-		return badInput(fmt.Errorf("pattern %q: %w", pattern, err))
-	}
-	if len(hosts) == 0 {
-		return badInput(fmt.Errorf("%s: no host matches %q", inv.Path, pattern))
+		return err
 	}
 	connect := f.conn.connector(inv)
 	results := make([]hostFacts, len(hosts))

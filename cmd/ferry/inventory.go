@@ -14,10 +14,6 @@ import (
 	"github.com/ferry-deploy/ferry/inventory"
 )
 
-func init() {
-	subcommands = append(subcommands, newInventoryCmd)
-}
-
 // loadInventory loads the inventory named by the persistent -i flag. Any
 // problem is bad input (exit 3): nothing may run on a broken inventory.
 func loadInventory(cmd *cobra.Command) (*inventory.Inventory, error) {
@@ -30,6 +26,32 @@ func loadInventory(cmd *cobra.Command) (*inventory.Inventory, error) {
 		return nil, badInput(err)
 	}
 	return inv, nil
+}
+
+// selectHosts loads the inventory and the hosts pattern matches: a pattern
+// that matches no host is bad input, as the command would do nothing.
+func selectHosts(cmd *cobra.Command, pattern string) (*inventory.Inventory, []*inventory.Host, error) {
+	inv, err := loadInventory(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts, err := inv.Select(pattern)
+	if err != nil {
+		return nil, nil, badInput(fmt.Errorf("pattern %q: %w", pattern, err))
+	}
+	if len(hosts) == 0 {
+		return nil, nil, badInput(fmt.Errorf("%s: no host matches %q", inv.Path, pattern))
+	}
+	return inv, hosts, nil
+}
+
+// checkOutputFormat refuses an --output other than human and json, in the
+// words of deploy's (the reporter's) refusal.
+func checkOutputFormat(output string) error {
+	if output != "human" && output != "json" {
+		return badInput(fmt.Errorf("--output: unknown output format %q (want human or json)", output))
+	}
+	return nil
 }
 
 // parseExtraVars reads -e values ("k=v" or "@file.yml").

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,10 +19,6 @@ import (
 
 // defaultLabInventory is the committed lab topology.
 const defaultLabInventory = "lab/inventory.yml"
-
-func init() {
-	subcommands = append(subcommands, newLabCmd)
-}
 
 func newLabCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -46,9 +43,8 @@ With --provider vagrant the hosts are Vagrant VMs instead, on ` + lab.VMNetwork.
 }
 
 func newLabUpCmd() *cobra.Command {
-	var provider string
 	var vopts lab.VagrantOptions
-	cmd := &cobra.Command{
+	cmd := withProvider(&cobra.Command{
 		Use: "up",
 		Example: `  sudo ferry lab up
   sudo ferry lab up --provider vagrant -i lab/vagrant/inventory.yml
@@ -62,24 +58,14 @@ storage pool and the VMs' apt proxy on ` + lab.VMGateway.String() + `, uses KVM 
 boots with it and qemu emulation where not (and says which), and builds the
 local box when it is the one (see ferry lab box).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, _, err := labSpec(cmd)
-			if err != nil {
-				return err
-			}
-			switch provider {
-			case "nspawn":
-				if len(vopts.Hosts) > 0 {
-					return badInput(fmt.Errorf("--hosts: only with --provider vagrant"))
-				}
-				return lab.Up(cmd.Context(), spec)
-			case "vagrant":
-				return lab.VagrantUp(cmd.Context(), spec, vopts)
-			}
-			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
-		},
-	}
-	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn (containers on this machine) or vagrant (VMs)")
+	}, "nspawn (containers on this machine) or vagrant (VMs)", func(cmd *cobra.Command, spec lab.Spec) error {
+		if len(vopts.Hosts) > 0 {
+			return badInput(fmt.Errorf("--hosts: only with --provider vagrant"))
+		}
+		return lab.Up(cmd.Context(), spec)
+	}, func(cmd *cobra.Command, spec lab.Spec) error {
+		return lab.VagrantUp(cmd.Context(), spec, vopts)
+	})
 	cmd.Flags().StringSliceVar(&vopts.Hosts, "hosts", nil, "vagrant: bring up only these hosts of the inventory (comma-separated)")
 	cmd.Flags().StringVar(&vopts.Box, "box", "", "vagrant: \"local\" (built by ferry lab box) or a box name; default: the local box when it is built or KVM is unusable, else "+lab.PublicBox)
 	cmd.Flags().StringVar(&vopts.Provider, "vm-provider", "", "vagrant: libvirt or virtualbox; default libvirt when virsh is installed")
@@ -87,9 +73,8 @@ local box when it is the one (see ferry lab box).`,
 }
 
 func newLabDownCmd() *cobra.Command {
-	var provider string
 	var purge bool
-	cmd := &cobra.Command{
+	cmd := withProvider(&cobra.Command{
 		Use:     "down",
 		Example: "  sudo ferry lab down\n  sudo ferry lab down --purge   # also the cached base system and apt cache",
 		Short:   "Remove every host, namespace, bridge, proxy and state file of the lab",
@@ -97,68 +82,71 @@ func newLabDownCmd() *cobra.Command {
 namespaces, bridge ports, the state folder), so it also cleans up after a
 crash. The cached base system and apt cache stay unless --purge is given.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, _, err := labSpec(cmd)
-			if err != nil {
-				return err
-			}
-			switch provider {
-			case "nspawn":
-				return lab.Down(cmd.Context(), spec, purge)
-			case "vagrant":
-				return lab.VagrantDown(cmd.Context(), spec)
-			}
-			return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
-		},
-	}
-	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn or vagrant")
+	}, "nspawn or vagrant", func(cmd *cobra.Command, spec lab.Spec) error {
+		return lab.Down(cmd.Context(), spec, purge)
+	}, func(cmd *cobra.Command, spec lab.Spec) error {
+		return lab.VagrantDown(cmd.Context(), spec)
+	})
 	cmd.Flags().BoolVar(&purge, "purge", false, "also remove the cached base system ("+lab.DefaultBaseDir+") and apt cache")
 	return cmd
 }
 
 func newLabStatusCmd() *cobra.Command {
-	var provider string
-	cmd := &cobra.Command{
+	return withProvider(&cobra.Command{
 		Use:     "status",
 		Example: "  sudo ferry lab status\n  sudo ferry lab status --provider vagrant -i lab/vagrant/inventory.yml",
 		Short:   "Show each lab host's state and address",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, _, err := labSpec(cmd)
-			if err != nil {
-				return err
-			}
-			var hosts []lab.HostStatus
-			proxy, proxyAddr := "stopped", lab.BridgeAddress
-			switch provider {
-			case "nspawn":
-				hosts, err = lab.Status(spec)
-				if lab.ProxyRunning(spec) {
-					proxy = "running"
-				}
-			case "vagrant":
-				hosts, err = lab.VagrantStatus(cmd.Context(), spec)
-				proxyAddr = lab.VMGateway
-				if lab.VMProxyRunning(spec) {
-					proxy = "running"
-				}
-			default:
-				return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", provider))
-			}
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOST\tADDRESS\tSTATE")
-			for _, h := range hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", h.Name, h.Address, h.State)
-			}
-			fmt.Fprintf(tw, "(apt proxy)\t%s:%d\t%s\n", proxyAddr, lab.ProxyPort, proxy)
-			return tw.Flush()
-		},
+	}, "nspawn or vagrant (VMs as libvirt sees them)", func(cmd *cobra.Command, spec lab.Spec) error {
+		hosts, err := lab.Status(spec)
+		if err != nil {
+			return err
+		}
+		return printLabStatus(cmd.OutOrStdout(), hosts, lab.BridgeAddress, lab.ProxyRunning(spec))
+	}, func(cmd *cobra.Command, spec lab.Spec) error {
+		hosts, err := lab.VagrantStatus(cmd.Context(), spec)
+		if err != nil {
+			return err
+		}
+		return printLabStatus(cmd.OutOrStdout(), hosts, lab.VMGateway, lab.VMProxyRunning(spec))
+	})
+}
+
+// withProvider makes cmd a lab command for either kind of lab: it gets
+// --provider (usage says what each means here), and its RunE loads the lab
+// inventory, then runs nspawn or vagrant as --provider says.
+func withProvider(cmd *cobra.Command, usage string, nspawn, vagrant func(*cobra.Command, lab.Spec) error) *cobra.Command {
+	provider := cmd.Flags().String("provider", "nspawn", usage)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		spec, _, err := labSpec(cmd)
+		if err != nil {
+			return err
+		}
+		switch *provider {
+		case "nspawn":
+			return nspawn(cmd, spec)
+		case "vagrant":
+			return vagrant(cmd, spec)
+		}
+		return badInput(fmt.Errorf("--provider %q: want nspawn or vagrant", *provider))
 	}
-	cmd.Flags().StringVar(&provider, "provider", "nspawn", "nspawn or vagrant (VMs as libvirt sees them)")
 	return cmd
+}
+
+// printLabStatus writes the lab status table: the hosts, then the apt
+// proxy the hosts reach Debian's mirror through.
+func printLabStatus(w io.Writer, hosts []lab.HostStatus, proxyAddr netip.Addr, proxyRunning bool) error {
+	proxy := "stopped"
+	if proxyRunning {
+		proxy = "running"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tADDRESS\tSTATE")
+	for _, h := range hosts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.Name, h.Address, h.State)
+	}
+	fmt.Fprintf(tw, "(apt proxy)\t%s:%d\t%s\n", proxyAddr, lab.ProxyPort, proxy)
+	return tw.Flush()
 }
 
 func newLabSSHCmd() *cobra.Command {

@@ -26,9 +26,12 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
-// subcommands is filled by each command file's init, so that files can be
-// added without editing this one.
-var subcommands []func() *cobra.Command
+// subcommands builds ferry's commands, one file each (help lists them
+// sorted by name, whatever the order here).
+var subcommands = []func() *cobra.Command{
+	newApplyCmd, newDeployCmd, newFactsCmd, newInventoryCmd, newLabCmd,
+	newPingCmd, newRecapCmd, newRunCmd, newStatusCmd, newVersionCmd,
+}
 
 func newRootCmd() *cobra.Command {
 	v := viper.New()

@@ -16,12 +16,7 @@ import (
 // pingFlags are the options of `ferry ping`.
 type pingFlags struct {
 	limit string
-	forks int
-	conn  connFlags
-}
-
-func init() {
-	subcommands = append(subcommands, newPingCmd)
+	fanoutFlags
 }
 
 func newPingCmd() *cobra.Command {
@@ -39,8 +34,7 @@ It prints one line per host and exits 2 when any host is unreachable.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.limit, "limit", "l", "", "host pattern: names, groups, globs, !exclude, &intersect, comma lists")
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts are contacted at once")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts are contacted at once")
 	return cmd
 }
 
@@ -53,13 +47,10 @@ type pingResult struct {
 }
 
 func runPing(cmd *cobra.Command, f pingFlags) error {
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
-	}
 	if err := checkLimit(cmd, f.limit); err != nil {
 		return err
 	}
-	if err := f.conn.check(); err != nil {
+	if err := f.fanoutFlags.check(); err != nil {
 		return err
 	}
 	inv, err := loadInventory(cmd)

@@ -11,10 +11,6 @@ import (
 	"github.com/ferry-deploy/ferry/runner/report"
 )
 
-func init() {
-	subcommands = append(subcommands, newRecapCmd)
-}
-
 func newRecapCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "recap",

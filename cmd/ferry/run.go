@@ -14,7 +14,6 @@ import (
 
 // runFlags are the options of `ferry run`.
 type runFlags struct {
-	forks          int
 	become         bool
 	becomeUser     string
 	commandTimeout time.Duration
@@ -26,11 +25,7 @@ type runFlags struct {
 	module         string
 	moduleArgs     string
 	check, diff    bool
-	conn           connFlags
-}
-
-func init() {
-	subcommands = append(subcommands, newRunCmd)
+	fanoutFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -85,7 +80,6 @@ unreachable, 3 bad input.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts work at once")
 	fl.BoolVarP(&f.become, "become", "b", false, "run through sudo (as root)")
 	fl.StringVar(&f.becomeUser, "become-user", "", "run as this user (through sudo and runuser); implies --become")
 	fl.DurationVar(&f.commandTimeout, "command-timeout", 0, "stop the command on a host after this long (default: no limit)")
@@ -98,20 +92,17 @@ unreachable, 3 bad input.`,
 	fl.StringVarP(&f.moduleArgs, "args", "a", "", "the module's arguments: 'key=value ...' or a YAML/JSON mapping")
 	fl.BoolVar(&f.check, "check", false, "with -m: plan only, change nothing")
 	fl.BoolVar(&f.diff, "diff", false, "with -m: show a unified diff for every file that changes (or would)")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts work at once")
 	registerOutputCompletion(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("module", completeModules)
 	return cmd
 }
 
 func runAdhoc(cmd *cobra.Command, f runFlags, pattern string, command []string) error {
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
+	if err := f.fanoutFlags.check(); err != nil {
+		return err
 	}
-	if f.output != "human" && f.output != "json" {
-		return badInput(fmt.Errorf("--output: unknown output format %q (want human or json)", f.output))
-	}
-	if err := f.conn.check(); err != nil {
+	if err := checkOutputFormat(f.output); err != nil {
 		return err
 	}
 	switch {
@@ -126,16 +117,9 @@ func runAdhoc(cmd *cobra.Command, f runFlags, pattern string, command []string) 
 	case f.module != "" && len(f.env) > 0:
 		return badInput(errors.New("run: --env goes with -- COMMAND; a module takes its values in -a"))
 	}
-	inv, err := loadInventory(cmd)
+	inv, hosts, err := selectHosts(cmd, pattern)
 	if err != nil {
 		return err
-	}
-	hosts, err := inv.Select(pattern)
-	if err != nil {
-		return badInput(fmt.Errorf("pattern %q: %w", pattern, err))
-	}
-	if len(hosts) == 0 {
-		return badInput(fmt.Errorf("%s: no host matches %q", inv.Path, pattern))
 	}
 	extra, err := parseExtraVars(f.extra)
 	if err != nil {

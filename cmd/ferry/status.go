@@ -12,14 +12,9 @@ import (
 
 // statusFlags are the options of `ferry status`.
 type statusFlags struct {
+	fanoutFlags
 	output string
-	forks  int
 	maxLag time.Duration
-	conn   connFlags
-}
-
-func init() {
-	subcommands = append(subcommands, newStatusCmd)
 }
 
 func newStatusCmd() *cobra.Command {
@@ -42,9 +37,8 @@ address held by no host or by two), 2 when a host is unreachable.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "human", "output format: human (a table) or json (one object per line, a summary last)")
-	fl.IntVarP(&f.forks, "forks", "f", 50, "how many hosts are asked at once")
 	fl.DurationVar(&f.maxLag, "max-lag", 5*time.Second, "replication lag above which a replica is unhealthy")
-	f.conn.register(fl)
+	f.fanoutFlags.register(fl, "how many hosts are asked at once")
 	return cmd
 }
 
@@ -54,10 +48,7 @@ func runStatus(cmd *cobra.Command, f statusFlags) error {
 	if f.output != "human" && f.output != "json" {
 		return badInput(fmt.Errorf("--output %q: want human or json", f.output))
 	}
-	if f.forks < 1 {
-		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
-	}
-	if err := f.conn.check(); err != nil {
+	if err := f.fanoutFlags.check(); err != nil {
 		return err
 	}
 	inv, err := loadInventory(cmd)

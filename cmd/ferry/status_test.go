@@ -10,21 +10,13 @@ import (
 	"time"
 
 	"github.com/ferry-deploy/ferry/health"
+	"github.com/ferry-deploy/ferry/internal/testfs"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
 // statusFixture reads a recorded tool output: the readers' recordings
 // (runner/hostread) or the roles' (roles/support, Prometheus).
-func statusFixture(t *testing.T, name string) string {
-	t.Helper()
-	for _, dir := range []string{"../../runner/hostread/testdata", "../../roles/support/testdata"} {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			return string(b)
-		}
-	}
-	t.Fatalf("no recorded output %s", name)
-	return ""
-}
+var statusFixture = testfs.ReadFrom("../../runner/hostread/testdata", "../../roles/support/testdata")
 
 // --- the command, against in-process SSH hosts with stand-in tools ---------
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ferry-deploy/ferry/internal/invview"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/pki"
 	"github.com/ferry-deploy/ferry/roles"
@@ -22,6 +22,28 @@ import (
 	"github.com/ferry-deploy/ferry/runner/statedir"
 	"github.com/ferry-deploy/ferry/templates"
 )
+
+// fanoutFlags are the options of every command that works on many hosts at
+// once: how many at a time (--forks) and how to reach them.
+type fanoutFlags struct {
+	forks int
+	conn  connFlags
+}
+
+// register adds --forks, whose usage says what a host does at once in
+// this command, and the connection flags.
+func (f *fanoutFlags) register(fl *pflag.FlagSet, forksUsage string) {
+	fl.IntVarP(&f.forks, "forks", "f", 50, forksUsage)
+	f.conn.register(fl)
+}
+
+// check rejects values no run could use, before the inventory is read.
+func (f *fanoutFlags) check() error {
+	if f.forks < 1 {
+		return badInput(fmt.Errorf("--forks %d: must be at least 1", f.forks))
+	}
+	return f.conn.check()
+}
 
 // connFlags are the connection options shared by commands that reach hosts.
 type connFlags struct {
@@ -87,52 +109,8 @@ func newRoleLoader(inventoryPath string, rolesPath []string) *roles.Loader {
 func newRenderer(inv *inventory.Inventory, extra map[string]any) *templates.Engine {
 	dir := filepath.Dir(inv.Path)
 	return templates.New(templates.Options{
-		Inventory: &inventoryView{inv: inv, extra: extra},
+		Inventory: invview.New(inv, extra),
 		BaseDir:   dir,
 		PKI:       pki.New(filepath.Join(dir, ".ferry", "pki")),
 	})
-}
-
-// inventoryView adapts the inventory to what template helpers read. Each
-// host's merged vars are computed once: templates call hosts "web" for every
-// host they render, and merging is a deep copy.
-type inventoryView struct {
-	inv   *inventory.Inventory
-	extra map[string]any
-	mu    sync.Mutex
-	vars  map[string]map[string]any
-}
-
-func (v *inventoryView) hostVars(h *inventory.Host) map[string]any {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.vars == nil {
-		v.vars = map[string]map[string]any{}
-	}
-	vars, ok := v.vars[h.Name]
-	if !ok {
-		vars = v.inv.VarsFor(h, nil, v.extra)
-		v.vars[h.Name] = vars
-	}
-	return vars
-}
-
-func (v *inventoryView) HostsOf(group string) ([]templates.HostView, bool) {
-	if _, ok := v.inv.Groups[group]; !ok {
-		return nil, false
-	}
-	hs := v.inv.HostsOf(group)
-	out := make([]templates.HostView, len(hs))
-	for i, h := range hs {
-		out[i] = templates.HostView{Name: h.Name, Address: h.Address, Vars: v.hostVars(h)}
-	}
-	return out, true
-}
-
-func (v *inventoryView) HostVars(host string) (map[string]any, bool) {
-	h := v.inv.Host(host)
-	if h == nil {
-		return nil, false
-	}
-	return v.hostVars(h), true
 }

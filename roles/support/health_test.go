@@ -11,21 +11,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferry-deploy/ferry/health"
+	"github.com/ferry-deploy/ferry/internal/testfs"
 	"github.com/ferry-deploy/ferry/inventory"
 )
 
 // recorded reads a recorded output: the readers' (runner/hostread) or
 // the roles' own (Prometheus).
-func recorded(t *testing.T, name string) string {
-	t.Helper()
-	for _, dir := range []string{"testdata", "../../runner/hostread/testdata"} {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			return string(b)
-		}
-	}
-	t.Fatalf("no recorded output %s", name)
-	return ""
-}
+var recorded = testfs.ReadFrom("testdata", "../../runner/hostread/testdata")
 
 func answer(name string, vars map[string]any, secs map[string]health.Section) *health.Answer {
 	return &health.Answer{Host: &inventory.Host{Name: name}, Vars: vars, Sections: secs}

@@ -119,9 +119,7 @@ func (s *State) Set(p string, e Entry) {
 		s.dropBelow(p)
 	}
 	s.entries[p] = &e
-	if s.changed == "" {
-		s.changed = "an earlier task writes " + p
-	}
+	s.noteChange("an earlier task writes " + p)
 }
 
 // MarkUnknown records that p (and everything below it) may have been
@@ -141,9 +139,7 @@ func (s *State) MarkMaybeFolder(p, because string) {
 		return // unknown with all it holds already
 	}
 	s.entries[p] = &Entry{Kind: Unknown, Shallow: true, Because: because}
-	if s.changed == "" {
-		s.changed = because
-	}
+	s.noteChange(because)
 }
 
 // MarkChanged records that the host may differ in ways no entry describes
@@ -152,9 +148,7 @@ func (s *State) MarkMaybeFolder(p, because string) {
 func (s *State) MarkChanged(because string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.changed == "" {
-		s.changed = because
-	}
+	s.noteChange(because)
 }
 
 // Changed says why a command run now would see a host different from the
@@ -163,6 +157,14 @@ func (s *State) Changed() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
+}
+
+// noteChange records why the host may differ from what a command sees,
+// keeping the first reason (that of the earliest task). s.mu is held.
+func (s *State) noteChange(because string) {
+	if s.changed == "" {
+		s.changed = because
+	}
 }
 
 func (s *State) dropBelow(p string) {
@@ -194,9 +196,7 @@ func (s *State) Ensure(p string, become bool) {
 		}
 		s.entries[dir] = ne
 	}
-	if s.changed == "" {
-		s.changed = "an earlier task creates " + p
-	}
+	s.noteChange("an earlier task creates " + p)
 }
 
 // Chattr records chmod and chown of an existing path of kind k: the
@@ -222,9 +222,7 @@ func (s *State) Chattr(p string, k Kind, mode fs.FileMode, hasMode bool, owner, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries[path.Clean(p)] = &e
-	if s.changed == "" {
-		s.changed = "an earlier task changes the attributes of " + p
-	}
+	s.noteChange("an earlier task changes the attributes of " + p)
 }
 
 // SetFact records the predicted value of a state that is not a file: a
@@ -236,9 +234,7 @@ func (s *State) SetFact(kind, key, value string) {
 		s.facts = map[string]string{}
 	}
 	s.facts[kind+"\x00"+key] = value
-	if s.changed == "" {
-		s.changed = "an earlier task changes " + kind + " " + key
-	}
+	s.noteChange("an earlier task changes " + kind + " " + key)
 }
 
 // Fact returns a value recorded by SetFact.
@@ -262,9 +258,7 @@ func (s *State) Touch(kind, because string) {
 	if _, dup := s.touched[kind]; !dup {
 		s.touched[kind] = because
 	}
-	if s.changed == "" {
-		s.changed = because
-	}
+	s.noteChange(because)
 }
 
 // Touched says why things of kind may differ from the host ("" if not).

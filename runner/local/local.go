@@ -11,10 +11,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -149,7 +150,7 @@ func sudoCommand(cmd executor.Command, password string) ([]string, io.Reader, er
 	}
 	argv = append(argv, "--", "/bin/sh", "-c", sudoWrapper, "ferry-sudo", cmd.Script)
 	pre.WriteString(sudoEnvBegin + "\n")
-	for _, k := range sortedKeys(cmd.Env) {
+	for _, k := range slices.Sorted(maps.Keys(cmd.Env)) {
 		v := cmd.Env[k]
 		if strings.ContainsAny(k, "=\n") || strings.Contains(v, "\n") {
 			return nil, nil, fmt.Errorf("env %s: names must not contain '=' and values must be one line under sudo", k)
@@ -166,19 +167,10 @@ func sudoCommand(cmd executor.Command, password string) ([]string, io.Reader, er
 
 func mergeEnv(base []string, extra map[string]string) []string {
 	out := append([]string(nil), base...)
-	for _, k := range sortedKeys(extra) {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		out = append(out, k+"="+extra[k])
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Stat describes path without following a final symbolic link.

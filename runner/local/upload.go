@@ -132,26 +132,40 @@ func backup(path string) error {
 
 // lookupOwner resolves user and group names (or numbers); -1 keeps the id.
 func lookupOwner(owner, group string) (uid, gid int, err error) {
-	uid, gid = -1, -1
-	if owner != "" {
-		if uid, err = strconv.Atoi(owner); err != nil {
-			u, lerr := user.Lookup(owner)
-			if lerr != nil {
-				return 0, 0, fmt.Errorf("owner %s: %w", owner, lerr)
-			}
-			uid, _ = strconv.Atoi(u.Uid)
-		}
+	if uid, err = lookupID(owner, false); err != nil {
+		return 0, 0, err
 	}
-	if group != "" {
-		if gid, err = strconv.Atoi(group); err != nil {
-			g, lerr := user.LookupGroup(group)
-			if lerr != nil {
-				return 0, 0, fmt.Errorf("group %s: %w", group, lerr)
-			}
-			gid, _ = strconv.Atoi(g.Gid)
-		}
+	if gid, err = lookupID(group, true); err != nil {
+		return 0, 0, err
 	}
 	return uid, gid, nil
+}
+
+// lookupID is the uid (or gid) name stands for: -1 for "" (the id is
+// kept), a number as it is, else the id of the account of that name.
+func lookupID(name string, isGroup bool) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
+	if id, err := strconv.Atoi(name); err == nil {
+		return id, nil
+	}
+	var id string
+	if isGroup {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return 0, fmt.Errorf("group %s: %w", name, err)
+		}
+		id = g.Gid
+	} else {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, fmt.Errorf("owner %s: %w", name, err)
+		}
+		id = u.Uid
+	}
+	n, _ := strconv.Atoi(id)
+	return n, nil
 }
 
 // shellQuote returns s as one POSIX-shell word.

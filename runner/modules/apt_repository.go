@@ -48,7 +48,7 @@ type aptRepository struct {
 func newAptRepository(a *argReader) (Module, error) {
 	m := &aptRepository{
 		name:    a.str("name", ""),
-		present: a.oneOf("state", "present", "present", "absent") == "present",
+		present: a.presence() == "present",
 		update:  a.boolean("update_cache", true),
 	}
 	uris, suites, comps := a.list("uris"), a.list("suites"), a.list("components")

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
@@ -19,9 +18,7 @@ const testKey = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ...\n-----END PGP 
 func aptRepoTarget(t *testing.T) (*Target, *recorder, string) {
 	t.Helper()
 	bin, state := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "apt-get"), []byte(fakeAptGet), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(bin, "apt-get"), []byte(fakeAptGet), 0o755)
 	oldList, oldKey := aptListDir, aptKeyDir
 	aptListDir, aptKeyDir = t.TempDir(), t.TempDir()
 	t.Cleanup(func() { aptListDir, aptKeyDir = oldList, oldKey })
@@ -80,8 +77,7 @@ func TestAptRepositoryConverges(t *testing.T) {
 func TestAptRepositoryCheckMode(t *testing.T) {
 	tg, _, state := aptRepoTarget(t)
 	tg.Facts["pkg_mgr"] = "apt"
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	args := map[string]any{"name": "ferry-test", "uris": "http://198.18.0.1:8080/repo", "suites": []any{"./"}, "key": "binary key"}
 	c, err := newModule(t, "apt_repository", args).Plan(ctx, tg)

@@ -2,14 +2,15 @@ package modules
 
 import (
 	"fmt"
-	"github.com/ferry-deploy/ferry/runner/executor"
-	"github.com/ferry-deploy/ferry/runner/modspec"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/modspec"
 )
 
 // register adds a module whose factory gets its arguments through an
@@ -59,12 +60,7 @@ type argReader struct {
 
 func newArgReader(module string, m map[string]any, allowed, required []string) *argReader {
 	a := &argReader{module: module, m: m}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(allowed, k) {
 			a.fail(k, "unknown argument (valid: %s)", strings.Join(allowed, ", "))
 			return a
@@ -86,15 +82,22 @@ func (a *argReader) fail(name, format string, args ...any) {
 }
 
 func (a *argReader) has(name string) bool {
+	_, ok := a.value(name)
+	return ok
+}
+
+// value is the argument's raw value; an argument given as null (an empty
+// YAML value, a variable rendered to nothing) counts as not given.
+func (a *argReader) value(name string) (any, bool) {
 	v, ok := a.m[name]
-	return ok && v != nil
+	return v, ok && v != nil
 }
 
 // str reads a string; numbers are accepted because YAML and templates turn
 // "3306" into either.
 func (a *argReader) str(name, def string) string {
-	v, ok := a.m[name]
-	if !ok || v == nil {
+	v, ok := a.value(name)
+	if !ok {
 		return def
 	}
 	switch x := v.(type) {
@@ -116,10 +119,22 @@ func (a *argReader) oneOf(name, def string, allowed ...string) string {
 	return s
 }
 
+// presence reads the state of a module that only adds or removes its
+// object: "present" (the default) or "absent".
+func (a *argReader) presence() string {
+	return a.oneOf("state", "present", "present", "absent")
+}
+
+// accountID reads a uid or gid, the same range for users and groups; -1
+// when not given, so the id is left to useradd or groupadd.
+func (a *argReader) accountID(name string) int {
+	return a.integer(name, -1, 0, 1<<31-2)
+}
+
 // boolean accepts YAML booleans and the strings a rendered template yields.
 func (a *argReader) boolean(name string, def bool) bool {
-	v, ok := a.m[name]
-	if !ok || v == nil {
+	v, ok := a.value(name)
+	if !ok {
 		return def
 	}
 	switch x := v.(type) {
@@ -139,8 +154,8 @@ func (a *argReader) boolean(name string, def bool) bool {
 
 // integer reads a whole number within [lo, hi].
 func (a *argReader) integer(name string, def, lo, hi int) int {
-	v, ok := a.m[name]
-	if !ok || v == nil {
+	v, ok := a.value(name)
+	if !ok {
 		return def
 	}
 	var n int
@@ -179,8 +194,8 @@ func (a *argReader) integer(name string, def, lo, hi int) int {
 
 // list reads a list of strings; a single string is a list of one.
 func (a *argReader) list(name string) []string {
-	v, ok := a.m[name]
-	if !ok || v == nil {
+	v, ok := a.value(name)
+	if !ok {
 		return nil
 	}
 	switch x := v.(type) {
@@ -213,8 +228,8 @@ func (a *argReader) list(name string) []string {
 // refused: YAML reads an unquoted 0644 as 420 and 644 as decimal, and
 // guessing which was meant is how files end up world-writable.
 func (a *argReader) mode(name string) (fs.FileMode, bool) {
-	v, ok := a.m[name]
-	if !ok || v == nil {
+	v, ok := a.value(name)
+	if !ok {
 		return 0, false
 	}
 	s, isStr := v.(string)

@@ -3,12 +3,9 @@ package modules
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ferry-deploy/ferry/runner/local"
 )
 
 // TestCopyBigFilePlansWithoutDiff: planning a change to a big file neither
@@ -18,9 +15,7 @@ func TestCopyBigFilePlansWithoutDiff(t *testing.T) {
 	tg, rec, _ := sshTarget(t)
 	dest := filepath.Join(t.TempDir(), "big.bin")
 	old := bytes.Repeat([]byte("old line of a big file\n"), (4<<20)/23)
-	if err := os.WriteFile(dest, old, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, old, 0o644)
 	content := strings.Repeat("new line of a big file\n", (4<<20)/23)
 	rec.reset()
 	c, err := newModule(t, "copy", map[string]any{"dest": dest, "content": content}).Plan(t.Context(), tg)
@@ -42,9 +37,7 @@ func BenchmarkCopyPlanBig(b *testing.B) {
 	tg := localTargetB(b)
 	dest := filepath.Join(b.TempDir(), "big.bin")
 	line := "a line of a big file\n"
-	if err := os.WriteFile(dest, bytes.Repeat([]byte("old "+line), (32<<20)/25), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	writeFile(b, dest, bytes.Repeat([]byte("old "+line), (32<<20)/25), 0o644)
 	content := strings.Repeat("new "+line, (32<<20)/25)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -57,8 +50,4 @@ func BenchmarkCopyPlanBig(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func localTargetB(b *testing.B) *Target {
-	return &Target{Exec: local.New(local.Options{}), Facts: map[string]any{}}
 }

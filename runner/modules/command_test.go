@@ -11,9 +11,7 @@ import (
 func TestCommandGuards(t *testing.T) {
 	dir := t.TempDir()
 	exists := filepath.Join(dir, "exists")
-	if err := os.WriteFile(exists, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, exists, nil, 0o644)
 	missing := filepath.Join(dir, "missing")
 	for _, tt := range []struct {
 		name    string

@@ -14,7 +14,7 @@ func init() {
 	register("cron", []string{"name", "job", "minute", "hour", "day", "month", "weekday", "user", "state", "env", "cron_file"}, []string{"name"},
 		func(a *argReader) (Module, error) {
 			name := a.str("name", "")
-			state := a.oneOf("state", "present", "present", "absent")
+			state := a.presence()
 			fields := []string{a.str("minute", "*"), a.str("hour", "*"), a.str("day", "*"), a.str("month", "*"), a.str("weekday", "*")}
 			user, job := a.str("user", "root"), a.str("job", "")
 			var env []string

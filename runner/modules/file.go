@@ -124,6 +124,11 @@ func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
 	var sum []string
 	var b strings.Builder
 	fresh := false // the path is created here, so every attribute must be set
+	create := func(summary, script string) {
+		sum = append(sum, summary)
+		b.WriteString(script)
+		fresh = true
+	}
 	switch m.state {
 	case "absent":
 		if !fi.Exists {
@@ -146,37 +151,21 @@ func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
 			return nil, "", fmt.Errorf("file %s: is not a regular file", m.path)
 		}
 		if !fi.Exists {
-			sum = append(sum, "create empty file "+m.path)
-			b.WriteString(": >> " + p + "\n")
-			fresh = true
+			create("create empty file "+m.path, ": >> "+p+"\n")
 		}
 	case "directory":
 		if fi.Exists && !fi.IsDir {
 			return nil, "", fmt.Errorf("file %s: exists and is not a directory", m.path)
 		}
 		if !fi.Exists {
-			sum = append(sum, "create directory "+m.path)
-			b.WriteString("mkdir -p -- " + p + "\n")
-			fresh = true
+			create("create directory "+m.path, "mkdir -p -- "+p+"\n")
 		}
 	case "link":
 		if fi.IsDir && !fi.IsLink {
 			return nil, "", fmt.Errorf("file %s: is a directory, not replacing it with a link", m.path)
 		}
 		if !fi.IsLink || fi.LinkTo != m.src {
-			sum = append(sum, "link "+m.path+" -> "+m.src)
-			// The link is made beside the path and renamed over it, in one
-			// step (mv -T: a link to a directory is replaced, not entered).
-			// ln -sf in place refused when the path and the source already
-			// resolve to the same file (a -> d/f with d/f -> a), so the
-			// real run failed where check mode planned the change.
-			tmp := quote(path.Join(path.Dir(m.path), ".ferry-ln."+path.Base(m.path)))
-			b.WriteString("rm -f -- " + tmp + "\nln -s -- " + quote(m.src) + " " + tmp + "\n")
-			// mv too refuses to put a link over the very file it leads
-			// to; that file is being replaced anyway, so it goes first.
-			b.WriteString("if [ ! -L " + p + " ] && [ " + tmp + " -ef " + p + " ]; then rm -f -- " + p + "; fi\n")
-			b.WriteString("mv -fT -- " + tmp + " " + p + " || { rm -f -- " + tmp + "; exit 1; }\n")
-			fresh = true
+			create("link "+m.path+" -> "+m.src, m.linkScript())
 		}
 	}
 	if fresh {
@@ -187,6 +176,21 @@ func (m *fileModule) plan(fi executor.FileInfo) ([]string, string, error) {
 		b.WriteString(m.attrs.fixScript(m.path, fi))
 	}
 	return sum, b.String(), nil
+}
+
+// linkScript makes the link beside the path and renames it over the path,
+// in one step (mv -T: a link to a directory is replaced, not entered).
+// ln -sf in place refused when the path and the source already resolve to
+// the same file (a -> d/f with d/f -> a), so the real run failed where
+// check mode planned the change.
+func (m *fileModule) linkScript() string {
+	p := quote(m.path)
+	tmp := quote(path.Join(path.Dir(m.path), ".ferry-ln."+path.Base(m.path)))
+	return "rm -f -- " + tmp + "\nln -s -- " + quote(m.src) + " " + tmp + "\n" +
+		// mv too refuses to put a link over the very file it leads to;
+		// that file is being replaced anyway, so it goes first.
+		"if [ ! -L " + p + " ] && [ " + tmp + " -ef " + p + " ]; then rm -f -- " + p + "; fi\n" +
+		"mv -fT -- " + tmp + " " + p + " || { rm -f -- " + tmp + "; exit 1; }\n"
 }
 
 // Apply runs the planned script and verifies with one Stat.

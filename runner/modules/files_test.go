@@ -12,9 +12,7 @@ func TestCopyConvergesWithDiff(t *testing.T) {
 	tg, rec := localTarget(t)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "site.conf")
-	if err := os.WriteFile(dest, []byte("server {\n  listen 80;\n  root /srv;\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, []byte("server {\n  listen 80;\n  root /srv;\n}\n"), 0o600)
 	args := map[string]any{"dest": dest, "content": "server {\n  listen 8080;\n  root /srv;\n}\n", "mode": "0644"}
 	c := converge(t, tg, rec, "copy", args)
 	golden(t, "copy_update.diff", normalize(c.Diff, dir))
@@ -40,9 +38,7 @@ func TestCopyCreatesAndTemplateIsCopy(t *testing.T) {
 func TestCopyModeOnlyFixedInPlace(t *testing.T) {
 	tg, rec := localTarget(t)
 	dest := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(dest, []byte("same"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, []byte("same"), 0o644)
 	before, _ := os.Stat(dest)
 	c := converge(t, tg, rec, "copy", map[string]any{"dest": dest, "content": "same", "mode": "0640"})
 	if c.Diff != "" || len(c.Summary) != 1 || !strings.HasPrefix(c.Summary[0], "chmod 0640 ") {
@@ -57,9 +53,7 @@ func TestCopyModeOnlyFixedInPlace(t *testing.T) {
 func TestCopySecretShowsNoContent(t *testing.T) {
 	tg, rec := localTarget(t)
 	dest := filepath.Join(t.TempDir(), "key.pem")
-	if err := os.WriteFile(dest, []byte("old-secret-material"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, []byte("old-secret-material"), 0o600)
 	c := converge(t, tg, rec, "copy", map[string]any{"dest": dest, "content": "new-secret-material", "secret": true})
 	if c.Diff != "content changed (secret)" {
 		t.Errorf("diff = %q", c.Diff)
@@ -75,9 +69,7 @@ func TestCopySecretShowsNoContent(t *testing.T) {
 func TestCopyValidationFailureKeepsFile(t *testing.T) {
 	tg, _ := localTarget(t)
 	dest := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(dest, []byte("good\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, []byte("good\n"), 0o644)
 	m := newModule(t, "copy", map[string]any{"dest": dest, "content": "bad\n", "validate": "grep -q good %s"})
 	ctx := context.Background()
 	c, err := m.Plan(ctx, tg)
@@ -156,9 +148,7 @@ func TestLine(t *testing.T) {
 	tg, rec := localTarget(t)
 	dir := t.TempDir()
 	p := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(p, []byte("Port 22\n#PermitRootLogin yes\nPermitRootLogin yes\nUsePAM yes"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, p, []byte("Port 22\n#PermitRootLogin yes\nPermitRootLogin yes\nUsePAM yes"), 0o600)
 	c := converge(t, tg, rec, "line", map[string]any{"path": p, "regexp": "^#?PermitRootLogin", "line": "PermitRootLogin prohibit-password"})
 	golden(t, "line_replace.diff", normalize(c.Diff, dir))
 	converge(t, tg, rec, "line", map[string]any{"path": p, "line": "X11Forwarding no"})

@@ -100,21 +100,12 @@ func TestGetURLOverSSH(t *testing.T) {
 func TestGetURLCheckMode(t *testing.T) {
 	srv, hits := serveFiles(t, map[string]string{"/f": "x\n"})
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "new")
 	dest := filepath.Join(dir, "f")
 	args := map[string]any{"url": srv.URL + "/f", "dest": dest}
-	if _, err := newModule(t, "get_url", args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Fatalf("plan into a missing folder: %v", err)
-	}
-	st.Ensure(dir, false)
-	c, err := newModule(t, "get_url", args).Plan(ctx, tg)
-	if err != nil || !c.Changed || c.Predict == nil {
-		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
-	}
-	c.Predict(st)
+	planIntoPredictedFolder(t, tg, st, "get_url", args, dir, false, "does not exist")
 	var unknown *hoststate.UnknownError
 	if _, err := tg.State.Stat(ctx, dest, false); !errors.As(err, &unknown) {
 		t.Errorf("after a predicted download, dest is %v, want unknown", err)
@@ -124,10 +115,8 @@ func TestGetURLCheckMode(t *testing.T) {
 	}
 	// A file that is there with the right checksum: nothing to do.
 	real := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(real, []byte("x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err = newModule(t, "get_url", map[string]any{"url": srv.URL + "/f", "dest": real, "checksum": "sha256:" + sha256Hex([]byte("x\n"))}).Plan(ctx, tg)
+	writeFile(t, real, []byte("x\n"), 0o644)
+	c, err := newModule(t, "get_url", map[string]any{"url": srv.URL + "/f", "dest": real, "checksum": "sha256:" + sha256Hex([]byte("x\n"))}).Plan(ctx, tg)
 	if err != nil || c.Changed {
 		t.Errorf("matching file in check mode: %+v %v", c, err)
 	}

@@ -27,8 +27,8 @@ type groupModule struct {
 func newGroup(a *argReader) (Module, error) {
 	m := &groupModule{
 		name:   a.str("name", ""),
-		state:  a.oneOf("state", "present", "present", "absent"),
-		gid:    a.integer("gid", -1, 0, 1<<31-2),
+		state:  a.presence(),
+		gid:    a.accountID("gid"),
 		system: a.boolean("system", false),
 	}
 	if a.err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/local"
 )
 
@@ -67,6 +68,66 @@ func localTarget(t *testing.T) (*Target, *recorder) {
 	t.Helper()
 	rec := &recorder{Executor: local.New(local.Options{})}
 	return &Target{Exec: rec, Facts: map[string]any{}}, rec
+}
+
+// localTargetB is localTarget for a benchmark, without the recorder, so
+// that what it allocates is the module's alone.
+func localTargetB(b *testing.B) *Target {
+	return &Target{Exec: local.New(local.Options{}), Facts: map[string]any{}}
+}
+
+// predicting puts tg in check mode: its reads go through a fresh prediction
+// over its executor, returned for the test to seed and to inspect.
+func predicting(tg *Target) *hoststate.State {
+	st := hoststate.New()
+	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	return st
+}
+
+// writeFile and symlink make what a test starts from, and end the test
+// when they cannot.
+func writeFile(t testing.TB, name string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(name, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func symlink(t *testing.T, oldname, newname string) {
+	t.Helper()
+	if err := os.Symlink(oldname, newname); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// planIntoPredictedFolder plans a task writing into dir in check mode:
+// while the host lacks dir the plan fails saying missing; once an earlier
+// task is predicted to create dir (with become or not), it plans a change
+// and a prediction, which it applies to st for the tasks after.
+func planIntoPredictedFolder(t *testing.T, tg *Target, st *hoststate.State, name string, args map[string]any, dir string, become bool, missing string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := newModule(t, name, args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("plan into a missing folder: %v", err)
+	}
+	st.Ensure(dir, become)
+	c, err := newModule(t, name, args).Plan(ctx, tg)
+	if err != nil || !c.Changed || c.Predict == nil {
+		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
+	}
+	c.Predict(st)
+}
+
+// liveSwappiness is the controller's vm.swappiness, which the sysctl tests
+// persist as it is (they must not change the controller's kernel); a
+// kernel without it skips the test.
+func liveSwappiness(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/vm/swappiness")
+	if err != nil {
+		t.Skip("this kernel has no /proc/sys/vm/swappiness to read")
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func newModule(t *testing.T, name string, args map[string]any) Module {
@@ -126,9 +187,7 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, path, []byte(got), 0o644)
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {

@@ -37,7 +37,7 @@ func newLine(a *argReader) (Module, error) {
 	m := &lineModule{
 		path:   a.str("path", ""),
 		line:   a.str("line", ""),
-		state:  a.oneOf("state", "present", "present", "absent"),
+		state:  a.presence(),
 		create: a.boolean("create", false),
 		attrs:  readAttrs(a, false),
 	}

@@ -32,9 +32,7 @@ f="$d/out.$n"; [ -f "$f" ] || f="$d/out"; [ -f "$f" ] && cat "$f"
 [ -f "$d/err.$n" ] && cat "$d/err.$n" >&2
 exit $(cat "$d/rc.$n" 2>/dev/null || echo 0)
 `, quote(dir))
-	if err := os.WriteFile(filepath.Join(dir, "mysql"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "mysql"), []byte(script), 0o755)
 	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
 	return &fakeMySQL{t: t, dir: dir}
 }
@@ -337,8 +335,7 @@ func TestNativePasswordHash(t *testing.T) {
 func TestMySQLUserPlanAgainstPrediction(t *testing.T) {
 	fake := newFakeMySQL(t)
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	fake.answer(1, mariaVersion+"native_match\t0\n", "ERROR 1141 (42000) at line 6: There is no such grant defined for user 'app' on host '%'\n", 1)
 	args := func(pw string, privs ...any) map[string]any {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -31,6 +32,35 @@ type mysqlUserModule struct {
 	summary []string
 }
 
+func newMySQLUser(a *argReader) (Module, error) {
+	m := &mysqlUserModule{
+		name:  a.str("name", ""),
+		host:  a.str("host", "%"),
+		state: a.presence(),
+	}
+	if a.has("password") {
+		p := a.str("password", "")
+		m.password = &p
+	}
+	if a.has("privileges") {
+		privs, err := parsePrivileges(a.list("privileges"))
+		if err != nil {
+			return nil, err
+		}
+		m.privs = privs
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if m.name == "" || len(m.name) > 80 || strings.ContainsAny(m.name, "\n\x00") {
+		return nil, fmt.Errorf("mysql_user: argument name: %q is not a user name", m.name)
+	}
+	if m.host == "" || strings.ContainsAny(m.host, "\n\x00") {
+		return nil, fmt.Errorf("mysql_user: argument host: %q is not a host pattern", m.host)
+	}
+	return m, nil
+}
+
 var (
 	privObject = regexp.MustCompile(`^(\*|[A-Za-z0-9_$]+)\.(\*|[A-Za-z0-9_$]+)$`)
 	privWord   = regexp.MustCompile(`^[A-Z][A-Z ]*[A-Z]$`)
@@ -54,47 +84,29 @@ func normPriv(p string) string {
 	return p
 }
 
-func newMySQLUser(a *argReader) (Module, error) {
-	m := &mysqlUserModule{
-		name:  a.str("name", ""),
-		host:  a.str("host", "%"),
-		state: a.oneOf("state", "present", "present", "absent"),
-	}
-	if a.has("password") {
-		p := a.str("password", "")
-		m.password = &p
-	}
-	if a.has("privileges") {
-		m.privs = map[string][]string{}
-		for _, item := range a.list("privileges") {
-			obj, list, ok := strings.Cut(item, ":")
-			// Not quoting item: it may sit next to a password in a
-			// templated list, and errors are printed.
-			if !ok || !privObject.MatchString(obj) {
-				return nil, fmt.Errorf("mysql_user: argument privileges: want \"db.table:PRIV,PRIV\" with db and table names or *")
-			}
-			for _, p := range strings.Split(list, ",") {
-				p = normPriv(p)
-				if !privWord.MatchString(p) {
-					return nil, fmt.Errorf("mysql_user: argument privileges: %s: %q is not a privilege name", obj, p)
-				}
-				if !slices.Contains(m.privs[obj], p) {
-					m.privs[obj] = append(m.privs[obj], p)
-				}
-			}
-			sort.Strings(m.privs[obj])
+// parsePrivileges reads items "db.table:PRIV,PRIV" into each object's
+// sorted privileges, named as the server prints them.
+func parsePrivileges(items []string) (map[string][]string, error) {
+	privs := map[string][]string{}
+	for _, item := range items {
+		obj, list, ok := strings.Cut(item, ":")
+		// Not quoting item: it may sit next to a password in a
+		// templated list, and errors are printed.
+		if !ok || !privObject.MatchString(obj) {
+			return nil, fmt.Errorf("mysql_user: argument privileges: want \"db.table:PRIV,PRIV\" with db and table names or *")
 		}
+		for _, p := range strings.Split(list, ",") {
+			p = normPriv(p)
+			if !privWord.MatchString(p) {
+				return nil, fmt.Errorf("mysql_user: argument privileges: %s: %q is not a privilege name", obj, p)
+			}
+			if !slices.Contains(privs[obj], p) {
+				privs[obj] = append(privs[obj], p)
+			}
+		}
+		sort.Strings(privs[obj])
 	}
-	if a.err != nil {
-		return nil, a.err
-	}
-	if m.name == "" || len(m.name) > 80 || strings.ContainsAny(m.name, "\n\x00") {
-		return nil, fmt.Errorf("mysql_user: argument name: %q is not a user name", m.name)
-	}
-	if m.host == "" || strings.ContainsAny(m.host, "\n\x00") {
-		return nil, fmt.Errorf("mysql_user: argument host: %q is not a host pattern", m.host)
-	}
-	return m, nil
+	return privs, nil
 }
 
 func (m *mysqlUserModule) account() string { return sqlString(m.name) + "@" + sqlString(m.host) }
@@ -247,7 +259,7 @@ func (m *mysqlUserModule) plan(st mysqlUserState) {
 	if m.privs == nil {
 		return
 	}
-	for _, obj := range sortedObjects(m.privs) {
+	for _, obj := range slices.Sorted(maps.Keys(m.privs)) {
 		want, have := m.privs[obj], st.grants[obj]
 		if slices.Equal(want, have) {
 			continue
@@ -258,7 +270,7 @@ func (m *mysqlUserModule) plan(st mysqlUserState) {
 		add(fmt.Sprintf("grant %s on %s to %s (was %s)", strings.Join(want, ", "), obj, m.display(), orNone(have)),
 			"GRANT "+strings.Join(want, ", ")+" ON "+objectSQL(obj)+" TO "+acct)
 	}
-	for _, obj := range sortedObjects(st.grants) {
+	for _, obj := range slices.Sorted(maps.Keys(st.grants)) {
 		if _, ok := m.privs[obj]; !ok {
 			add(fmt.Sprintf("revoke %s on %s from %s", strings.Join(st.grants[obj], ", "), obj, m.display()),
 				"REVOKE ALL PRIVILEGES ON "+objectSQL(obj)+" FROM "+acct)
@@ -279,15 +291,6 @@ func (m *mysqlUserModule) passwordMatches(st mysqlUserState) bool {
 		return *st.canLogin
 	}
 	return st.pwMatch
-}
-
-func sortedObjects(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func objectSQL(obj string) string {

@@ -24,9 +24,7 @@ func TestNumericOwnerConverges(t *testing.T) {
 		converge(t, tg, rec, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "directory", "owner": uid, "group": gid})
 		// An existing file with the right content, owner given by number.
 		p := filepath.Join(dir, "same")
-		if err := os.WriteFile(p, []byte("y\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p, []byte("y\n"), 0o600)
 		c, err := newModule(t, "copy", map[string]any{"dest": p, "content": "y\n", "owner": uid, "group": gid}).Plan(t.Context(), tg)
 		if err != nil || c.Changed {
 			t.Errorf("%s: owner %s:%s of a file it already owns: changed %v %v, err %v", name, uid, gid, c.Changed, c.Summary, err)

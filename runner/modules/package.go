@@ -31,7 +31,7 @@ type packageModule struct {
 func newPackage(a *argReader) (Module, error) {
 	m := &packageModule{
 		names:     a.list("names"),
-		state:     a.oneOf("state", "present", "present", "absent"),
+		state:     a.presence(),
 		cacheTime: a.integer("cache_valid_time", 3600, 0, 1<<30),
 	}
 	if a.err != nil {

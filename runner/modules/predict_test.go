@@ -16,8 +16,7 @@ import (
 func TestPackagePlanAgainstPrediction(t *testing.T) {
 	tg, _ := localTarget(t)
 	tg.Facts["pkg_mgr"] = "apt"
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	const missing = "ferry-check-no-such-package"
 	first, err := newModule(t, "package", map[string]any{"names": []any{missing}}).Plan(ctx, tg)
@@ -48,8 +47,7 @@ func TestPackagePlanAgainstPrediction(t *testing.T) {
 // as the real run would.
 func TestServicePlanAgainstPrediction(t *testing.T) {
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	st.SetFact("service", "ferry-check-svc", serviceState{Loaded: true, Active: "inactive", Enabled: "disabled"}.String())
 	c, err := newModule(t, "service", map[string]any{"name": "ferry-check-svc", "state": "started", "enabled": true}).Plan(ctx, tg)
@@ -74,14 +72,9 @@ func TestServicePlanAgainstPrediction(t *testing.T) {
 // Two sysctl tasks sharing one file: in check mode the second one plans
 // against the file as the first one writes it, as the real run does.
 func TestSysctlPlanAgainstPrediction(t *testing.T) {
-	b, err := os.ReadFile("/proc/sys/vm/swappiness")
-	if err != nil {
-		t.Skip("no /proc/sys/vm/swappiness on this machine")
-	}
-	val := strings.TrimSpace(string(b))
+	val := liveSwappiness(t)
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "99-ferry.conf")
 	first, err := newModule(t, "sysctl", map[string]any{"name": "vm.swappiness", "value": val, "file": file}).Plan(ctx, tg)
@@ -109,8 +102,7 @@ func TestSysctlPlanAgainstPrediction(t *testing.T) {
 // uid, the home, a group of the user's name) is unknown.
 func TestUserPlanAgainstPrediction(t *testing.T) {
 	tg, rec := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	const name = "ferry-check-no-such-user"
 	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZlcnJ5 admin@ferry"
@@ -178,8 +170,7 @@ func TestUserPlanAgainstPrediction(t *testing.T) {
 // not change, as the host reports it.
 func TestUserChangePredicted(t *testing.T) {
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	c, err := newModule(t, "user", map[string]any{"name": "root", "shell": "/bin/ferry-check-shell"}).Plan(ctx, tg)
 	if err != nil || !c.Changed {

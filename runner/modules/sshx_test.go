@@ -45,9 +45,7 @@ func TestModulesOverSSH(t *testing.T) {
 	tg.Facts = f
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "site.conf")
-	if err := os.WriteFile(dest, []byte("listen 80;\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dest, []byte("listen 80;\n"), 0o644)
 	c := converge(t, tg, rec, "template", map[string]any{"dest": dest, "content": "listen 8080;\n", "mode": "0640", "validate": "grep -q listen %s"})
 	if !strings.Contains(c.Diff, "+listen 8080;") {
 		t.Errorf("diff %q", c.Diff)

@@ -1,7 +1,6 @@
 package modules
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,12 +30,8 @@ esac
 // is started once its configuration is right.
 func TestServiceStartsAfterStartLimit(t *testing.T) {
 	bin, unit := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(fakeSystemctl), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(unit, "limit"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(bin, "systemctl"), []byte(fakeSystemctl), 0o755)
+	writeFile(t, filepath.Join(unit, "limit"), nil, 0o644)
 	tg, rec, _ := sshTarget(t, sshtest.WithPath(bin), sshtest.WithEnv("UNIT_DIR="+unit))
 	converge(t, tg, rec, "service", map[string]any{"name": "exporter", "state": "started"})
 }

@@ -20,9 +20,7 @@ func TestCopyOntoSymlinkToDirectoryRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "app.conf")
-	if err := os.Symlink("data", link); err != nil {
-		t.Fatal(err)
-	}
+	symlink(t, "data", link)
 	_, err := newModule(t, "copy", map[string]any{"dest": link, "content": "x\n"}).Plan(t.Context(), tg)
 	if err == nil || !strings.Contains(err.Error(), "symlink to a directory") {
 		t.Errorf("plan: err %v", err)
@@ -38,13 +36,9 @@ func TestFileAbsentTrailingSlashOnLink(t *testing.T) {
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(data, "keep"), []byte("precious"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(data, "keep"), []byte("precious"), 0o644)
 	link := filepath.Join(dir, "link")
-	if err := os.Symlink(data, link); err != nil {
-		t.Fatal(err)
-	}
+	symlink(t, data, link)
 	c := converge(t, tg, rec, "file", map[string]any{"path": link + "/", "state": "absent"})
 	if strings.Contains(strings.Join(c.Summary, " "), "<nil>") {
 		t.Errorf("summary %v", c.Summary)
@@ -57,23 +51,26 @@ func TestFileAbsentTrailingSlashOnLink(t *testing.T) {
 	}
 }
 
+// confBehindLink writes dir/real.conf with content and perm (set past the
+// umask) and makes dir/app.conf a link to it that reads linkTo.
+func confBehindLink(t *testing.T, dir, content string, perm os.FileMode, linkTo string) (target, link string) {
+	t.Helper()
+	target, link = filepath.Join(dir, "real.conf"), filepath.Join(dir, "app.conf")
+	writeFile(t, target, []byte(content), perm)
+	if err := os.Chmod(target, perm); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, linkTo, link)
+	return target, link
+}
+
 // TestLineEditsThroughLink: a line task on a link edits the file the link
 // leads to, keeping its mode, and leaves the link; it used to put a
 // regular file of the link's mode (0777) in the link's place.
 func TestLineEditsThroughLink(t *testing.T) {
 	tg, _, _ := sshTarget(t)
 	dir := t.TempDir()
-	target := filepath.Join(dir, "real.conf")
-	if err := os.WriteFile(target, []byte("one\n"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(target, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "app.conf")
-	if err := os.Symlink("real.conf", link); err != nil {
-		t.Fatal(err)
-	}
+	target, link := confBehindLink(t, dir, "one\n", 0o640, "real.conf")
 	m := newModule(t, "line", map[string]any{"path": link, "line": "two"})
 	c, err := m.Plan(t.Context(), tg)
 	if err != nil || !c.Changed || c.Summary[0] != "edit "+link {
@@ -93,9 +90,7 @@ func TestLineEditsThroughLink(t *testing.T) {
 	}
 	// A dangling link into a missing folder is an error, not a new file.
 	gone := filepath.Join(dir, "gone.conf")
-	if err := os.Symlink("missing/x.conf", gone); err != nil {
-		t.Fatal(err)
-	}
+	symlink(t, "missing/x.conf", gone)
 	_, err = newModule(t, "line", map[string]any{"path": gone, "line": "two", "create": true}).Plan(t.Context(), tg)
 	if err == nil || !strings.Contains(err.Error(), "does not resolve") {
 		t.Errorf("dangling link: %v", err)
@@ -107,16 +102,8 @@ func TestLineEditsThroughLink(t *testing.T) {
 func TestLineThroughLinkReadsPrediction(t *testing.T) {
 	tg, _, _ := sshTarget(t)
 	dir := t.TempDir()
-	target := filepath.Join(dir, "real.conf")
-	if err := os.WriteFile(target, []byte("one\nk=2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "app.conf")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	target, link := confBehindLink(t, dir, "one\nk=2\n", 0o644, filepath.Join(dir, "real.conf"))
+	st := predicting(tg)
 	st.Set(target, hoststate.Entry{Kind: hoststate.File, Content: []byte("one\n"), Mode: 0o644, HasMode: true})
 	c, err := newModule(t, "line", map[string]any{"path": link, "regexp": "^k=", "state": "absent"}).Plan(t.Context(), tg)
 	if err != nil || c.Changed {
@@ -136,12 +123,8 @@ func TestLineLinkLoopIsAnError(t *testing.T) {
 	tg, _, _ := sshTarget(t)
 	dir := t.TempDir()
 	d, b := filepath.Join(dir, "d"), filepath.Join(dir, "b")
-	if err := os.Symlink(filepath.Join(d, "e"), b); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(b, d); err != nil {
-		t.Fatal(err)
-	}
+	symlink(t, filepath.Join(d, "e"), b)
+	symlink(t, b, d)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, err := newModule(t, "line", map[string]any{"path": d, "line": "x", "create": true}).Plan(ctx, tg)
@@ -158,12 +141,8 @@ func TestFileLinkOverFileItsSourceLeadsTo(t *testing.T) {
 	tg, rec, _ := sshTarget(t)
 	dir := t.TempDir()
 	a, f := filepath.Join(dir, "a"), filepath.Join(dir, "f")
-	if err := os.WriteFile(a, []byte("no newline"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(a, f); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, a, []byte("no newline"), 0o644)
+	symlink(t, a, f)
 	converge(t, tg, rec, "file", map[string]any{"path": a, "state": "link", "src": f})
 	if to, err := os.Readlink(a); err != nil || to != f {
 		t.Errorf("a leads to %q (%v), want %s", to, err, f)

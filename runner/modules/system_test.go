@@ -14,17 +14,11 @@ import (
 func TestSysctlPersistsCurrentValue(t *testing.T) {
 	// The live value is left as it is (this must not change the controller's
 	// kernel): only the file in a temp dir is written.
-	b, err := os.ReadFile("/proc/sys/vm/swappiness")
-	if err != nil {
-		t.Skip("this kernel has no /proc/sys/vm/swappiness to read")
-	}
+	val := liveSwappiness(t)
 	tg, rec := localTarget(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "99-ferry.conf")
-	if err := os.WriteFile(file, []byte("# ferry\nvm.swappiness=1\nnet.ipv4.ip_forward = 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	val := strings.TrimSpace(string(b))
+	writeFile(t, file, []byte("# ferry\nvm.swappiness=1\nnet.ipv4.ip_forward = 1\n"), 0o644)
 	c := converge(t, tg, rec, "sysctl", map[string]any{"name": "vm.swappiness", "value": val, "file": file})
 	if len(c.Summary) != 1 || !strings.HasPrefix(c.Summary[0], "persist vm.swappiness") {
 		t.Errorf("summary = %v", c.Summary)

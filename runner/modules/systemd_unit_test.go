@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
@@ -35,9 +34,7 @@ esac
 func unitTarget(t *testing.T) (*Target, *recorder, string, string) {
 	t.Helper()
 	bin, state, units := t.TempDir(), t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(unitSystemctl), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(bin, "systemctl"), []byte(unitSystemctl), 0o755)
 	tg, rec, _ := sshTarget(t, sshtest.WithPath(bin), sshtest.WithEnv("STATE="+state, "UNITS="+units))
 	tg.Facts["init"] = "systemd"
 	return tg, rec, state, units
@@ -101,8 +98,7 @@ func TestSystemdUnitConverges(t *testing.T) {
 // reload, and the prediction makes a later service task exact.
 func TestSystemdUnitCheckMode(t *testing.T) {
 	tg, _, state, units := unitTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	file := filepath.Join(units, "hello.service")
 	args := map[string]any{"name": "hello.service", "content": helloUnit, "path": file, "enabled": true, "state": "started"}

@@ -186,8 +186,7 @@ func TestUfwPredictionIsWhatVerifyFinds(t *testing.T) {
 // with no read of the host.
 func TestUfwPlanAgainstPrediction(t *testing.T) {
 	tg, rec := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	first := newModule(t, "ufw", map[string]any{"rules": []any{map[string]any{"port": 80}}}).(*ufwModule)
 	first.predict(st, recordedUfw(t, "ufw_status_inactive.txt", "ufw_show_added.txt"))

@@ -140,9 +140,7 @@ func TestUnarchiveFormats(t *testing.T) {
 				t.Errorf("uploaded archive left: %v", left)
 			}
 			// Someone edits a file: it is unpacked again, and only it differs.
-			if err := os.WriteFile(filepath.Join(dest, "app-1.0/share/readme"), []byte("edited\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, filepath.Join(dest, "app-1.0/share/readme"), []byte("edited\n"), 0o644)
 			c, err := newModule(t, "unarchive", args).Plan(context.Background(), tg)
 			if err != nil || !c.Changed || !strings.Contains(c.Summary[0], "1 of 6 entries differ (app-1.0/share/readme)") {
 				t.Fatalf("after an edit: %+v %v", c, err)
@@ -158,9 +156,7 @@ func TestUnarchiveRemoteSrcAndCreates(t *testing.T) {
 	tg, rec, _ := sshTarget(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "app.tgz")
-	if err := os.WriteFile(src, makeTar(t, "tar.gz", releaseEntries), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, src, makeTar(t, "tar.gz", releaseEntries), 0o644)
 	dest := filepath.Join(dir, "releases")
 	if err := os.Mkdir(dest, 0o700); err != nil {
 		t.Fatal(err)
@@ -200,20 +196,11 @@ func TestUnarchiveRemoteSrcAndCreates(t *testing.T) {
 // again against it, nothing is left to do.
 func TestUnarchiveCheckMode(t *testing.T) {
 	tg, _ := localTarget(t)
-	st := hoststate.New()
-	tg.State = hoststate.NewOverlay(st, tg.Exec)
+	st := predicting(tg)
 	ctx := context.Background()
 	dest := filepath.Join(t.TempDir(), "releases")
 	args := map[string]any{"content": string(makeTar(t, "tar.gz", releaseEntries)), "dest": dest}
-	if _, err := newModule(t, "unarchive", args).Plan(ctx, tg); err == nil || !strings.Contains(err.Error(), "not an existing folder") {
-		t.Fatalf("plan into a missing folder: %v", err)
-	}
-	st.Ensure(dest, true)
-	c, err := newModule(t, "unarchive", args).Plan(ctx, tg)
-	if err != nil || !c.Changed || c.Predict == nil {
-		t.Fatalf("plan into a predicted folder: %+v %v", c, err)
-	}
-	c.Predict(st)
+	planIntoPredictedFolder(t, tg, st, "unarchive", args, dest, true, "not an existing folder")
 	if again, err := newModule(t, "unarchive", args).Plan(ctx, tg); err != nil || again.Changed {
 		t.Fatalf("planned against its own prediction: %+v %v", again, err)
 	}

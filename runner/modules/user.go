@@ -39,8 +39,8 @@ type userModule struct {
 func newUser(a *argReader) (Module, error) {
 	m := &userModule{
 		name:    a.str("name", ""),
-		state:   a.oneOf("state", "present", "present", "absent"),
-		uid:     a.integer("uid", -1, 0, 1<<31-2),
+		state:   a.presence(),
+		uid:     a.accountID("uid"),
 		group:   a.str("group", ""),
 		groups:  a.list("groups"),
 		hasGrps: a.has("groups"),

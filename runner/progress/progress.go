@@ -90,11 +90,10 @@ func (d *Display) HostStep(host, step string) {
 		d.remove(host)
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
+	if !d.lockIfOpen() {
 		return
 	}
+	defer d.mu.Unlock()
 	if h, ok := d.hosts[host]; ok {
 		h.step.Store(&step)
 		return
@@ -121,11 +120,20 @@ func (d *Display) HostDone(host string) {
 	}
 }
 
-// remove takes host's line away; false once the area is closed.
-func (d *Display) remove(host string) bool {
+// lockIfOpen locks mu and reports true while the area is open; once it is
+// closed it leaves mu unlocked and reports false.
+func (d *Display) lockIfOpen() bool {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// remove takes host's line away; false once the area is closed.
+func (d *Display) remove(host string) bool {
+	if !d.lockIfOpen() {
 		return false
 	}
 	h, ok := d.hosts[host]
@@ -141,9 +149,7 @@ func (d *Display) remove(host string) bool {
 // Close removes the status area's host lines, leaves the count, and
 // returns once everything written before has reached the terminal.
 func (d *Display) Close() {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	if !d.lockIfOpen() {
 		return
 	}
 	left := d.hosts

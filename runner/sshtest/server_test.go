@@ -23,22 +23,35 @@ func connect(t *testing.T, s *sshtest.Server, auth ssh.AuthMethod) (*ssh.Client,
 	})
 }
 
-func TestExecSFTPAndRecording(t *testing.T) {
+// keyClient starts a server with opts that trusts a new key, and connects
+// to it with that key.
+func keyClient(t *testing.T, opts ...sshtest.Option) (*sshtest.Server, *ssh.Client) {
+	t.Helper()
 	key := sshtest.NewKey(t)
-	s := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithEnv("GREETING=hi"))
+	s := sshtest.New(t, append([]sshtest.Option{sshtest.WithAuthorizedKeys(key.Public)}, opts...)...)
 	c, err := connect(t, s, ssh.PublicKeys(key.Signer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return s, c
+}
 
+func newSession(t *testing.T, c *ssh.Client) *ssh.Session {
+	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sess
+}
+
+func TestExecSFTPAndRecording(t *testing.T) {
+	s, c := keyClient(t, sshtest.WithEnv("GREETING=hi"))
+	sess := newSession(t, c)
 	var out, errOut bytes.Buffer
 	sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader("in"), &out, &errOut
-	err = sess.Run(`echo "$GREETING $(pwd)"; cat; echo oops >&2; exit 3`)
+	err := sess.Run(`echo "$GREETING $(pwd)"; cat; echo oops >&2; exit 3`)
 	var ee *ssh.ExitError
 	if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
 		t.Fatalf("Run: %v", err)
@@ -100,18 +113,8 @@ func TestPasswordAuth(t *testing.T) {
 }
 
 func TestDropOnSession(t *testing.T) {
-	key := sshtest.NewKey(t)
-	s := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithDropOnSession(2))
-	c, err := connect(t, s, ssh.PublicKeys(key.Signer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Run("true"); err != nil {
+	_, c := keyClient(t, sshtest.WithDropOnSession(2))
+	if err := newSession(t, c).Run("true"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.NewSession(); err == nil {

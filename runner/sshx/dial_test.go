@@ -104,9 +104,7 @@ func TestWrongKeyIsAuthFailure(t *testing.T) {
 	cfg := f.config()
 	cfg.PrivateKeys = []string{sshtest.NewKey(t).WriteFile(t, "")}
 	_, err := sshx.Dial(context.Background(), cfg)
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonAuth {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonAuth)
 }
 
 func TestUnknownHostKeyRefused(t *testing.T) {
@@ -118,9 +116,7 @@ func TestUnknownHostKeyRefused(t *testing.T) {
 	if !errors.As(err, &hk) || hk.Kind != sshx.HostKeyUnknown {
 		t.Fatalf("want unknown host key error, got %v", err)
 	}
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonHostKey {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonHostKey)
 	if !strings.Contains(err.Error(), "--accept-new-host-keys") || !strings.Contains(err.Error(), "ssh-keyscan") {
 		t.Errorf("message does not say how to proceed: %v", err)
 	}
@@ -185,26 +181,17 @@ func TestAcceptNewHostKeysWritesKnownHosts(t *testing.T) {
 func TestAcceptNewHostKeysConcurrentHosts(t *testing.T) {
 	known := filepath.Join(t.TempDir(), "known_hosts")
 	const n = 8
-	var wg sync.WaitGroup
-	fixtures := make([]*fixture, n)
-	for i := range fixtures {
-		fixtures[i] = newFixture(t)
-	}
-	for _, f := range fixtures {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := f.config()
-			cfg.KnownHostsFile, cfg.AcceptNewHostKeys = known, true
-			c, err := sshx.Dial(context.Background(), cfg)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			c.Close()
-		}()
-	}
-	wg.Wait()
+	fixtures := newFixtures(t, n)
+	concurrently(n, func(i int) {
+		cfg := fixtures[i].config()
+		cfg.KnownHostsFile, cfg.AcceptNewHostKeys = known, true
+		c, err := sshx.Dial(context.Background(), cfg)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Close()
+	})
 	got := readFile(t, known)
 	for _, f := range fixtures {
 		if !strings.Contains(got, f.srv.KnownHostsLine()+"\n") {
@@ -250,9 +237,7 @@ func TestHangingServerTimesOut(t *testing.T) {
 	cfg := f.config()
 	cfg.ConnectTimeout = 300 * time.Millisecond
 	_, err := sshx.Dial(context.Background(), cfg)
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonTimeout {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonTimeout)
 }
 
 func TestRefusedAndRetries(t *testing.T) {
@@ -288,9 +273,7 @@ func TestRefusedPort(t *testing.T) {
 	cfg := f.config()
 	cfg.Port = sshtest.ClosedPort(t)
 	_, err := sshx.Dial(context.Background(), cfg)
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonRefused {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonRefused)
 	if !strings.Contains(err.Error(), "web-01") {
 		t.Errorf("error does not name the host: %v", err)
 	}

@@ -2,8 +2,10 @@ package sshx_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +45,26 @@ func (f *fixture) config() sshx.Config {
 	}
 }
 
+// newFixtures starts n fixtures, one server each.
+func newFixtures(t testing.TB, n int) []*fixture {
+	t.Helper()
+	fixtures := make([]*fixture, n)
+	for i := range fixtures {
+		fixtures[i] = newFixture(t)
+	}
+	return fixtures
+}
+
+// concurrently calls do(0) to do(n-1), each on its own goroutine, and
+// waits for them all.
+func concurrently(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { do(i) })
+	}
+	wg.Wait()
+}
+
 // connected starts a fixture and dials it with its config.
 func connected(t testing.TB, opts ...sshtest.Option) (*fixture, *sshx.Client) {
 	t.Helper()
@@ -60,6 +82,14 @@ func dial(t testing.TB, cfg sshx.Config) *sshx.Client {
 	return c
 }
 
+// dialSudo dials f as its non-root user, with sudoPassword for become.
+func dialSudo(t testing.TB, f *fixture, sudoPassword string) *sshx.Client {
+	t.Helper()
+	cfg := f.config()
+	cfg.SudoPassword = sudoPassword
+	return dial(t, cfg)
+}
+
 func run(t testing.TB, c *sshx.Client, cmd executor.Command) executor.Result {
 	t.Helper()
 	res, err := c.Run(context.Background(), cmd)
@@ -67,6 +97,15 @@ func run(t testing.TB, c *sshx.Client, cmd executor.Command) executor.Result {
 		t.Fatalf("Run(%q): %v", cmd.Script, err)
 	}
 	return res
+}
+
+// wantUnreachable ends the test unless err says the host is unreachable
+// for reason.
+func wantUnreachable(t testing.TB, err error, reason string) {
+	t.Helper()
+	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != reason {
+		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
+	}
 }
 
 // tempFiles lists the upload temp files left in dir.
@@ -98,4 +137,22 @@ func readFile(t testing.TB, path string) string {
 // sshxDial dials without failing the test, for use off the test goroutine.
 func sshxDial(f *fixture) (*sshx.Client, error) {
 	return sshx.Dial(context.Background(), f.config())
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// waitFor awaits a side effect of a remote process, which the test cannot
+// be notified of; it fails after a generous deadline.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -2,7 +2,6 @@ package sshx_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/sshtest"
@@ -21,21 +20,15 @@ func TestManyHostsBehindOneBastion(t *testing.T) {
 	cfg.KnownHostsFile = bastion.WriteKnownHosts(t, target.srv.KnownHostsLine())
 	cfg.Jump = []sshx.JumpHost{{Address: bastion.Host, Port: bastion.Port, User: "jump"}}
 	const n = 40
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := sshx.Dial(context.Background(), cfg)
-			if err != nil {
-				errs <- err
-				return
-			}
-			c.Close()
-		}()
-	}
-	wg.Wait()
+	concurrently(n, func(int) {
+		c, err := sshx.Dial(context.Background(), cfg)
+		if err != nil {
+			errs <- err
+			return
+		}
+		c.Close()
+	})
 	close(errs)
 	failed := 0
 	var first error

@@ -2,7 +2,6 @@ package sshx_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -70,7 +69,5 @@ func TestKeepaliveDetectsDeadPeer(t *testing.T) {
 		t.Fatal("keepalive did not close a silent connection")
 	}
 	_, err := c.Run(context.Background(), executor.Command{Script: "true"})
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonTimeout {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonTimeout)
 }

@@ -3,12 +3,9 @@ package sshx_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
@@ -48,18 +45,12 @@ func TestRunRejectsBadEnvName(t *testing.T) {
 
 func TestRunSharesOneConnection(t *testing.T) {
 	f, c := connected(t)
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := c.Run(context.Background(), executor.Command{Script: "echo " + itoa(i)})
-			if err != nil || string(res.Stdout) != itoa(i)+"\n" {
-				t.Errorf("run %d: %q, %v", i, res.Stdout, err)
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(20, func(i int) {
+		res, err := c.Run(context.Background(), executor.Command{Script: "echo " + itoa(i)})
+		if err != nil || string(res.Stdout) != itoa(i)+"\n" {
+			t.Errorf("run %d: %q, %v", i, res.Stdout, err)
+		}
+	})
 	if n := f.srv.Connections(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
@@ -95,29 +86,9 @@ func TestConnectionLostIsUnreachable(t *testing.T) {
 	c := dial(t, cfg)
 	run(t, c, executor.Command{Script: "true"})
 	_, err := c.Run(context.Background(), executor.Command{Script: "true"})
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonConnectionLost)
 	_, err = c.Run(context.Background(), executor.Command{Script: "true"})
 	if !errors.Is(err, executor.ErrUnreachable) {
 		t.Fatalf("after loss: %v", err)
-	}
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// waitFor awaits a side effect of a remote process, which the test cannot
-// be notified of; it fails after a generous deadline.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

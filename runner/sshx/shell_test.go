@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -177,22 +176,16 @@ func TestShellSudoRefusedFallsBack(t *testing.T) {
 
 func TestShellConcurrentRuns(t *testing.T) {
 	f, c := connected(t)
-	var wg sync.WaitGroup
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 10 {
-				want := itoa(g) + "-" + itoa(i)
-				res, err := c.Run(context.Background(), executor.Command{Script: `echo "$V"; echo "$V" >&2`,
-					Env: map[string]string{"V": want}})
-				if err != nil || string(res.Stdout) != want+"\n" || string(res.Stderr) != want+"\n" {
-					t.Errorf("%s: %+v, %v", want, res, err)
-				}
+	concurrently(16, func(g int) {
+		for i := range 10 {
+			want := itoa(g) + "-" + itoa(i)
+			res, err := c.Run(context.Background(), executor.Command{Script: `echo "$V"; echo "$V" >&2`,
+				Env: map[string]string{"V": want}})
+			if err != nil || string(res.Stdout) != want+"\n" || string(res.Stderr) != want+"\n" {
+				t.Errorf("%s: %+v, %v", want, res, err)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	if n := f.srv.Connections(); n != 1 {
 		t.Errorf("%d connections", n)
 	}
@@ -325,9 +318,7 @@ func TestShellConnectionDropIsUnreachable(t *testing.T) {
 		drop()
 		select {
 		case err := <-errc:
-			if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-				t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-			}
+			wantUnreachable(t, err, sshx.ReasonConnectionLost)
 		case <-time.After(10 * time.Second):
 			t.Fatal("Run hung on a dropped connection")
 		}

@@ -52,9 +52,7 @@ func sudoFixture(t *testing.T, password string, nopasswd bool) (*fixture, string
 func TestBecomeWithPasswordNeverOnCommandLine(t *testing.T) {
 	const password = `s3cr3t 'pw' "$x"`
 	f, dir := sudoFixture(t, password, false)
-	cfg := f.config()
-	cfg.SudoPassword = password
-	c := dial(t, cfg)
+	c := dialSudo(t, f, password)
 	for range 2 {
 		res := run(t, c, executor.Command{Script: "echo become:$TOKEN; cat", Become: true,
 			Env: map[string]string{"TOKEN": "t0k"}, Stdin: strings.NewReader("input")})
@@ -79,9 +77,7 @@ func TestBecomeWithPasswordNeverOnCommandLine(t *testing.T) {
 
 func TestBecomeWrongPasswordFailsWithoutLeaking(t *testing.T) {
 	f, _ := sudoFixture(t, "right", false)
-	cfg := f.config()
-	cfg.SudoPassword = "wrong-pw"
-	c := dial(t, cfg)
+	c := dialSudo(t, f, "wrong-pw")
 	res, err := c.Run(context.Background(), executor.Command{Script: "echo ran", Become: true})
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +92,7 @@ func TestBecomeWrongPasswordFailsWithoutLeaking(t *testing.T) {
 
 func TestBecomeNoPasswordNeeded(t *testing.T) {
 	f, dir := sudoFixture(t, "unused", true)
-	cfg := f.config()
-	cfg.SudoPassword = "unused"
-	c := dial(t, cfg)
+	c := dialSudo(t, f, "unused")
 	res := run(t, c, executor.Command{Script: "echo ok", Become: true})
 	if string(res.Stdout) != "ok\n" {
 		t.Fatalf("got %+v", res)

@@ -81,9 +81,7 @@ func TestUploadCutMidTransferLeavesTargetAndNoTemp(t *testing.T) {
 
 	content := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
 	err := c.Upload(context.Background(), target, content, executor.UploadOptions{})
-	if !errors.Is(err, executor.ErrUnreachable) || sshx.Reason(err) != sshx.ReasonConnectionLost {
-		t.Fatalf("reason %q, err %v", sshx.Reason(err), err)
-	}
+	wantUnreachable(t, err, sshx.ReasonConnectionLost)
 	if got := readFile(t, target); got != "old\n" {
 		t.Errorf("target changed: %d bytes", len(got))
 	}
@@ -137,5 +135,79 @@ func TestUploadWithBecomeStagesPrivately(t *testing.T) {
 	}
 	if after, _ := filepath.Glob("/tmp/ferry-*"); len(after) > len(before) {
 		t.Errorf("private staging dir left: %q", after)
+	}
+}
+
+// TestUploadRemovesStaleTemps: a temp file an earlier upload left (ferry
+// killed mid-transfer) is removed by the next upload of the same file; a
+// temp file that some process still writes is left alone.
+func TestUploadRemovesStaleTemps(t *testing.T) {
+	f, c := connected(t)
+	target := filepath.Join(f.srv.Dir, "big.bin")
+	stale := filepath.Join(f.srv.Dir, ".big.bin.ferry-tmp-0123456789ab")
+	writeFile(t, stale, "half of a big file", 0o600)
+	active := filepath.Join(f.srv.Dir, ".big.bin.ferry-tmp-ba9876543210")
+	writeFile(t, active, "being written", 0o600)
+	held, err := os.OpenFile(active, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	other := filepath.Join(f.srv.Dir, ".other.ferry-tmp-0123456789ab")
+	writeFile(t, other, "another file's temp", 0o600)
+
+	if err := c.Upload(context.Background(), target, []byte("new\n"), executor.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temp file is still there (%v)", err)
+	}
+	if _, err := os.Stat(active); err != nil {
+		t.Errorf("a temp file in use was removed: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp was removed: %v", err)
+	}
+}
+
+// TestUploadOntoSymlinkToDirectory: a destination that is a symlink to a
+// directory is refused; mv must not move the temp file into the directory,
+// and no temp file is left anywhere. A symlink to a file is replaced.
+func TestUploadOntoSymlinkToDirectory(t *testing.T) {
+	f, c := connected(t)
+	data := filepath.Join(f.srv.Dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(f.srv.Dir, "site.conf")
+	if err := os.Symlink("data", link); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Upload(context.Background(), link, []byte("secret content\n"), executor.UploadOptions{Mode: 0o600})
+	if err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("upload onto a symlink to a directory: err %v", err)
+	}
+	entries, _ := os.ReadDir(data)
+	if len(entries) != 0 {
+		t.Errorf("the directory behind the link got %v", entries)
+	}
+	if tmp := tempFiles(t, f.srv.Dir); len(tmp) != 0 {
+		t.Errorf("temp files left: %q", tmp)
+	}
+	if target, _ := os.Readlink(link); target != "data" {
+		t.Errorf("the link now points to %q", target)
+	}
+
+	// A symlink to a file is replaced by the file, the old target kept.
+	writeFile(t, filepath.Join(f.srv.Dir, "old.conf"), "old\n", 0o644)
+	flink := filepath.Join(f.srv.Dir, "f.conf")
+	if err := os.Symlink("old.conf", flink); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Upload(context.Background(), flink, []byte("new\n"), executor.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(flink); err != nil || !fi.Mode().IsRegular() || readFile(t, flink) != "new\n" || readFile(t, filepath.Join(f.srv.Dir, "old.conf")) != "old\n" {
+		t.Errorf("symlink to a file: %v %v", fi, err)
 	}
 }
