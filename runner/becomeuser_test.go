@@ -22,8 +22,7 @@ func TestBecomeUser(t *testing.T) {
 	if err != nil {
 		t.Skip("no user nobody on this machine")
 	}
-	l := newLab(t, 1, "asuser")
-	l.writeRole("asuser", `tasks:
+	l := roleLab(t, 1, "asuser", `tasks:
   - name: as root
     shell: {cmd: id -un}
     become: true

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-deploy/ferry/internal/vartree"
 	"github.com/ferry-deploy/ferry/runner"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/facts"
@@ -306,29 +307,8 @@ func cachedFacts() func(context.Context, executor.Executor, string) (map[string]
 			}
 			once = f
 		}
-		return deepCopy(once).(map[string]any), statedir.Left{}, nil
-	}
-}
-
-// deepCopy copies the maps and slices of facts, which a run may change.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(v))
-		for i, e := range v {
-			s[i] = deepCopy(e)
-		}
-		return s
-	case []string:
-		return slices.Clone(v)
-	default:
-		return v
+		// Copied: a run may change its facts.
+		return vartree.Copy(once).(map[string]any), statedir.Left{}, nil
 	}
 }
 

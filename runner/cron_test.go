@@ -1,26 +1,16 @@
 package runner_test
 
-import (
-	"path/filepath"
-	"slices"
-	"testing"
-)
+import "testing"
 
 func TestCron(t *testing.T) {
-	l := newLab(t, 1, "cr")
-	l.writeRole("cr", `tasks:
+	l := roleLab(t, 1, "cr", `tasks:
   - name: backup job
     cron: {name: backup, minute: "*/15", hour: "1-5", job: "/usr/local/bin/backup --quiet", user: backup,
            env: ["MAILTO=ops@example.org"], cron_file: "{{ .root }}/backup"}
 `)
 	_, real := checkThenRun(t, l)
-	if got := real.statuses(); !slices.Equal(got, []string{"backup job[]=changed"}) {
-		t.Fatalf("real %v", got)
-	}
-	want := "# managed by ferry: cron backup\nMAILTO=ops@example.org\n*/15 1-5 * * * backup /usr/local/bin/backup --quiet\n"
-	if got := readFile(t, filepath.Join(l.roots["h01"], "backup")); got != want {
-		t.Errorf("cron file = %q, want %q", got, want)
-	}
+	wantStatuses(t, "real run", real, "backup job[]=changed")
+	l.wantFile("h01", "backup", "# managed by ferry: cron backup\nMAILTO=ops@example.org\n*/15 1-5 * * * backup /usr/local/bin/backup --quiet\n", "cron file")
 	_, rc := mustDeploy(t, l, runOpts{})
 	if rc.Changed != 0 {
 		t.Errorf("second run changed %d", rc.Changed)
@@ -31,7 +21,7 @@ func TestCron(t *testing.T) {
     cron: {name: backup, state: absent, cron_file: "{{ .root }}/backup"}
 `)
 	checkThenRun(t, l)
-	if got := readFile(t, filepath.Join(l.roots["h01"], "backup")); got[0] != '<' {
+	if got := l.file("h01", "backup"); got[0] != '<' {
 		t.Errorf("absent left %q", got)
 	}
 }

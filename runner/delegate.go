@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/ferry-deploy/ferry/internal/suggest"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/roles"
-	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/modules"
-	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // delegate_to runs a task on another host, as Ansible does: its templates
@@ -26,19 +23,6 @@ import (
 
 // controllerName is the delegate_to value that means the controller.
 const controllerName = "localhost"
-
-// delegateSet opens each delegate once per run, whichever host needs it
-// first; hosts of the run are reused as they are.
-type delegateSet struct {
-	mu    sync.Mutex
-	conns map[string]*delegateConn
-}
-
-type delegateConn struct {
-	once sync.Once
-	hr   *hostRun
-	err  error
-}
 
 // delegateName renders a task's delegate_to for one host; "" when the
 // task runs on the host itself.
@@ -72,80 +56,28 @@ func suggestHost(inv *inventory.Inventory, name string) string {
 	return ""
 }
 
-// delegate returns the run of the host a task is delegated to, connecting
-// to it (and reading its facts) the first time; nil when the task runs on
-// hr itself.
+// delegate returns the run of the host a task is delegated to, opening
+// it (outside.go) the first time a host of the run needs it; nil when the
+// task runs on hr itself.
 func (e *Engine) delegate(ctx context.Context, hr *hostRun, t *roles.Task, data map[string]any) (*hostRun, error) {
 	name, err := e.delegateName(t, data)
 	if err != nil || name == "" || name == hr.host.Name {
 		return nil, err
 	}
-	e.delegates.mu.Lock()
-	if e.delegates.conns == nil {
-		e.delegates.conns = map[string]*delegateConn{}
-	}
-	dc := e.delegates.conns[name]
-	if dc == nil {
-		dc = &delegateConn{}
-		e.delegates.conns[name] = dc
-	}
-	e.delegates.mu.Unlock()
-	dc.once.Do(func() { dc.hr, dc.err = e.openDelegate(ctx, name) })
-	if dc.err != nil {
-		return nil, fmt.Errorf("%s: delegate_to %s: %w", taskName(t), name, dc.err)
-	}
-	return dc.hr, nil
-}
-
-// openDelegate finds the delegate's run among the run's hosts, or connects
-// to it: an inventory host outside the run's plays, or the controller.
-func (e *Engine) openDelegate(ctx context.Context, name string) (*hostRun, error) {
-	e.mu.Lock()
-	dr := e.hosts[name]
-	e.mu.Unlock()
-	if dr != nil {
-		if dr.exec == nil || dr.stats.Unreachable {
-			return nil, fmt.Errorf("%w: it was not reachable when the run began", executor.ErrUnreachable)
-		}
-		return dr, nil
-	}
 	h := e.inv.Host(name)
-	controller := h == nil // delegate_to: localhost without such a host
-	if controller {
+	if h == nil { // delegate_to: localhost without such a host
 		h = &inventory.Host{Name: controllerName, Address: "localhost"}
 	}
-	dr = &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
-	if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" && !controller {
-		dr.stateDir = dir
-	}
-	x, err := e.opts.Connect(ctx, h)
+	dr, err := e.outsideHost(ctx, h, asDelegate)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: delegate_to %s: %w", taskName(t), name, err)
 	}
-	if !e.opts.Check && !controller {
-		// A delegate is changed like any host of the run: it is locked
-		// against other runs. The controller is the one running ferry.
-		if dr.unlock, err = e.lockHost(ctx, x, dr); err != nil {
-			x.Close()
-			return nil, err
-		}
-	}
-	dr.exec = &countingExecutor{Executor: x}
-	if e.opts.Check {
-		dr.predicted = hoststate.NewOverlay(hoststate.New(), dr.exec)
-	}
-	if dr.facts, dr.left, err = e.opts.Gather(ctx, dr.exec, dr.stateDir); err != nil {
-		if dr.unlock != nil {
-			dr.unlock()
-		}
-		x.Close()
-		return nil, err
-	}
-	e.mu.Lock()
-	e.hosts[name] = dr // closed (and unlocked) with the run's hosts
-	e.mu.Unlock()
 	return dr, nil
 }
+
+// isController says whether h is the controller of delegate_to: localhost
+// (no inventory host of that name).
+func (e *Engine) isController(h *inventory.Host) bool { return e.inv.Host(h.Name) == nil }
 
 // retarget points one item of task t, on hr, at where and as whom it runs:
 // the delegate's connection, facts, predicted state and become setting

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,71 +12,44 @@ import (
 	"github.com/ferry-deploy/ferry/runner"
 )
 
-// converged fails the test unless another real run changes nothing and
-// check mode then reports nothing.
-func converged(t *testing.T, l *lab, opts ...runOpts) {
-	t.Helper()
-	var o runOpts
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	again, rc, err := l.deploy(o)
-	if err != nil || rc.Changed != 0 || rc.Failed != 0 {
-		t.Errorf("second run: %v, changed %v", err, again.changed())
-	}
-	o.check = true
-	check, rc, err := l.deploy(o)
-	if err != nil || rc.Changed != 0 || rc.Unknown != 0 || rc.Failed != 0 {
-		t.Errorf("check after the run: %v, %v", err, check.byHost())
-	}
+// ranWhereTask is a task, delegated to delegate, that writes to out the
+// folder it ran in (each in-process server runs commands in its own
+// folder, so this tells which one ran it), once.
+func ranWhereTask(name, out, delegate string) string {
+	return `  - name: ` + name + `
+    shell: {cmd: "pwd > ` + out + `", creates: "` + out + `"}
+    delegate_to: ` + delegate + "\n"
 }
 
-// A delegated task runs over the delegate's connection (the in-process
-// servers run their commands in their own folder, so pwd tells which one
-// ran it) with the original host's variables, registers its result on the
-// original host, and check mode plans on the delegate's predicted state.
-func TestDelegateTo(t *testing.T) {
-	l := newLab(t, 2, "dlg")
-	l.writeRole("dlg", `tasks:
-  - name: where it ran
-    shell: {cmd: "pwd > {{ .root }}/where", creates: "{{ .root }}/where"}
-    delegate_to: h01
-    register: where
-  - name: marker on the delegate
+// markerTask is a task, delegated to delegateTo (which renders to h01),
+// that writes "for HOST" to h01's file for-HOST.
+func markerTask(name, delegateTo string) string {
+	return `  - name: ` + name + `
     copy: {content: "for {{ .inventory_hostname }}\n", dest: "{{ hostvar \"h01\" \"root\" }}/for-{{ .inventory_hostname }}"}
-    delegate_to: '{{ "h01" }}'
-  - name: result registered here
+    delegate_to: ` + delegateTo + "\n"
+}
+
+// A delegated task runs over the delegate's connection with the original
+// host's variables, registers its result on the original host, and check
+// mode plans on the delegate's predicted state.
+func TestDelegateTo(t *testing.T) {
+	l := roleLab(t, 2, "dlg", "tasks:\n"+ranWhereTask("where it ran", "{{ .root }}/where", "h01")+`    register: where
+`+markerTask("marker on the delegate", `'{{ "h01" }}'`)+`  - name: result registered here
     copy: {content: "rc 0\n", dest: "{{ .root }}/rc"}
     when: eq .where.rc 0
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"h01 marker on the delegate=changed", "h01 result registered here=changed", "h01 where it ran=changed",
-		"h02 marker on the delegate=changed", "h02 result registered here=unknown", "h02 where it ran=changed"}
+	check, _ := l.run(runOpts{check: true})
 	// h01 delegates to itself: a plain task there. The command's rc is
 	// known only in the real run, on both hosts. (Its when: reads it, so
 	// check mode knows what it may write: only its dest, not all of h01,
 	// which h02's delegated marker would then read as unknown.)
-	want[1] = "h01 result registered here=unknown"
-	if got := check.byHost(); !slices.Equal(got, want) {
-		t.Errorf("check: %v\nwant %v", got, want)
-	}
-	real, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v %v", err, real.byHost())
-	}
-	for name, root := range l.roots {
-		if got := readFile(t, filepath.Join(root, "where")); got != l.roots["h01"]+"\n" {
-			t.Errorf("%s: ran in %q, want the delegate h01 (%s)", name, got, l.roots["h01"])
-		}
-		if got := readFile(t, filepath.Join(l.roots["h01"], "for-"+name)); got != "for "+name+"\n" {
-			t.Errorf("%s: marker on h01: %q", name, got)
-		}
-		if got := readFile(t, filepath.Join(root, "rc")); got != "rc 0\n" {
-			t.Errorf("%s: registered result: %q", name, got)
-		}
+	wantByHost(t, "check", check, "h01 marker on the delegate=changed", "h01 result registered here=unknown", "h01 where it ran=changed",
+		"h02 marker on the delegate=changed", "h02 result registered here=unknown", "h02 where it ran=changed")
+	mustDeploy(t, l, runOpts{})
+	for name := range l.roots {
+		l.wantFile(name, "where", l.roots["h01"]+"\n", "where it ran: the delegate h01's folder")
+		l.wantFile("h01", "for-"+name, "for "+name+"\n", "marker on h01")
+		l.wantFile(name, "rc", "rc 0\n", "registered result")
 	}
 	converged(t, l)
 }
@@ -86,8 +58,7 @@ func TestDelegateTo(t *testing.T) {
 // delegate, and every host registers its result (Ansible's pattern for a
 // step done once per batch, such as a database migration).
 func TestRunOnceDelegated(t *testing.T) {
-	l := newLab(t, 3, "dlg")
-	l.writeRole("dlg", `tasks:
+	l := roleLab(t, 3, "dlg", `tasks:
   - name: once on h03
     shell: {cmd: "echo {{ .inventory_hostname }} $(pwd) >> {{ hostvar \"h03\" \"root\" }}/runs", creates: "{{ hostvar \"h03\" \"root\" }}/runs"}
     run_once: true
@@ -96,18 +67,11 @@ func TestRunOnceDelegated(t *testing.T) {
   - name: everyone has it
     copy: {content: "rc {{ .once.rc }}\n", dest: "{{ .root }}/rc"}
 `)
-	real, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v %v", err, real.byHost())
-	}
+	mustDeploy(t, l, runOpts{})
 	// The first host of the batch runs it, on h03.
-	if got := readFile(t, filepath.Join(l.roots["h03"], "runs")); got != "h01 "+l.roots["h03"]+"\n" {
-		t.Errorf("runs: %q, want one run by h01 in h03's folder", got)
-	}
-	for name, root := range l.roots {
-		if got := readFile(t, filepath.Join(root, "rc")); got != "rc 0\n" {
-			t.Errorf("%s: registered %q", name, got)
-		}
+	l.wantFile("h03", "runs", "h01 "+l.roots["h03"]+"\n", "one run by h01 in h03's folder")
+	for name := range l.roots {
+		l.wantFile(name, "rc", "rc 0\n", "registered result")
 	}
 	converged(t, l)
 }
@@ -115,24 +79,15 @@ func TestRunOnceDelegated(t *testing.T) {
 // delegate_to: localhost runs on the controller through the local
 // executor, with no inventory host of that name.
 func TestDelegateToController(t *testing.T) {
-	l := newLab(t, 1, "dlg")
 	out := filepath.Join(t.TempDir(), "controller")
-	l.writeRole("dlg", `tasks:
-  - name: on the controller
-    shell: {cmd: "pwd > `+out+`", creates: `+out+`}
-    delegate_to: localhost
-`)
-	check, rc, err := l.deploy(runOpts{check: true})
-	if err != nil || rc.Changed != 1 {
-		t.Fatalf("check: %v %v", err, check.byHost())
+	l := roleLab(t, 1, "dlg", "tasks:\n"+ranWhereTask("on the controller", out, "localhost"))
+	if check, rc := l.run(runOpts{check: true}); rc.Changed != 1 {
+		t.Fatalf("check: %v", check.byHost())
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("check mode ran the command: %v", err)
 	}
-	real, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v %v", err, real.byHost())
-	}
+	mustDeploy(t, l, runOpts{})
 	wd, _ := os.Getwd()
 	if got := readFile(t, out); got != wd+"\n" {
 		t.Errorf("ran in %q, want the controller's working folder %s", got, wd)
@@ -143,8 +98,7 @@ func TestDelegateToController(t *testing.T) {
 // A delegate_to naming no inventory host is bad input, found before
 // anything runs, naming the role file and line.
 func TestDelegateToUnknownHost(t *testing.T) {
-	l := newLab(t, 1, "dlg")
-	l.writeRole("dlg", `tasks:
+	l := roleLab(t, 1, "dlg", `tasks:
   - name: marker
     copy: {content: "x", dest: "{{ .root }}/marker"}
   - name: elsewhere
@@ -156,7 +110,7 @@ func TestDelegateToUnknownHost(t *testing.T) {
 	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "role.yml:4") || !strings.Contains(err.Error(), `no host "h09"`) {
 		t.Fatalf("err = %v, want bad input naming role.yml:4 and h09", err)
 	}
-	if _, err := os.Stat(filepath.Join(l.roots["h01"], "marker")); err == nil {
+	if l.exists("h01", "marker") {
 		t.Error("a task ran before the bad input was reported")
 	}
 }
@@ -165,19 +119,9 @@ func TestDelegateToUnknownHost(t *testing.T) {
 // demand with its host key verified: with a wrong key in known_hosts the
 // connection is refused and nothing runs.
 func TestDelegateOutsideTheRun(t *testing.T) {
-	l := newLab(t, 2, "dlg")
-	l.writeRole("dlg", `tasks:
-  - name: on h01
-    shell: {cmd: "pwd > {{ .root }}/where", creates: "{{ .root }}/where"}
-    delegate_to: h01
-`)
-	rec, rc, err := l.deploy(runOpts{limit: "h02"})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v %v", err, rec.byHost())
-	}
-	if got := readFile(t, filepath.Join(l.roots["h02"], "where")); got != l.roots["h01"]+"\n" {
-		t.Errorf("ran in %q, want h01's folder", got)
-	}
+	l := roleLab(t, 2, "dlg", "tasks:\n"+ranWhereTask("on h01", "{{ .root }}/where", "h01"))
+	mustDeploy(t, l, runOpts{limit: "h02"})
+	l.wantFile("h02", "where", l.roots["h01"]+"\n", "where it ran: h01's folder")
 	converged(t, l, runOpts{limit: "h02"})
 
 	// h01's key replaced by another server's: refused.
@@ -190,7 +134,7 @@ func TestDelegateOutsideTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(l.roots["h02"], "where"))
-	rec, rc, _ = l.deploy(runOpts{limit: "h02"})
+	rec, rc, _ := l.deploy(runOpts{limit: "h02"})
 	// As in Ansible, a delegate that cannot be reached makes the host
 	// unreachable: the task could not run.
 	if rc.Unreachable != 1 || rc.Changed != 0 {
@@ -205,8 +149,29 @@ func TestDelegateOutsideTheRun(t *testing.T) {
 	if !strings.Contains(msg, "delegate_to h01") || !strings.Contains(strings.ToLower(msg), "host key") {
 		t.Errorf("failure message %q does not name the delegate and its host key", msg)
 	}
-	if _, err := os.Stat(filepath.Join(l.roots["h02"], "where")); err == nil {
+	if l.exists("h02", "where") {
 		t.Error("the task ran despite the refused host key")
+	}
+}
+
+// A load balancer outside the plays, connected by a drain, that a task is
+// then delegated to is made ready for tasks as any delegate: in a real
+// run it is locked against other runs (its state folder holds the lock).
+func TestDelegateToABalancerOutsideThePlays(t *testing.T) {
+	l := newLab(t, 3, "site")
+	lb := withBalancer(t, l, 0)
+	l.writeRole("site", `tasks:
+  - name: change
+    copy: {content: "x\n", dest: "{{ .root }}/x"}
+  - name: on the balancer
+    command: {cmd: "true"}
+    delegate_to: `+lb+"\n")
+	mustDeploy(t, l, runOpts{lb: logBalancer{filepath.Join(l.dir, "lb.log")}})
+	if got := readFile(t, filepath.Join(l.dir, "lb.log")); !strings.HasPrefix(got, "drain web/") {
+		t.Fatalf("the balancer log %q: want a drain before the delegated task", got)
+	}
+	if !l.exists(lb, ".ferry/run.lock") {
+		t.Errorf("%s ran a delegated task without the run lock", lb)
 	}
 }
 
@@ -215,8 +180,7 @@ func TestDelegateOutsideTheRun(t *testing.T) {
 // later task reading that path there is unknown too, not planned as if
 // nothing had changed.
 func TestDelegateUnknownMarksTheDelegate(t *testing.T) {
-	l := newLab(t, 2, "dlg")
-	l.writeRole("dlg", `tasks:
+	l := roleLab(t, 2, "dlg", `tasks:
   - name: probe
     shell: {cmd: "echo x"}
     register: probe
@@ -231,28 +195,16 @@ func TestDelegateUnknownMarksTheDelegate(t *testing.T) {
     delegate_to: h01
     when: eq .inventory_hostname "h02"
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := check.byHost()
-	want := []string{"h01 probe=skipped", "h01 read on h01=skipped", "h01 write on h01=skipped",
-		"h02 probe=changed", "h02 read on h01=unknown", "h02 write on h01=unknown"}
-	if !slices.Equal(got, want) {
-		t.Errorf("check: %v\nwant %v", got, want)
-	}
+	check, _ := l.run(runOpts{check: true})
+	wantByHost(t, "check", check, "h01 probe=skipped", "h01 read on h01=skipped", "h01 write on h01=skipped",
+		"h02 probe=changed", "h02 read on h01=unknown", "h02 write on h01=unknown")
 }
 
 // The plan-first pass of a real run plans each host alone: a host with a
 // delegated task is not settled by it (the delegate is another host's
 // state), so planning opens no connection of its own to the delegate.
 func TestDelegateNotPlannedAlone(t *testing.T) {
-	l := newLab(t, 2, "dlg")
-	l.writeRole("dlg", `tasks:
-  - name: marker on h01
-    copy: {content: "for {{ .inventory_hostname }}\n", dest: "{{ hostvar \"h01\" \"root\" }}/for-{{ .inventory_hostname }}"}
-    delegate_to: h01
-`)
+	l := roleLab(t, 2, "dlg", "tasks:\n"+markerTask("marker on h01", "h01"))
 	mustDeploy(t, l, runOpts{})
 	var mu sync.Mutex
 	dialed := map[string]int{}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/inventory"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/statedir"
@@ -21,25 +20,14 @@ import (
 // fails stays out of rotation. The balancer's own commands come from a
 // LoadBalancer.
 
-// balancers returns a connection to every host of the drain's Through group,
-// opening (once) those that are not part of this run's plays. Hosts of one
-// batch drain at the same time: dialMu makes the check-then-dial one step,
-// so a balancer is dialed once and no connection is lost.
+// balancers returns the run of every host of the drain's Through group,
+// opening those that are not part of this run's plays (outside.go).
 func (e *Engine) balancers(ctx context.Context, d *inventory.Drain) ([]*hostRun, error) {
-	e.dialMu.Lock()
-	defer e.dialMu.Unlock()
 	var out []*hostRun
 	for _, h := range e.inv.HostsOf(d.Through) {
-		hr := e.hostRun(h.Name)
-		if hr == nil {
-			x, err := e.opts.Connect(ctx, h)
-			if err != nil {
-				return nil, fmt.Errorf("load balancer %s: %w", h.Name, err)
-			}
-			hr = &hostRun{host: h, exec: &countingExecutor{Executor: x}, registered: map[string]any{}}
-			e.mu.Lock()
-			e.hosts[h.Name] = hr
-			e.mu.Unlock()
+		hr, err := e.outsideHost(ctx, h, asBalancer)
+		if err != nil {
+			return nil, fmt.Errorf("load balancer %s: %w", h.Name, err)
 		}
 		if hr.exec == nil {
 			return nil, fmt.Errorf("load balancer %s is unreachable", h.Name)
@@ -64,9 +52,6 @@ type LoadBalancer interface {
 	// balancer, then puts server back in rotation.
 	ReadyScript(d *inventory.Drain, server, url string) string
 }
-
-// shq makes s one literal shell word.
-func shq(s string) string { return shell.Literal(s) }
 
 // onBalancers runs script on every balancer; the first failure is returned.
 func (e *Engine) onBalancers(ctx context.Context, lbs []*hostRun, script string) error {

@@ -18,18 +18,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func mustDeploy(t *testing.T, l *lab, o runOpts) (*recorder, runner.Recap) {
-	t.Helper()
-	rec, rc, err := l.deploy(o)
-	if err != nil {
-		t.Fatalf("deploy: %v", err)
-	}
-	if rc.Failed > 0 || rc.Unreachable > 0 {
-		t.Fatalf("deploy failed: %+v\nevents: %+v", rc, rec.events)
-	}
-	return rec, rc
-}
-
 func TestConvergeThenNoOp(t *testing.T) {
 	l := newLab(t, 3, "site")
 	_, first := mustDeploy(t, l, runOpts{})
@@ -142,6 +130,24 @@ func TestBadInputStopsBeforeAnyChange(t *testing.T) {
 		if entries, _ := os.ReadDir(root); len(entries) != 0 {
 			t.Errorf("%s: files written despite bad input: %v", name, entries)
 		}
+	}
+}
+
+// TestSecretInCommandArgumentRefused: a secret in the words of a `command`
+// task would show in the host's process list while the program runs; it is
+// bad input, named without the secret, and nothing runs.
+func TestSecretInCommandArgumentRefused(t *testing.T) {
+	l := newLab(t, 1, "argsecret")
+	rec, _, err := l.deploy(runOpts{})
+	var bad *runner.BadInputError
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "process list") {
+		t.Fatalf("err %v, want bad input about the process list", err)
+	}
+	if strings.Contains(err.Error(), canary) {
+		t.Errorf("the error shows the secret: %v", err)
+	}
+	if l.exists("h01", "ran") || len(rec.changed()) > 0 {
+		t.Error("the command ran")
 	}
 }
 

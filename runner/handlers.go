@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-deploy/ferry/internal/shell"
 	"github.com/ferry-deploy/ferry/roles"
 	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/modules"
@@ -123,8 +122,6 @@ func (e *Engine) forget(ctx context.Context, hr *hostRun, hs *handlerState) {
 		clear(hs.recorded)
 	}
 }
-
-func quoteAll(ss []string) string { return shell.QuoteAll(ss) }
 
 // flushHandlers runs the notified handlers of a play's roles, each once, in
 // the order the roles declare them, and forgets the pending list when all

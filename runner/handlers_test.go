@@ -2,8 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,19 +36,17 @@ func TestInterruptAfterRenameKeepsHandler(t *testing.T) {
 	rec, _, _ := l.deploy(runOpts{ctx: ctx, wrap: func(e executor.Executor) executor.Executor {
 		return cancelAfterUpload{Executor: e, suffix: "/site.conf", cancel: cancel}
 	}})
-	root := l.roots["h01"]
-	if _, err := os.Stat(filepath.Join(root, "etc/site/site.conf")); err != nil {
-		t.Fatalf("the interrupted run did not put site.conf in place: %v", err)
+	if !l.exists("h01", "etc/site/site.conf") {
+		t.Fatal("the interrupted run did not put site.conf in place")
 	}
 	if got := rec.changed(); len(got) == 0 || !strings.Contains(strings.Join(got, " "), "site config") {
 		t.Errorf("the change made before the interruption is not reported: %v\nevents %+v", got, rec.events)
 	}
-	if _, err := os.Stat(filepath.Join(root, "var/reloads")); err == nil {
+	if l.exists("h01", "var/reloads") {
 		t.Fatal("the handler ran in the interrupted run")
 	}
 	mustDeploy(t, l, runOpts{})
-	reloads, _ := os.ReadFile(filepath.Join(root, "var/reloads"))
-	if n := strings.Count(string(reloads), "reload"); n != 1 {
+	if n := strings.Count(l.file("h01", "var/reloads"), "reload"); n != 1 {
 		t.Errorf("the handler ran %d times in the next run, want 1", n)
 	}
 }

@@ -219,3 +219,210 @@ func (v invView) HostVars(host string) (map[string]any, bool) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// The role fixture most engine tests share: hosts running a role whose
+// text the test writes (roleLab, writeRole, writeRoleFiles); runs (run,
+// expect, mustDeploy, checkThenRun, converged); what a run reported
+// (statuses, byHost, last, wantStatuses, wantByHost); the files on the
+// hosts (file, exists, put, wantFile).
+
+// roleLab starts n hosts, as newLab does, whose play runs one role, name,
+// with roleYAML as its role.yml.
+func roleLab(t *testing.T, n int, name, roleYAML string) *lab {
+	t.Helper()
+	l := newLab(t, n, name)
+	l.writeRole(name, roleYAML)
+	return l
+}
+
+// writeRole writes role.yml of a role named name into a fresh folder and
+// has the lab find it there.
+func (l *lab) writeRole(name, roleYAML string) {
+	l.t.Helper()
+	l.writeRoleFiles(name, map[string]string{"role.yml": roleYAML})
+}
+
+// writeRoleFiles writes a role's files (role.yml, tasks/x.yml, ...) into a
+// fresh folder the lab searches.
+func (l *lab) writeRoleFiles(name string, files map[string]string) {
+	l.t.Helper()
+	dir := filepath.Join(l.t.TempDir(), "roles")
+	for file, text := range files {
+		path := filepath.Join(dir, name, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			l.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	l.rolePaths = append(l.rolePaths, dir)
+}
+
+// run deploys as o says and fails the test on an error; a task that fails
+// is no error (the recap counts it).
+func (l *lab) run(o runOpts) (*recorder, runner.Recap) {
+	l.t.Helper()
+	rec, rc, err := l.deploy(o)
+	if err != nil {
+		l.t.Fatalf("deploy (check %v): %v", o.check, err)
+	}
+	return rec, rc
+}
+
+// expect runs as o says and fails the test unless the run reported want,
+// "task[item]=status" in order (statuses).
+func (l *lab) expect(o runOpts, want ...string) (*recorder, runner.Recap) {
+	l.t.Helper()
+	rec, rc := l.run(o)
+	wantStatuses(l.t, fmt.Sprintf("check %v (recap %+v)", o.check, rc), rec, want...)
+	return rec, rc
+}
+
+// mustDeploy runs as o says and fails the test unless every task and
+// host went through.
+func mustDeploy(t *testing.T, l *lab, o runOpts) (*recorder, runner.Recap) {
+	t.Helper()
+	rec, rc, err := l.deploy(o)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if rc.Failed > 0 || rc.Unreachable > 0 {
+		t.Fatalf("deploy failed: %+v\nevents: %+v", rc, rec.events)
+	}
+	return rec, rc
+}
+
+// checkThenRun runs the role in check mode and then for real and fails
+// unless check reported exactly what the real run changed.
+func checkThenRun(t *testing.T, l *lab) (check, real *recorder) {
+	t.Helper()
+	check, crc, err := l.deploy(runOpts{check: true, diff: true})
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	real, rrc, err := l.deploy(runOpts{diff: true})
+	if err != nil {
+		t.Fatalf("real run: %v", err)
+	}
+	if crc.Failed > 0 || rrc.Failed > 0 || crc.Unknown > 0 {
+		t.Fatalf("check %v, real run %v: want no failure and nothing unknown", check.statuses(), real.statuses())
+	}
+	if !slices.Equal(check.statuses(), real.statuses()) {
+		t.Fatalf("check mode reported %v, the real run did %v", check.statuses(), real.statuses())
+	}
+	return check, real
+}
+
+// converged fails the test unless another real run changes nothing and
+// check mode then reports nothing.
+func converged(t *testing.T, l *lab, opts ...runOpts) {
+	t.Helper()
+	var o runOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	again, rc, err := l.deploy(o)
+	if err != nil || rc.Changed != 0 || rc.Failed != 0 {
+		t.Errorf("second run: %v, changed %v", err, again.changed())
+	}
+	o.check = true
+	check, rc, err := l.deploy(o)
+	if err != nil || rc.Changed != 0 || rc.Unknown != 0 || rc.Failed != 0 {
+		t.Errorf("check after the run: %v, %v", err, check.byHost())
+	}
+}
+
+// statuses lists "task[item]=status" for every task event, in order.
+func (r *recorder) statuses() []string {
+	var out []string
+	for _, ev := range r.events {
+		if ev.Kind == "task" || ev.Kind == "handler" {
+			out = append(out, ev.Task+"["+ev.Item+"]="+string(ev.Status))
+		}
+	}
+	return out
+}
+
+// byHost lists "host task=status" sorted, for runs over several hosts.
+func (r *recorder) byHost() []string {
+	var out []string
+	for _, ev := range r.events {
+		if ev.Kind == "task" {
+			out = append(out, ev.Host+" "+ev.Task+"="+string(ev.Status))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// last is the last event of the named task, the zero Event when it has
+// none.
+func (r *recorder) last(task string) runner.Event {
+	var found runner.Event
+	for _, ev := range r.events {
+		if ev.Task == task {
+			found = ev
+		}
+	}
+	return found
+}
+
+// wantStatuses fails the test unless rec reported want, "task[item]=status"
+// in order (statuses); what names the run.
+func wantStatuses(t *testing.T, what string, rec *recorder, want ...string) {
+	t.Helper()
+	if got := rec.statuses(); !slices.Equal(got, want) {
+		t.Fatalf("%s: %v, want %v", what, got, want)
+	}
+}
+
+// wantByHost fails the test, and goes on, unless rec reported want,
+// "host task=status" sorted (byHost); what names the run.
+func wantByHost(t *testing.T, what string, rec *recorder, want ...string) {
+	t.Helper()
+	if got := rec.byHost(); !slices.Equal(got, want) {
+		t.Errorf("%s: %v\nwant %v", what, got, want)
+	}
+}
+
+// file reads name below host's root folder: its content, or "<error>"
+// when it cannot be read.
+func (l *lab) file(host, name string) string {
+	l.t.Helper()
+	return readFile(l.t, filepath.Join(l.roots[host], name))
+}
+
+// exists says whether name is there below host's root folder.
+func (l *lab) exists(host, name string) bool {
+	_, err := os.Stat(filepath.Join(l.roots[host], name))
+	return err == nil
+}
+
+// put writes content to name below host's root folder.
+func (l *lab) put(host, name, content string) {
+	l.t.Helper()
+	if err := os.WriteFile(filepath.Join(l.roots[host], name), []byte(content), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// wantFile fails the test, and goes on, unless name below host's root
+// folder holds want; what says what the file shows, for the message.
+func (l *lab) wantFile(host, name, want, what string) {
+	l.t.Helper()
+	if got := l.file(host, name); got != want {
+		l.t.Errorf("%s: %s on %s holds %q, want %q", what, name, host, got, want)
+	}
+}
+
+// readFile returns the content of path, or "<error>" when it cannot be
+// read.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
+}

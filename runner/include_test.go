@@ -1,29 +1,10 @@
 package runner_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// writeRoleFiles writes a role's files (role.yml, tasks/x.yml, ...) into a
-// fresh folder the lab searches.
-func (l *lab) writeRoleFiles(name string, files map[string]string) {
-	l.t.Helper()
-	dir := filepath.Join(l.t.TempDir(), "roles")
-	for file, text := range files {
-		path := filepath.Join(dir, name, file)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			l.t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			l.t.Fatal(err)
-		}
-	}
-	l.rolePaths = append(l.rolePaths, dir)
-}
 
 func TestIncludeTasksWithLoopAndImport(t *testing.T) {
 	l := newLab(t, 2, "vh")
@@ -48,14 +29,8 @@ tasks:
 `,
 	})
 	// Two hosts run in parallel: compare per host, not in event order.
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v, %+v", err, rc)
-	}
+	check, _ := l.run(runOpts{check: true})
+	real, _ := mustDeploy(t, l, runOpts{})
 	if !slices.Equal(check.byHost(), real.byHost()) {
 		t.Fatalf("check %v, real %v", check.byHost(), real.byHost())
 	}
@@ -70,15 +45,12 @@ tasks:
 	if slices.Sort(got); !slices.Equal(got, want) {
 		t.Fatalf("real run %v, want %v", got, want)
 	}
-	for name, root := range l.roots {
+	for name := range l.roots {
 		for _, vh := range []string{"a 8081", "b 8082"} {
-			f := filepath.Join(root, "sites", strings.Fields(vh)[0]+".conf")
-			if got := readFile(t, f); got != "server "+vh+"\n" {
-				t.Errorf("%s: %s = %q", name, f, got)
-			}
+			l.wantFile(name, "sites/"+strings.Fields(vh)[0]+".conf", "server "+vh+"\n", "vhost")
 		}
 	}
-	_, rc = mustDeploy(t, l, runOpts{})
+	_, rc := mustDeploy(t, l, runOpts{})
 	if rc.Changed != 0 {
 		t.Errorf("second run changed %d", rc.Changed)
 	}
@@ -105,36 +77,7 @@ tasks:
 	if err == nil || !strings.Contains(err.Error(), "tasks/vhost.yml:1 (task \"vhost\")") {
 		t.Fatalf("deploy: %v, want a preflight error naming tasks/vhost.yml:1", err)
 	}
-	if _, err := os.Stat(filepath.Join(l.roots["h01"], "first")); err == nil {
+	if l.exists("h01", "first") {
 		t.Error("the first task ran before preflight refused the include")
-	}
-}
-
-// In check mode an include whose loop reads what a command registers is
-// unknown, task by task, rather than planned against a guess.
-func TestIncludeUnknownInCheckMode(t *testing.T) {
-	l := newLab(t, 1, "vh")
-	l.writeRoleFiles("vh", map[string]string{
-		"role.yml": `tasks:
-  - name: list
-    shell: {cmd: "echo a"}
-    register: listed
-  - include_tasks: one.yml
-    when: eq .listed.stdout "a\n"
-`,
-		"tasks/one.yml": `- name: one
-  copy: {content: "x", dest: "{{ .root }}/one"}
-`,
-	})
-	rec, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"list[]=changed", "one[]=unknown"}; !slices.Equal(rec.statuses(), want) {
-		t.Fatalf("check %v, want %v", rec.statuses(), want)
-	}
-	rec, _, _ = l.deploy(runOpts{})
-	if want := []string{"list[]=changed", "one[]=changed"}; !slices.Equal(rec.statuses(), want) {
-		t.Fatalf("real %v, want %v", rec.statuses(), want)
 	}
 }

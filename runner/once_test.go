@@ -1,27 +1,9 @@
 package runner_test
 
-import (
-	"os"
-	"path/filepath"
-	"slices"
-	"testing"
-)
-
-// byHost lists "host task=status" sorted, for runs over several hosts.
-func (r *recorder) byHost() []string {
-	var out []string
-	for _, ev := range r.events {
-		if ev.Kind == "task" {
-			out = append(out, ev.Host+" "+ev.Task+"="+string(ev.Status))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+import "testing"
 
 func TestRunOnce(t *testing.T) {
-	l := newLab(t, 3, "once")
-	l.writeRole("once", `tasks:
+	l := roleLab(t, 3, "once", `tasks:
   - name: pick
     shell: {cmd: "echo {{ .inventory_hostname }} > {{ .root }}/picked; echo {{ .inventory_hostname }}", creates: "{{ .root }}/picked"}
     run_once: true
@@ -29,33 +11,18 @@ func TestRunOnce(t *testing.T) {
   - name: everyone knows
     copy: {content: "rc {{ .picked.rc }}\n", dest: "{{ .root }}/known"}
 `)
-	check, _, err := l.deploy(runOpts{check: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 0 {
-		t.Fatalf("deploy: %v %v", err, real.byHost())
-	}
-	want := []string{"h01 everyone knows=changed", "h01 pick=changed", "h02 everyone knows=changed", "h02 pick=skipped",
-		"h03 everyone knows=changed", "h03 pick=skipped"}
-	if got := real.byHost(); !slices.Equal(got, want) {
-		t.Errorf("real run %v, want %v", got, want)
-	}
+	check, _ := l.run(runOpts{check: true})
+	real, _ := mustDeploy(t, l, runOpts{})
+	wantByHost(t, "real run", real, "h01 everyone knows=changed", "h01 pick=changed", "h02 everyone knows=changed", "h02 pick=skipped",
+		"h03 everyone knows=changed", "h03 pick=skipped")
 	// Check mode: the command's result is unknown, so is what reads it.
-	wantCheck := []string{"h01 everyone knows=unknown", "h01 pick=changed", "h02 everyone knows=unknown", "h02 pick=skipped",
-		"h03 everyone knows=unknown", "h03 pick=skipped"}
-	if got := check.byHost(); !slices.Equal(got, wantCheck) {
-		t.Errorf("check %v, want %v", got, wantCheck)
-	}
-	for name, root := range l.roots {
-		_, err := os.Stat(filepath.Join(root, "picked"))
-		if (name == "h01") != (err == nil) {
-			t.Errorf("%s: picked file: %v (only h01 runs it)", name, err)
+	wantByHost(t, "check", check, "h01 everyone knows=unknown", "h01 pick=changed", "h02 everyone knows=unknown", "h02 pick=skipped",
+		"h03 everyone knows=unknown", "h03 pick=skipped")
+	for name := range l.roots {
+		if l.exists(name, "picked") != (name == "h01") {
+			t.Errorf("%s: picked file there: %v (only h01 runs it)", name, l.exists(name, "picked"))
 		}
-		if got := readFile(t, filepath.Join(root, "known")); got != "rc 0\n" {
-			t.Errorf("%s: registered result not shared: %q", name, got)
-		}
+		l.wantFile(name, "known", "rc 0\n", "registered result, shared")
 	}
 	second, rc, _ := l.deploy(runOpts{})
 	if rc.Changed != 0 {
@@ -65,8 +32,7 @@ func TestRunOnce(t *testing.T) {
 
 // When the first host is gone before the task, the next one runs it.
 func TestRunOnceNextHostWhenTheFirstFailed(t *testing.T) {
-	l := newLab(t, 2, "once")
-	l.writeRole("once", `tasks:
+	l := roleLab(t, 2, "once", `tasks:
   - name: h01 breaks
     command: {cmd: "false"}
     when: eq .inventory_hostname "h01"
@@ -74,11 +40,8 @@ func TestRunOnceNextHostWhenTheFirstFailed(t *testing.T) {
     copy: {content: "picked\n", dest: "{{ .root }}/picked"}
     run_once: true
 `)
-	rec, rc, err := l.deploy(runOpts{})
-	if err != nil || rc.Failed != 1 {
-		t.Fatalf("deploy: %v, %v", err, rec.byHost())
+	if rec, rc := l.run(runOpts{}); rc.Failed != 1 {
+		t.Fatalf("failed %d, want h01: %v", rc.Failed, rec.byHost())
 	}
-	if got := readFile(t, filepath.Join(l.roots["h02"], "picked")); got != "picked\n" {
-		t.Errorf("h02 did not run it: %q (%v)", got, rec.byHost())
-	}
+	l.wantFile("h02", "picked", "picked\n", "h02 runs it")
 }

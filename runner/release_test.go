@@ -95,13 +95,12 @@ func TestReleaseRoleThroughEngine(t *testing.T) {
 // An archive src missing from the role's files/ is bad input naming
 // role.yml and line; remote_src makes src a path on the host instead.
 func TestUnarchiveSourceCheckedAtLoad(t *testing.T) {
-	l := newLab(t, 1, "bad")
-	l.writeRoleFiles("bad", map[string]string{"role.yml": `tasks:
+	l := roleLab(t, 1, "bad", `tasks:
   - name: ok, on the host
     unarchive: {src: /srv/app.tgz, remote_src: true, dest: /srv}
   - name: missing
     unarchive: {src: app.tgz, dest: /srv}
-`})
+`)
 	_, _, err := l.deploy(runOpts{check: true})
 	if err == nil || !strings.Contains(err.Error(), "role.yml:5: src:") || !strings.Contains(err.Error(), "app.tgz not found") {
 		t.Fatalf("error %v, want role.yml:5 naming the missing src", err)
@@ -111,13 +110,12 @@ func TestUnarchiveSourceCheckedAtLoad(t *testing.T) {
 // A malformed argument of a new module is bad input naming role.yml and
 // line, found before anything changes on any host.
 func TestNewModuleArgumentsCheckedBeforeRun(t *testing.T) {
-	l := newLab(t, 1, "badarg")
-	l.writeRoleFiles("badarg", map[string]string{"role.yml": `tasks:
+	l := roleLab(t, 1, "badarg", `tasks:
   - name: first
     file: {path: "{{ .root }}/made", state: directory}
   - name: fetched
     get_url: {url: "http://127.0.0.1:1/x", dest: "{{ .root }}/x", checksum: "md5:abc"}
-`})
+`)
 	_, _, err := l.deploy(runOpts{})
 	if err == nil || !strings.Contains(err.Error(), "role.yml:4") || !strings.Contains(err.Error(), "want sha256:") {
 		t.Fatalf("error %v, want role.yml:4 naming the checksum", err)

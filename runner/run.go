@@ -75,19 +75,17 @@ func (e *BadInputError) Unwrap() error { return e.Err }
 type Engine struct {
 	inv  *inventory.Inventory
 	opts Options
-	// hosts grows during the run (balancers outside the plays, drain.go):
-	// read and write it under mu, through hostRun.
+	// hosts grows during the run (hosts outside the plays, outside.go):
+	// read and write it under mu, through hostRun and addHost.
 	hosts map[string]*hostRun
 	mu    sync.Mutex
-	// dialMu serializes connecting to balancers outside the plays.
-	dialMu sync.Mutex
+	// outside opens the hosts outside the plays, one at a time.
+	outside outsideHosts
 	// collecting: this engine plans a host to learn which reads its tasks
 	// make (prefetch.go); a read not fetched yet ends a task quietly.
 	collecting bool
 	start      startPoint // where --start-at-task begins
 	runID      string     // names this run in hosts' run locks (hostlock.go)
-	// delegates are the hosts delegate_to opened (delegate.go).
-	delegates delegateSet
 }
 
 // hostRun is one host's state across the whole run.
@@ -119,6 +117,10 @@ type hostRun struct {
 	once *onceSet
 	// rolesRun names the roles that ran on the host in this run.
 	rolesRun map[string]bool
+	// bare marks a host outside the plays opened as a load balancer: a
+	// connection, not locked, no facts read, until a task is delegated to
+	// it (outside.go). Read and written under Engine.outside.mu.
+	bare bool
 	// settled, when set, is the empty plan the host was found to have
 	// before the plays began (planfirst.go): its turns only report it.
 	settled *settledRun
@@ -181,13 +183,8 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, h := range all {
-		hr := &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
-		if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
-			hr.stateDir = dir
-		}
-		e.mu.Lock()
-		e.hosts[h.Name] = hr
-		e.mu.Unlock()
+		hr := e.newHostRun(h)
+		e.addHost(hr)
 		g.Go(func() error {
 			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
@@ -216,11 +213,28 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 	_ = g.Wait()
 }
 
+// newHostRun is the run of h before it is connected; its state folder is
+// ferry_state_dir where the inventory sets one.
+func (e *Engine) newHostRun(h *inventory.Host) *hostRun {
+	hr := &hostRun{host: h, registered: map[string]any{}, stateDir: statedir.Default, stepKeys: map[string]int{}}
+	if dir, ok := e.inv.VarsFor(h, nil, e.opts.Extra)["ferry_state_dir"].(string); ok && dir != "" {
+		hr.stateDir = dir
+	}
+	return hr
+}
+
 // hostRun returns the run state of the named host, nil if it has none.
 func (e *Engine) hostRun(name string) *hostRun {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.hosts[name]
+}
+
+// addHost adds hr to the run's hosts.
+func (e *Engine) addHost(hr *hostRun) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hosts[hr.host.Name] = hr
 }
 
 func (e *Engine) closeAll() {

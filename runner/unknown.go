@@ -56,35 +56,19 @@ func walkNode(n parse.Node, registered map[string]any) string {
 			return unknownAt(registered, n.Ident[1:])
 		}
 	case *parse.ChainNode:
-		if why := walkNode(n.Node, registered); why != "" {
-			return why
-		}
+		return walkNode(n.Node, registered)
 	case *parse.ListNode:
-		if n == nil {
-			return ""
-		}
-		for _, c := range n.Nodes {
-			if why := walkNode(c, registered); why != "" {
-				return why
-			}
+		if n != nil {
+			return walkAll(n.Nodes, registered)
 		}
 	case *parse.ActionNode:
 		return walkNode(n.Pipe, registered)
 	case *parse.PipeNode:
-		if n == nil {
-			return ""
-		}
-		for _, c := range n.Cmds {
-			if why := walkNode(c, registered); why != "" {
-				return why
-			}
+		if n != nil {
+			return walkAll(n.Cmds, registered)
 		}
 	case *parse.CommandNode:
-		for _, a := range n.Args {
-			if why := walkNode(a, registered); why != "" {
-				return why
-			}
-		}
+		return walkAll(n.Args, registered)
 	case *parse.IfNode:
 		return walkBranch(&n.BranchNode, registered)
 	case *parse.RangeNode:
@@ -98,7 +82,12 @@ func walkNode(n parse.Node, registered map[string]any) string {
 }
 
 func walkBranch(b *parse.BranchNode, registered map[string]any) string {
-	for _, n := range []parse.Node{b.Pipe, b.List, b.ElseList} {
+	return walkAll([]parse.Node{b.Pipe, b.List, b.ElseList}, registered)
+}
+
+// walkAll returns the first reason found in nodes, in order.
+func walkAll[N parse.Node](nodes []N, registered map[string]any) string {
+	for _, n := range nodes {
 		if why := walkNode(n, registered); why != "" {
 			return why
 		}
