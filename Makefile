@@ -21,6 +21,7 @@ unit:
 
 e2e: build
 	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
+		$(MAKE) --no-print-directory lab-prereqs && \
 		$(GO) test -tags e2e -count=1 -timeout 45m -v ./lab/e2e/ ; \
 	else \
 		echo "e2e: skipped: the lab needs root on Linux (run 'sudo make e2e')"; \
@@ -31,6 +32,7 @@ e2e: build
 # balancer, idempotence, then lab down and a leak check.
 e2e-vagrant: build
 	@if [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ]; then \
+		$(MAKE) --no-print-directory vagrant-prereqs && \
 		$(GO) test -tags e2e -count=1 -timeout 45m -v ./lab/e2e/vagrant/ ; \
 	else \
 		echo "e2e-vagrant: skipped: the Vagrant lab needs root on Linux (run 'sudo make e2e-vagrant')"; \
