@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,7 +37,7 @@ type readKey struct {
 	path   string
 	become bool
 	script string
-	env    string // the environment, sorted, one NAME=value a line
+	env    string // the environment, sorted, one quoted NAME=value a line
 	stdin  string
 }
 
@@ -52,7 +53,8 @@ func keyOf(r executor.Read) (k readKey, batchable bool) {
 	names := slices.Sorted(maps.Keys(r.Cmd.Env))
 	var env strings.Builder
 	for _, n := range names {
-		env.WriteString(n + "=" + r.Cmd.Env[n] + "\n")
+		// Quoted: a value holding "\nB=2" must not read as a second variable.
+		env.WriteString(strconv.Quote(n) + "=" + strconv.Quote(r.Cmd.Env[n]) + "\n")
 	}
 	k.env = env.String()
 	return k, ok
