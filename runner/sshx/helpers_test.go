@@ -134,11 +134,6 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
-// sshxDial dials without failing the test, for use off the test goroutine.
-func sshxDial(f *fixture) (*sshx.Client, error) {
-	return sshx.Dial(context.Background(), f.config())
-}
-
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
