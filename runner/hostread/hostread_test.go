@@ -46,10 +46,12 @@ func TestParseUnits(t *testing.T) {
 
 func TestParseService(t *testing.T) {
 	for out, want := range map[string]Service{
-		"load=loaded\nactive=active\nenabled=enabled\n":        {Loaded: true, Active: "active", Enabled: "enabled"},
-		"load=not-found\nactive=inactive\nenabled=\n":          {Active: "inactive"},
-		"load=masked\nactive=inactive\nenabled=masked\n":       {Active: "inactive", Enabled: "masked"},
-		"load=loaded\nactive=activating\nenabled=static\n\n\n": {Loaded: true, Active: "activating", Enabled: "static"},
+		"load=loaded\nactive=active\nenabled=enabled\n":                                              {Loaded: true, Active: "active", Enabled: "enabled"},
+		"load=not-found\nactive=inactive\nenabled=\n":                                                {Active: "inactive"},
+		"load=masked\nactive=inactive\nenabled=masked\n":                                             {Active: "inactive", Enabled: "masked"},
+		"load=loaded\nactive=activating\nenabled=static\n\n\n":                                       {Loaded: true, Active: "activating", Enabled: "static"},
+		"Id=a.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n":                {Loaded: true, Active: "active", Enabled: "enabled"},
+		"Id=a.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\nenabled=alias\n": {Loaded: true, Active: "active", Enabled: "alias"},
 	} {
 		got := ParseService(out)
 		if got != want {
@@ -66,22 +68,48 @@ func TestParseService(t *testing.T) {
 }
 
 // TestServiceScriptsInSh runs the systemd reader's script against a
-// stand-in systemctl: the unit name reaches it as one argument.
+// stand-in systemctl that answers as systemd 252 does: the unit name
+// reaches it as one argument, and is-enabled is asked only where
+// UnitFileState would not say what it says (an alias, a unit generated
+// from an init script, no unit file).
 func TestServiceScriptsInSh(t *testing.T) {
-	bin := t.TempDir()
-	stub := "#!/bin/sh\n" + `for a; do last=$a; done
-case $1 in show) echo loaded;; is-active) echo "active:$last";; is-enabled) echo disabled;; esac` + "\n"
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(stub), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/bin/sh", "-c", ServiceState("odd name$(x)", false).Script)
-	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := ParseService(string(out)); got != (Service{Loaded: true, Active: "active:odd name$(x)", Enabled: "disabled"}) {
-		t.Errorf("%+v", got)
+	const name = "odd name$(x)"
+	for _, tt := range []struct {
+		id, load, active, unitFile, isEnabled string
+		asks                                  bool
+		want                                  Service
+	}{
+		{name + ".service", "loaded", "active", "enabled", "enabled", false, Service{Loaded: true, Active: "active", Enabled: "enabled"}},
+		{name + ".service", "loaded", "inactive", "static", "static", false, Service{Loaded: true, Active: "inactive", Enabled: "static"}},
+		{name + ".service", "masked", "inactive", "masked", "masked", false, Service{Active: "inactive", Enabled: "masked"}},
+		{"mariadb.service", "loaded", "active", "enabled", "alias", true, Service{Loaded: true, Active: "active", Enabled: "alias"}},
+		{name + ".service", "loaded", "active", "generated", "enabled", true, Service{Loaded: true, Active: "active", Enabled: "enabled"}},
+		{name + ".service", "not-found", "inactive", "", "", true, Service{Active: "inactive"}},
+	} {
+		bin := t.TempDir()
+		log := filepath.Join(bin, "asked")
+		stub := "#!/bin/sh\n" + `for a; do last=$a; done
+[ "$last" = "$NAME" ] || { echo "unit name split: $last" >&2; exit 9; }
+case $1 in
+show) printf 'Id=%s\nLoadState=%s\nActiveState=%s\nUnitFileState=%s\n' "$ID" "$LOAD" "$ACTIVE" "$UNITFILE";;
+is-enabled) echo asked >"$LOG"; echo "$ISENABLED";;
+esac` + "\n"
+		if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("/bin/sh", "-c", ServiceState(name, false).Script)
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "NAME=" + name, "ID=" + tt.id, "LOAD=" + tt.load,
+			"ACTIVE=" + tt.active, "UNITFILE=" + tt.unitFile, "ISENABLED=" + tt.isEnabled, "LOG=" + log}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ParseService(string(out)); got != tt.want {
+			t.Errorf("%+v: %+v, want %+v", tt, got, tt.want)
+		}
+		if _, err := os.Stat(log); (err == nil) != tt.asks {
+			t.Errorf("%+v: is-enabled asked: %v", tt, err == nil)
+		}
 	}
 }
 

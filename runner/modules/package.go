@@ -48,24 +48,27 @@ func newPackage(a *argReader) (Module, error) {
 	return m, nil
 }
 
-// aptRead prints, in one round trip, the age of the package lists, each
-// package's dpkg status and whether the cache knows the ones not installed
-// (apt-cache is slow, so installed packages skip it). The age is that of
+// aptRead prints, in one round trip, each package's dpkg status and, only
+// if one is not installed (a no-op installs nothing and needs neither),
+// whether the cache knows the ones not installed (apt-cache is slow, so
+// installed packages skip it) and the age of the package lists: that of
 // the newest of apt's periodic stamp and the lists directory, which
 // "apt-get update" touches.
-const aptRead = `now=$(date +%s); t=0
-for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do
-  m=$(stat -c %Y "$f" 2>/dev/null || echo 0); [ "$m" -gt "$t" ] && t=$m
-done
-echo "@@age"; echo $((now - t))
-s=$(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null)
+const aptRead = `s=$(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null)
 echo "@@status"; echo "$s"
-echo "@@known"; for p in "$@"; do
+echo "@@known"; k=0; for p in "$@"; do
   case "
 $s" in *"
 $p	ii"*) continue;; esac
+  k=1
   apt-cache show --no-all-versions "$p" >/dev/null 2>&1 && echo "$p"
 done
+[ "$k" = 1 ] || exit 0
+now=$(date +%s); t=0
+for m in $(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists 2>/dev/null); do
+  [ "$m" -gt "$t" ] && t=$m
+done
+echo "@@age"; echo $((now - t))
 exit 0`
 
 // rpmRead prints the installed packages among the names.
@@ -73,7 +76,7 @@ const rpmRead = `echo "@@status"; for p in "$@"; do rpm -q --qf '%{NAME}\tii\n' 
 
 // aptState is what aptRead found.
 type aptState struct {
-	age       int             // seconds since the last apt-get update
+	age       int             // seconds since the last apt-get update (not read, 0, when every package is installed)
 	installed map[string]bool // names dpkg reports as installed
 	known     map[string]bool // names apt-cache can install
 }

@@ -12,8 +12,10 @@ import (
 // a running unit.
 const fakeSystemctl = `#!/bin/sh
 d=$UNIT_DIR
+for n; do :; done
 case "$1" in
-  show) echo loaded ;;
+  show) a=failed; [ -e "$d/active" ] && a=active
+    printf 'Id=%s.service\nLoadState=loaded\nActiveState=%s\nUnitFileState=enabled\n' "$n" "$a" ;;
   is-active) if [ -e "$d/active" ]; then echo active; else echo failed; exit 3; fi ;;
   is-enabled) echo enabled ;;
   reset-failed) rm -f "$d/limit" ;;

@@ -19,7 +19,13 @@ echo "$*" >> "$STATE/log"
 for n; do :; done
 case "$1" in
   daemon-reload) for f in "$UNITS"/*; do cp "$f" "$STATE/loaded-$(basename "$f")"; done ;;
-  show) if [ -e "$STATE/loaded-$n" ]; then echo loaded; else echo not-found; fi ;;
+  show) case "$*" in
+    *UnitFileState*) l=not-found a=inactive u=
+      if [ -e "$STATE/loaded-$n" ]; then l=loaded u=disabled; [ -e "$STATE/enabled-$n" ] && u=enabled; fi
+      [ -e "$STATE/active-$n" ] && a=active
+      printf 'Id=%s\nLoadState=%s\nActiveState=%s\nUnitFileState=%s\n' "$n" "$l" "$a" "$u" ;;
+    *) if [ -e "$STATE/loaded-$n" ]; then echo loaded; else echo not-found; fi ;;
+    esac ;;
   is-active) if [ -e "$STATE/active-$n" ]; then echo active; else echo inactive; exit 3; fi ;;
   is-enabled) if [ ! -e "$STATE/loaded-$n" ]; then exit 1; fi
     if [ -e "$STATE/enabled-$n" ]; then echo enabled; else echo disabled; exit 1; fi ;;

@@ -3,6 +3,7 @@ package sshx
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -13,30 +14,25 @@ import (
 )
 
 // batchFrame runs each read's script in a subshell of one shell, so that a
-// batch of reads costs one round trip, and spawns as few processes as it
-// can: on these hosts a process costs milliseconds, and a batch holds tens
-// of reads. r streams a read's stdout through od as hex (binary-safe, never
-// mistaken for a record line); t, for a read whose stdout is text without
-// NUL bytes (our stat script), keeps it in a variable and writes it raw
-// after its length, without od. A read's stderr and exit status are kept
-// in a variable and written the same way:
+// batch of reads costs one round trip, and spawns one process per read
+// besides the read's own: on these hosts a process costs milliseconds, and
+// a batch holds tens of reads. A read's stdout and stderr go straight to
+// the batch's own streams, never through a pipe, a command substitution or
+// od (each a process). After each read the frame writes a newline and a
+// marker line on both streams, the one on stdout with the read's exit
+// status:
 //
-//	O            the read's stdout follows, hex, until the E record
-//	T LEN        LEN bytes of the read's stdout follow, then a newline
-//	E LEN        LEN bytes follow: its stderr, "~", its exit status; newline
+//	stdout: OUTPUT "\n" TOKEN " " STATUS "\n"
+//	stderr: OUTPUT "\n" TOKEN "\n"
+//
+// The token is random, made for this batch and unset before a read's
+// script runs, so that no output can forge a marker, not even the content
+// of a file an attacker wrote on the host for ferry to read.
 const batchFrame = `LC_ALL=C; export LC_ALL
-exec 4>&1
 r() {
-  s=$1; shift
-  echo O
-  e=$( { { ( eval "$s" ) </dev/null 2>&5 5>&-; echo "~$?" >&5; } | od -An -v -tx1 >&4; } 5>&1 )
-  printf 'E %s\n%s\n' "${#e}" "$e"
-}
-t() {
-  s=$1; shift
-  e=$( exec 3>&1; o=$( ( eval "$s" ) </dev/null 2>&3 3>&- 4>&-; echo "~$?" )
-    c=${o##*~}; o=${o%~*}; printf 'T %s\n%s\n' "${#o}" "$o" >&4; printf '~%s' "$c" )
-  printf 'E %s\n%s\n' "${#e}" "$e"
+  ( unset __ferry_b; eval "$1" ) </dev/null
+  printf '\n%s %d\n' "$__ferry_b" "$?"
+  printf '\n%s\n' "$__ferry_b" >&2
 }
 `
 
@@ -52,11 +48,25 @@ const exitTooLarge = 67
 func (c *Client) ReadBatch(ctx context.Context, reads []executor.Read) ([]executor.ReadAnswer, error) {
 	out := make([]executor.ReadAnswer, len(reads))
 	for _, become := range []bool{false, true} {
-		var idx []int
+		var idx, statIdx []int
+		var statPaths []string
 		var script strings.Builder
-		script.WriteString(batchFrame)
+		token, err := batchToken()
+		if err != nil {
+			return nil, err
+		}
+		script.WriteString(batchFrame + "__ferry_b=" + token + "\n")
 		for i, r := range reads {
 			if r.Become != become {
+				continue
+			}
+			if r.Kind == executor.ReadStat {
+				if err := checkPath(r.Path); err != nil {
+					out[i].Err = fmt.Errorf("stat %s: %w", r.Path, err)
+					continue
+				}
+				statIdx = append(statIdx, i)
+				statPaths = append(statPaths, r.Path)
 				continue
 			}
 			s, err := c.readScript(r)
@@ -69,13 +79,12 @@ func (c *Client) ReadBatch(ctx context.Context, reads []executor.Read) ([]execut
 				continue
 			}
 			idx = append(idx, i)
-			frame := "r "
-			if r.Kind == executor.ReadStat {
-				frame = "t " // statScript prints text: names, numbers, a link's target
-			}
-			script.WriteString(frame + quote(s) + "\n")
+			script.WriteString("r " + quote(s) + "\n")
 		}
-		if len(idx) == 0 {
+		if len(statPaths) > 0 {
+			script.WriteString("r " + quote(statsRead(statPaths)) + "\n")
+		}
+		if len(idx) == 0 && len(statPaths) == 0 {
 			continue
 		}
 		script.WriteString("exit 0\n")
@@ -83,12 +92,26 @@ func (c *Client) ReadBatch(ctx context.Context, reads []executor.Read) ([]execut
 		if err != nil {
 			return nil, err
 		}
-		results, err := parseBatch(res.Stdout)
-		if err != nil || len(results) != len(idx) {
-			return nil, fmt.Errorf("batched reads on %s: %d answers for %d reads: %v (%s)", c.target.name, len(results), len(idx), err, remoteMessage(res))
+		want := len(idx)
+		if len(statPaths) > 0 {
+			want++
+		}
+		results, err := parseBatch(res, token)
+		if err != nil || len(results) != want {
+			return nil, fmt.Errorf("batched reads on %s: %d answers for %d reads: %v (%s)", c.target.name, len(results), want, err, remoteMessage(res))
 		}
 		for k, i := range idx {
 			out[i] = c.readAnswer(reads[i], results[k])
+		}
+		if len(statPaths) > 0 {
+			answers, ok := parseStats(results[len(idx)], statPaths, c.target.name)
+			for k, i := range statIdx {
+				if !ok {
+					out[i].Skipped = true // no GNU find: the single call stats it
+					continue
+				}
+				out[i] = answers[k]
+			}
 		}
 	}
 	return out, nil
@@ -97,11 +120,6 @@ func (c *Client) ReadBatch(ctx context.Context, reads []executor.Read) ([]execut
 // readScript is the script of one read, "" for a read the batch does not carry.
 func (c *Client) readScript(r executor.Read) (string, error) {
 	switch r.Kind {
-	case executor.ReadStat:
-		if err := checkPath(r.Path); err != nil {
-			return "", fmt.Errorf("stat %s: %w", r.Path, err)
-		}
-		return "p=" + quote(r.Path) + "\n" + statScript, nil
 	case executor.ReadContent:
 		if err := checkPath(r.Path); err != nil {
 			return "", fmt.Errorf("read %s: %w", r.Path, err)
@@ -147,15 +165,6 @@ func octalEscaped(b []byte) string {
 // readAnswer turns a read's result into what the single call returns.
 func (c *Client) readAnswer(r executor.Read, res executor.Result) executor.ReadAnswer {
 	switch r.Kind {
-	case executor.ReadStat:
-		if !res.OK() {
-			return executor.ReadAnswer{Err: fmt.Errorf("stat %s on %s: %s", r.Path, c.target.name, remoteMessage(res))}
-		}
-		fi, err := parseStat(string(res.Stdout))
-		if err != nil {
-			err = fmt.Errorf("stat %s on %s: %w", r.Path, c.target.name, err)
-		}
-		return executor.ReadAnswer{Info: fi, Err: err}
 	case executor.ReadContent:
 		switch res.ExitCode {
 		case 0:
@@ -170,65 +179,41 @@ func (c *Client) readAnswer(r executor.Read, res executor.Result) executor.ReadA
 	return executor.ReadAnswer{Result: res}
 }
 
-// parseBatch splits batchFrame's output into one result per read.
-func parseBatch(out []byte) ([]executor.Result, error) {
-	var results []executor.Result
-	var stdout bytes.Buffer
-	rest := out
-	for len(rest) > 0 {
-		line, after, ok := bytes.Cut(rest, []byte("\n"))
-		if !ok {
-			return results, fmt.Errorf("unterminated line %q", line)
-		}
-		rest = after
-		switch {
-		case string(line) == "O":
-			stdout.Reset()
-			for len(rest) > 0 && rest[0] != 'E' {
-				hexLine, after, _ := bytes.Cut(rest, []byte("\n"))
-				rest = after
-				for _, h := range strings.Fields(string(hexLine)) {
-					b, err := hex.DecodeString(h)
-					if err != nil {
-						return results, fmt.Errorf("bad hex line %q", hexLine)
-					}
-					stdout.Write(b)
-				}
-			}
-		case bytes.HasPrefix(line, []byte("T ")):
-			body, err := record(line, &rest)
-			if err != nil {
-				return results, err
-			}
-			stdout.Reset()
-			stdout.Write(body)
-		case bytes.HasPrefix(line, []byte("E ")):
-			body, err := record(line, &rest)
-			if err != nil {
-				return results, err
-			}
-			i := bytes.LastIndexByte(body, '~')
-			code, err := strconv.Atoi(string(body[i+1:]))
-			if i < 0 || err != nil {
-				return results, fmt.Errorf("bad status in %q", body)
-			}
-			results = append(results, executor.Result{Stdout: bytes.Clone(stdout.Bytes()), Stderr: bytes.Clone(body[:i]), ExitCode: code})
-			stdout.Reset()
-		default:
-			return results, fmt.Errorf("unexpected line %q", line)
-		}
+// batchToken is a batch's marker: 128 random bits.
+func batchToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
 	}
-	return results, nil
+	return "__ferry_batch_" + hex.EncodeToString(b), nil
 }
 
-// record takes the body of a "T LEN" or "E LEN" record, and the newline
-// after it, from rest.
-func record(header []byte, rest *[]byte) ([]byte, error) {
-	n, err := strconv.Atoi(string(header[2:]))
-	if err != nil || n < 0 || n >= len(*rest) || (*rest)[n] != '\n' {
-		return nil, fmt.Errorf("bad record %q", header)
+// parseBatch splits batchFrame's two streams into one result per read.
+func parseBatch(res executor.Result, token string) ([]executor.Result, error) {
+	var results []executor.Result
+	out, errOut := res.Stdout, res.Stderr
+	outMark, errMark := []byte("\n"+token+" "), []byte("\n"+token+"\n")
+	for len(out) > 0 {
+		i := bytes.Index(out, outMark)
+		if i < 0 {
+			return results, fmt.Errorf("output after the last read: %q", out)
+		}
+		stdout := out[:i]
+		status, after, ok := bytes.Cut(out[i+len(outMark):], []byte("\n"))
+		code, err := strconv.Atoi(string(status))
+		if !ok || err != nil {
+			return results, fmt.Errorf("bad status %q", status)
+		}
+		out = after
+		j := bytes.Index(errOut, errMark)
+		if j < 0 {
+			return results, fmt.Errorf("stderr of read %d has no end", len(results)+1)
+		}
+		stderr := errOut[:j]
+		errOut = errOut[j+len(errMark):]
+		results = append(results, executor.Result{Stdout: bytes.Clone(stdout), Stderr: bytes.Clone(stderr), ExitCode: code})
 	}
-	body := (*rest)[:n]
-	*rest = (*rest)[n+1:]
-	return body, nil
+	// What the shell itself says after the last read (nothing, today)
+	// belongs to no read.
+	return results, nil
 }

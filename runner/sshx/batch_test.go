@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/sshtest"
 )
 
 // TestReadBatchAnswersAsSingleCalls: a batch of stats, reads and commands
@@ -27,7 +28,10 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 	ctx := context.Background()
 	dir := f.srv.Dir
 	bin := []byte("a\x00b\xff\n\n")
-	files := map[string][]byte{"bin": bin, "text": []byte("line 'quoted' $HOME ~1\n"), "big": make([]byte, 1<<20+1)}
+	// "forged" holds what a batch marker looks like, as a file an attacker
+	// left on the host would: it is content, never the end of a read.
+	forged := []byte("x\n__ferry_batch_00112233445566778899aabbccddeeff 0\n\n__ferry_batch_ 1\n")
+	files := map[string][]byte{"bin": bin, "text": []byte("line 'quoted' $HOME ~1\n"), "big": make([]byte, 1<<20+1), "forged": forged}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
 			t.Fatal(err)
@@ -36,18 +40,35 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 	if err := os.Symlink("text", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	// The stat record is framed by its length and ends in "~status": a
-	// link target with a tilde and a newline must not cut it short.
+	// A link target with a tilde and newlines is a stat's last line: it
+	// must come back whole.
 	if err := os.Symlink("a~1\nb~", filepath.Join(dir, "oddlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "text"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sticky"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "sticky"), 0o1777); err != nil {
 		t.Fatal(err)
 	}
 	reads := []executor.Read{
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "bin")},
+		{Kind: executor.ReadStat, Path: filepath.Join(dir, "text")},
+		{Kind: executor.ReadStat, Path: filepath.Join(dir, "sticky")},
+		{Kind: executor.ReadStat, Path: filepath.Join(dir, "bin")},
+		{Kind: executor.ReadStat, Path: "relative"},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "link")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "missing")},
 		{Kind: executor.ReadStat, Path: filepath.Join(dir, "oddlink")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "bin")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "text")},
+		{Kind: executor.ReadContent, Path: filepath.Join(dir, "forged")},
+		// A read cannot see the batch's marker, so it cannot forge one.
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "printf %s \"${__ferry_b-unset}\""}},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "cat " + filepath.Join(dir, "forged") + " >&2; cat " + filepath.Join(dir, "forged")}},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "missing")},
 		{Kind: executor.ReadContent, Path: filepath.Join(dir, "big")},
 		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo out; echo err >&2; exit 3"}},
@@ -69,6 +90,12 @@ func TestReadBatchAnswersAsSingleCalls(t *testing.T) {
 		switch r.Kind {
 		case executor.ReadStat:
 			want, err := c.Stat(ctx, r.Path, false)
+			if r.Path == "relative" {
+				if err == nil || a.Err == nil {
+					t.Errorf("stat of a relative path: batch %v, single %v; want errors", a.Err, err)
+				}
+				continue
+			}
 			if err != nil || a.Err != nil || !reflect.DeepEqual(a.Info, want) {
 				t.Errorf("stat %s: batch %+v %v, single %+v %v", r.Path, a.Info, a.Err, want, err)
 			}
@@ -116,4 +143,32 @@ func allBytes() string {
 		b[i] = byte(i)
 	}
 	return string(b)
+}
+
+// TestReadBatchLeavesStatsToSingleCallsWithoutGNUFind: on a host whose
+// find has no -printf (busybox, BSD) the batch's stat reads are left to
+// the single call, which works there, instead of failing.
+func TestReadBatchLeavesStatsToSingleCallsWithoutGNUFind(t *testing.T) {
+	bin := t.TempDir()
+	writeFile(t, filepath.Join(bin, "find"), "#!/bin/sh\necho 'find: unrecognized: -printf' >&2\nexit 1\n", 0o755)
+	f := newFixture(t, sshtest.WithPath(bin))
+	c := dial(t, f.config())
+	p := filepath.Join(f.srv.Dir, "file")
+	writeFile(t, p, "x", 0o644)
+	got, err := c.ReadBatch(context.Background(), []executor.Read{
+		{Kind: executor.ReadStat, Path: p},
+		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo still batched"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[0].Skipped || got[0].Err != nil {
+		t.Errorf("stat without GNU find: %+v, want skipped", got[0])
+	}
+	if got[1].Skipped || string(got[1].Result.Stdout) != "still batched\n" {
+		t.Errorf("the other read: %+v", got[1])
+	}
+	if fi, err := c.Stat(context.Background(), p, false); err != nil || !fi.Exists || fi.Size != 1 {
+		t.Errorf("single stat: %+v %v", fi, err)
+	}
 }

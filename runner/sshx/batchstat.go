@@ -1,0 +1,131 @@
+package sshx
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-deploy/ferry/runner/executor"
+)
+
+// statsScript describes every path in "$@" with two starts of GNU find and
+// one of sha256sum, where statScript costs two or three processes per path
+// (on the lab's hosts a process costs about 1.5 ms, and a host's plan stats
+// tens of paths). It prints, NUL-terminated, a record of three fields per
+// path that exists: the path, "TYPE MODE OWNER GROUP SIZE UID GID" and a
+// link's target; then an empty field; then sha256sum's "HASH  PATH" for each
+// regular file. find -P describes a link itself, as statScript does; its
+// paths are absolute (checkPath), never taken for an expression. Without
+// GNU find (BSD, busybox) it exits statsUnsupported and each path is
+// stat'ed on its own.
+const statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null || exit ` + statsUnsupportedText + `
+find -P "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
+printf '\0'
+find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- {} + 2>/dev/null
+exit 0`
+
+const (
+	statsUnsupported     = 68
+	statsUnsupportedText = "68"
+)
+
+// statsRead is one read standing for the stat reads of paths.
+func statsRead(paths []string) string {
+	words := make([]string, len(paths))
+	for i, p := range paths {
+		words[i] = quote(p)
+	}
+	return "set -- " + strings.Join(words, " ") + "\n" + statsScript
+}
+
+// parseStats turns statsScript's output into one answer per path (in the
+// order of paths); ok is false where the host could not run it.
+func parseStats(res executor.Result, paths []string, host string) ([]executor.ReadAnswer, bool) {
+	if res.ExitCode == statsUnsupported {
+		return nil, false
+	}
+	out := make([]executor.ReadAnswer, len(paths))
+	if !res.OK() {
+		for i, p := range paths {
+			out[i].Err = fmt.Errorf("stat %s on %s: %s", p, host, remoteMessage(res))
+		}
+		return out, true
+	}
+	fields := bytes.Split(res.Stdout, []byte{0})
+	infos := map[string]executor.FileInfo{}
+	regular := map[string]bool{}
+	k := 0
+	for ; k+2 < len(fields) && len(fields[k]) > 0; k += 3 {
+		fi, err := parseStatsRecord(string(fields[k+1]), string(fields[k+2]))
+		if err != nil {
+			return statsFailed(paths, host, err), true
+		}
+		infos[string(fields[k])] = fi
+		regular[string(fields[k])] = string(fields[k+1][:1]) == "f"
+	}
+	if k >= len(fields) || len(fields[k]) != 0 {
+		return statsFailed(paths, host, fmt.Errorf("unexpected output %q", res.Stdout)), true
+	}
+	sums := map[string]string{}
+	for _, f := range fields[k+1:] {
+		sum, p, ok := strings.Cut(string(f), "  ")
+		if ok {
+			sums[p] = sum
+		}
+	}
+	for i, p := range paths {
+		fi, found := infos[p]
+		switch {
+		case !found:
+			// Absent, or not reachable by this user: statScript says
+			// "absent" for both too.
+		case regular[p]:
+			sum, ok := sums[p]
+			if !ok {
+				out[i].Err = fmt.Errorf("stat %s on %s: cannot read the file to hash it", p, host)
+				continue
+			}
+			fi.SHA256 = sum
+		}
+		out[i].Info = fi
+	}
+	return out, true
+}
+
+// parseStatsRecord reads "TYPE MODE OWNER GROUP SIZE UID GID" and a
+// link's target.
+func parseStatsRecord(line, target string) (executor.FileInfo, error) {
+	f := strings.Fields(line)
+	if len(f) != 7 {
+		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", line)
+	}
+	bits, err1 := strconv.ParseUint(f[1], 8, 32)
+	size, err2 := strconv.ParseInt(f[4], 10, 64)
+	if err1 != nil || err2 != nil {
+		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", line)
+	}
+	fi := executor.FileInfo{
+		Exists:  true,
+		IsDir:   f[0] == "d",
+		IsLink:  f[0] == "l",
+		Mode:    executor.ModeFromBits(uint32(bits)),
+		Owner:   f[2],
+		Group:   f[3],
+		Size:    size,
+		OwnerID: f[5],
+		GroupID: f[6],
+	}
+	if fi.IsLink {
+		fi.LinkTo = target
+	}
+	return fi, nil
+}
+
+func statsFailed(paths []string, host string, err error) []executor.ReadAnswer {
+	out := make([]executor.ReadAnswer, len(paths))
+	for i, p := range paths {
+		out[i].Err = fmt.Errorf("stat %s on %s: %w", p, host, err)
+	}
+	return out
+}
