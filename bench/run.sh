@@ -26,7 +26,8 @@ LOCK=/run/ferry-lab-session.lock
 # community.general.ufw module), GNU time, jq, gnuplot for the scale plot.
 pkgs=()
 command -v ansible-playbook >/dev/null || pkgs+=(ansible-core)
-ansible-doc community.general.ufw >/dev/null 2>&1 || pkgs+=(ansible)
+# (ansible-doc exits 0 for a module it cannot find: ask for the collection's folder)
+[ -d /usr/lib/python3/dist-packages/ansible_collections/community/general ] || pkgs+=(ansible)
 [ -x /usr/bin/time ] || pkgs+=(time)
 command -v jq >/dev/null || pkgs+=(jq)
 command -v gnuplot >/dev/null || pkgs+=(gnuplot-nox)
