@@ -3,7 +3,6 @@ package sshx
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
@@ -93,6 +92,9 @@ func parseStats(res executor.Result, paths []string, host string) ([]executor.Re
 	return out, true
 }
 
+// findTypes names find's %y letters as statScript names the types.
+var findTypes = map[string]string{"f": "file", "d": "dir", "l": "link"}
+
 // parseStatsRecord reads "TYPE MODE OWNER GROUP SIZE UID GID" and a
 // link's target.
 func parseStatsRecord(line, target string) (executor.FileInfo, error) {
@@ -100,21 +102,13 @@ func parseStatsRecord(line, target string) (executor.FileInfo, error) {
 	if len(f) != 7 {
 		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", line)
 	}
-	bits, err1 := strconv.ParseUint(f[1], 8, 32)
-	size, err2 := strconv.ParseInt(f[4], 10, 64)
-	if err1 != nil || err2 != nil {
-		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", line)
+	t, ok := findTypes[f[0]]
+	if !ok {
+		t = "other"
 	}
-	fi := executor.FileInfo{
-		Exists:  true,
-		IsDir:   f[0] == "d",
-		IsLink:  f[0] == "l",
-		Mode:    executor.ModeFromBits(uint32(bits)),
-		Owner:   f[2],
-		Group:   f[3],
-		Size:    size,
-		OwnerID: f[5],
-		GroupID: f[6],
+	fi, err := statInfo(t, f[1:])
+	if err != nil {
+		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", line)
 	}
 	if fi.IsLink {
 		fi.LinkTo = target

@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -58,30 +59,39 @@ func parseStat(out string) (executor.FileInfo, error) {
 	if len(lines) < 3 {
 		return executor.FileInfo{}, fmt.Errorf("unexpected stat output %q", out)
 	}
-	f := strings.Fields(lines[1])
-	if len(f) != 4 && len(f) != 6 {
+	fi, err := statInfo(lines[0], strings.Fields(lines[1]))
+	if err != nil {
 		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", lines[1])
+	}
+	fi.SHA256 = lines[2]
+	if fi.IsLink && len(lines) == 4 {
+		fi.LinkTo = strings.TrimSuffix(lines[3], "\n")
+	}
+	return fi, nil
+}
+
+// statInfo describes a path of type t (file, dir, link, other) from the
+// fields "MODE OWNER GROUP SIZE [UID GID]" (MODE in octal).
+func statInfo(t string, f []string) (executor.FileInfo, error) {
+	if len(f) != 4 && len(f) != 6 {
+		return executor.FileInfo{}, fmt.Errorf("%d fields", len(f))
 	}
 	bits, err1 := strconv.ParseUint(f[0], 8, 32)
 	size, err2 := strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil {
-		return executor.FileInfo{}, fmt.Errorf("unexpected stat line %q", lines[1])
+	if err := errors.Join(err1, err2); err != nil {
+		return executor.FileInfo{}, err
 	}
 	fi := executor.FileInfo{
 		Exists: true,
-		IsDir:  lines[0] == "dir",
-		IsLink: lines[0] == "link",
+		IsDir:  t == "dir",
+		IsLink: t == "link",
 		Mode:   executor.ModeFromBits(uint32(bits)),
 		Owner:  f[1],
 		Group:  f[2],
 		Size:   size,
-		SHA256: lines[2],
 	}
 	if len(f) == 6 {
 		fi.OwnerID, fi.GroupID = f[4], f[5]
-	}
-	if fi.IsLink && len(lines) == 4 {
-		fi.LinkTo = strings.TrimSuffix(lines[3], "\n")
 	}
 	return fi, nil
 }
