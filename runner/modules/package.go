@@ -49,21 +49,23 @@ func newPackage(a *argReader) (Module, error) {
 }
 
 // aptRead prints, in one round trip, each package's dpkg status and, only
-// if one is not installed (a no-op installs nothing and needs neither),
-// whether the cache knows the ones not installed (apt-cache is slow, so
-// installed packages skip it) and the age of the package lists: that of
-// the newest of apt's periodic stamp and the lists directory, which
-// "apt-get update" touches.
+// if one is not installed (a no-op installs nothing and needs neither):
+// apt-cache policy of the ones not installed, one call for them all (a
+// candidate version means the cache can install it; policy takes ~20 ms
+// where apt-cache show took ~200 ms a package, and a plan reads every
+// package task's state before the change run reads it again), and the age
+// of the package lists: that of the newest of apt's periodic stamp and the
+// lists directory, which "apt-get update" touches.
 const aptRead = `s=$(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null)
 echo "@@status"; echo "$s"
-echo "@@known"; k=0; for p in "$@"; do
+m=; for p in "$@"; do
   case "
 $s" in *"
 $p	ii"*) continue;; esac
-  k=1
-  apt-cache show --no-all-versions "$p" >/dev/null 2>&1 && echo "$p"
+  m="$m $p"
 done
-[ "$k" = 1 ] || exit 0
+[ -n "$m" ] || exit 0
+echo "@@policy"; apt-cache policy $m 2>/dev/null
 now=$(date +%s); t=0
 for m in $(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists 2>/dev/null); do
   [ "$m" -gt "$t" ] && t=$m
@@ -73,6 +75,24 @@ exit 0`
 
 // rpmRead prints the installed packages among the names.
 const rpmRead = `echo "@@status"; for p in "$@"; do rpm -q --qf '%{NAME}\tii\n' "$p" 2>/dev/null; done; exit 0`
+
+// policyCandidates reads apt-cache policy's "NAME:" blocks: the candidate
+// version of each package apt knows, "(none)" for one it cannot install
+// (purely virtual, or pinned away). A name apt does not know has no block.
+func policyCandidates(out string) map[string]string {
+	c := map[string]string{}
+	name := ""
+	for _, line := range strings.Split(out, "\n") {
+		if n, ok := strings.CutSuffix(line, ":"); ok && !strings.HasPrefix(line, " ") {
+			name = n
+			continue
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate: "); ok && name != "" {
+			c[name] = v
+		}
+	}
+	return c
+}
 
 // aptState is what aptRead found.
 type aptState struct {
@@ -98,8 +118,8 @@ func parseAptRead(out string) (aptState, error) {
 			st.installed[strings.SplitN(name, ":", 2)[0]] = true
 		}
 	}
-	for _, line := range strings.Fields(secs["known"]) {
-		st.known[line] = true
+	for name, candidate := range policyCandidates(secs["policy"]) {
+		st.known[name] = candidate != "(none)"
 	}
 	return st, nil
 }

@@ -117,7 +117,10 @@ func TestPackagePlanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.installed["bash"] || st.installed["nonexistent-pkg-xyz"] || !st.known["ufw"] || st.known["bash"] || st.known["nonexistent-pkg-xyz"] {
+	// Recorded on a Debian 12 lab host: socat can be installed, a purely
+	// virtual package (mail-transport-agent) and an unknown name cannot.
+	if !st.installed["bash"] || st.installed["nonexistent-pkg-xyz"] || !st.known["socat"] || st.known["bash"] ||
+		st.known["nonexistent-pkg-xyz"] || st.known["mail-transport-agent"] {
 		t.Fatalf("parsed %+v", st)
 	}
 	for _, tt := range []struct {
@@ -127,7 +130,8 @@ func TestPackagePlanner(t *testing.T) {
 		summary []string
 	}{
 		{[]string{"bash", "nginx"}, "present", 1 << 20, nil},
-		{[]string{"bash", "ufw"}, "present", 10, []string{"install ufw"}},
+		{[]string{"bash", "socat"}, "present", 10, []string{"install socat"}},
+		{[]string{"mail-transport-agent"}, "present", 10, []string{"apt-get update", "install mail-transport-agent"}},
 		{[]string{"bash", "nonexistent-pkg-xyz"}, "present", 10, []string{"apt-get update", "install nonexistent-pkg-xyz"}},
 		{[]string{"bash", "nginx"}, "absent", 1 << 20, []string{"remove bash, nginx"}},
 	} {
