@@ -53,6 +53,7 @@ fi
 printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
 while l=$(timeout %d head -n 1) && [ -n "$l" ]; do :; done
 rm -f "$d/run.holder"
+[ -z "$R" ] || ` + statedir.MarkDeployed + `
 `
 
 // The holder's heartbeat: ferry sends a line every lockHeartbeat; the
@@ -95,7 +96,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 	}
 	cmd := executor.Command{
 		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), int(lockLease/time.Second)),
-		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
+		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait), "R": realRun(e.opts.Check)},
 		Stdin:  stdinR,
 		Become: hr.host.Conn.Become,
 	}
@@ -181,6 +182,15 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 			return release, nil
 		}
 	}
+}
+
+// realRun is the lock script's $R: "1" when the run is not check mode, so
+// that releasing the lock marks the host deployed (statedir.DeployedFile).
+func realRun(check bool) string {
+	if check {
+		return ""
+	}
+	return "1"
 }
 
 // runToken names this run in the holder file, so that a host reached under

@@ -48,24 +48,18 @@ func newPackage(a *argReader) (Module, error) {
 	return m, nil
 }
 
-// aptRead prints, in one round trip, each package's dpkg status and, only
-// if one is not installed (a no-op installs nothing and needs neither):
-// apt-cache policy of the ones not installed, one call for them all (a
-// candidate version means the cache can install it; policy takes ~20 ms
-// where apt-cache show took ~200 ms a package, and a plan reads every
-// package task's state before the change run reads it again), and the age
-// of the package lists: that of the newest of apt's periodic stamp and the
-// lists directory, which "apt-get update" touches.
-const aptRead = `s=$(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null)
-echo "@@status"; echo "$s"
-m=; for p in "$@"; do
-  case "
-$s" in *"
-$p	ii"*) continue;; esac
-  m="$m $p"
-done
-[ -n "$m" ] || exit 0
-echo "@@policy"; apt-cache policy $m 2>/dev/null
+// aptStatusRead prints each package's dpkg status: all a no-op needs.
+const aptStatusRead = `echo "@@status"; dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null; exit 0`
+
+// aptCacheRead prints, for packages not installed, apt-cache policy (one
+// call for them all; a candidate version means the cache can install the
+// package) and the age of the package lists: that of the newest of apt's
+// periodic stamp and the lists directory, which "apt-get update" touches.
+// It is a read of its own, made only when a package is missing: a plan
+// stops at a host's first change, and on fresh hosts that comes before
+// the package tasks, so their apt-cache calls (up to a second each while
+// apt rebuilds its cache after an update) are not paid twice.
+const aptCacheRead = `echo "@@policy"; apt-cache policy "$@" 2>/dev/null
 now=$(date +%s); t=0
 for m in $(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists 2>/dev/null); do
   [ "$m" -gt "$t" ] && t=$m
@@ -125,25 +119,50 @@ func parseAptRead(out string) (aptState, error) {
 }
 
 func (m *packageModule) read(ctx context.Context, t *Target) (aptState, error) {
-	script := aptRead
+	script := aptStatusRead
 	if m.mgr != "apt" {
 		script = rpmRead
 	}
-	words := make([]string, len(m.names))
-	for i, n := range m.names {
+	out, err := m.run(ctx, t, script, m.names)
+	if err != nil {
+		return aptState{}, err
+	}
+	st, err := parseAptRead(out)
+	if err != nil {
+		return st, fmt.Errorf("package: %w", err)
+	}
+	if m.mgr != "apt" || m.state != "present" {
+		return st, nil
+	}
+	var missing []string
+	for _, n := range m.names {
+		if !st.installed[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return st, nil
+	}
+	more, err := m.run(ctx, t, aptCacheRead, missing)
+	if err != nil {
+		return aptState{}, err
+	}
+	if st, err = parseAptRead(out + more); err != nil {
+		return st, fmt.Errorf("package: %w", err)
+	}
+	return st, nil
+}
+
+// run runs a read script with names as its arguments.
+func (m *packageModule) run(ctx context.Context, t *Target, script string, names []string) (string, error) {
+	words := make([]string, len(names))
+	for i, n := range names {
 		words[i] = quote(n)
 	}
 	res, err := runOK(ctx, t, "package "+strings.Join(m.names, " "), executor.Command{
 		Script: "set -- " + strings.Join(words, " ") + "\n" + script,
 	})
-	if err != nil {
-		return aptState{}, err
-	}
-	st, err := parseAptRead(string(res.Stdout))
-	if err != nil {
-		return st, fmt.Errorf("package: %w", err)
-	}
-	return st, nil
+	return string(res.Stdout), err
 }
 
 // Plan costs one round trip.

@@ -21,13 +21,24 @@ func PendingFile(dir, play string) string { return path.Join(dir, "pending", pla
 // DrainedFile exists while play keeps the host out of rotation.
 func DrainedFile(dir, play string) string { return path.Join(dir, "drained", play) }
 
+// DeployedFile exists once a real (not check mode) deploy has held the
+// host's run lock: a host without it has never been deployed by ferry, and
+// its first deploy is planned in its turn only (runner/planfirst.go).
+func DeployedFile(dir string) string { return path.Join(dir, deployedName) }
+
+const deployedName = "deployed"
+
+// MarkDeployed is shell that creates DeployedFile in the folder $d.
+const MarkDeployed = `: >>"$d/` + deployedName + `"`
+
 // HolderFile names the run holding the host's run lock (run.lock beside
 // it; runner/hostlock.go).
 func HolderFile(dir string) string { return path.Join(dir, "run.holder") }
 
 // Script prints what an earlier run left in the state folder named by
 // $FERRY_STATE_DIR (default Default): one "pending=PLAY/HANDLER" line per
-// pending handler and one "drained=PLAY" line per drained play. It is
+// pending handler, one "drained=PLAY" line per drained play and
+// "deployed=yes" once a real deploy has run there. It is
 // meant to ride with another read of the host (the facts) in one round trip.
 const Script = `for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
   [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
@@ -35,6 +46,7 @@ done
 for f in "${FERRY_STATE_DIR:-` + Default + `}"/drained/*; do
   [ -f "$f" ] && echo "drained=${f##*/}"
 done
+if [ -e "${FERRY_STATE_DIR:-` + Default + `}/` + deployedName + `" ]; then echo deployed=yes; fi
 `
 
 // Left is what an earlier run left on a host.
@@ -43,6 +55,8 @@ type Left struct {
 	PendingHandlers []string
 	// DrainedPlays left the host out of rotation (their run failed).
 	DrainedPlays []string
+	// Deployed is true once a real deploy has run on the host.
+	Deployed bool
 }
 
 // Line takes one "key=value" line of Script's output; it reports whether
@@ -55,6 +69,8 @@ func (l *Left) Line(key, value string) bool {
 		}
 	case "drained":
 		l.DrainedPlays = append(l.DrainedPlays, value)
+	case "deployed":
+		l.Deployed = value == "yes"
 	default:
 		return false
 	}

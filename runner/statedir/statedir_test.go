@@ -53,4 +53,24 @@ func TestScriptReadsWhatTheEngineWrites(t *testing.T) {
 	if l.Line("os_id", "debian") {
 		t.Error("a fact taken for state")
 	}
+	if l.Deployed {
+		t.Error("deployed before MarkDeployed")
+	}
+	mark := exec.Command("sh", "-c", "d="+dir+"\n"+MarkDeployed)
+	if err := mark.Run(); err != nil {
+		t.Fatal(err)
+	}
+	again := exec.Command("sh", "-c", Script)
+	again.Env = cmd.Env
+	if out, err = again.Output(); err != nil {
+		t.Fatal(err)
+	}
+	var after Left
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		after.Line(k, v)
+	}
+	if _, err := os.Stat(DeployedFile(dir)); err != nil || !after.Deployed {
+		t.Errorf("after MarkDeployed: file %v, deployed %v", err, after.Deployed)
+	}
 }

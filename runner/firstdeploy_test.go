@@ -1,0 +1,70 @@
+package runner_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkRole has a check (a read-only shell task) after a task that changes
+// a fresh host; the check counts its runs in the host's root.
+const checkRole = `tasks:
+  - name: config
+    copy: {content: "{{ .v }}\n", dest: "{{ .root }}/config"}
+  - name: check
+    shell: {cmd: "echo run >> {{ .root }}/checks"}
+    changed_when: false
+`
+
+// TestFirstDeployIsNotPlannedFirst: a host ferry never deployed runs its
+// first deploy in its turn only, so that its checks (which on a host not
+// set up yet fail, or wait for services not installed) run once, not once
+// more in a plan. A check-mode run does not count as a deploy; a real one
+// leaves the mark, and the next deploy is planned first again: its no-op
+// is settled by the plan, the check running once in it.
+func TestFirstDeployIsNotPlannedFirst(t *testing.T) {
+	l := newLab(t, 1, "site")
+	l.writeRole("site", checkRole)
+	root := l.roots["h01"]
+	checks := func() int {
+		b, _ := os.ReadFile(filepath.Join(root, "checks"))
+		return strings.Count(string(b), "run")
+	}
+	marked := func() bool {
+		_, err := os.Stat(filepath.Join(root, ".ferry", "deployed"))
+		return err == nil
+	}
+	vars := map[string]any{"v": "one"}
+
+	if _, rc, err := l.deploy(runOpts{extra: vars, check: true}); err != nil || rc.Failed != 0 {
+		t.Fatalf("check run: %v %+v", err, rc)
+	}
+	if marked() {
+		t.Error("a check-mode run marked the host deployed")
+	}
+	before := checks()
+
+	if _, rc, err := l.deploy(runOpts{extra: vars}); err != nil || rc.Failed != 0 || rc.Changed != 1 {
+		t.Fatalf("first deploy: %v %+v", err, rc)
+	}
+	if n := checks() - before; n != 1 {
+		t.Errorf("first deploy ran the check %d times, want 1 (no plan first on a host never deployed)", n)
+	}
+	if !marked() {
+		t.Fatal("a real deploy did not mark the host deployed")
+	}
+
+	rec, rc, err := l.deploy(runOpts{extra: vars})
+	if err != nil || rc.Failed != 0 || rc.Changed != 0 {
+		t.Fatalf("no-op: %v %+v", err, rc)
+	}
+	if n := checks() - before; n != 2 {
+		t.Errorf("after the no-op the check ran %d times in all, want 2", n)
+	}
+	for _, ev := range rec.events {
+		if ev.Kind == "task" && ev.RoundTrips != 0 {
+			t.Errorf("no-op %s: %d round trips in its turn, want 0 (settled by the plan)", ev.Task, ev.RoundTrips)
+		}
+	}
+}
