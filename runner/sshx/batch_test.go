@@ -146,29 +146,37 @@ func allBytes() string {
 }
 
 // TestReadBatchLeavesStatsToSingleCallsWithoutGNUFind: on a host whose
-// find has no -printf (busybox, BSD) the batch's stat reads are left to
-// the single call, which works there, instead of failing.
+// find has no -printf (busybox, BSD), or whose sha256sum has no -z
+// (coreutils before 8.30), the batch's stat reads are left to the single
+// call, which works there, instead of failing.
 func TestReadBatchLeavesStatsToSingleCallsWithoutGNUFind(t *testing.T) {
-	bin := t.TempDir()
-	writeFile(t, filepath.Join(bin, "find"), "#!/bin/sh\necho 'find: unrecognized: -printf' >&2\nexit 1\n", 0o755)
-	f := newFixture(t, sshtest.WithPath(bin))
-	c := dial(t, f.config())
-	p := filepath.Join(f.srv.Dir, "file")
-	writeFile(t, p, "x", 0o644)
-	got, err := c.ReadBatch(context.Background(), []executor.Read{
-		{Kind: executor.ReadStat, Path: p},
-		{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo still batched"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got[0].Skipped || got[0].Err != nil {
-		t.Errorf("stat without GNU find: %+v, want skipped", got[0])
-	}
-	if got[1].Skipped || string(got[1].Result.Stdout) != "still batched\n" {
-		t.Errorf("the other read: %+v", got[1])
-	}
-	if fi, err := c.Stat(context.Background(), p, false); err != nil || !fi.Exists || fi.Size != 1 {
-		t.Errorf("single stat: %+v %v", fi, err)
+	for name, fake := range map[string]string{
+		"find":      "#!/bin/sh\necho 'find: unrecognized: -printf' >&2\nexit 1\n",
+		"sha256sum": "#!/bin/sh\nfor a; do [ \"$a\" = -z ] && { echo \"sha256sum: invalid option -- 'z'\" >&2; exit 1; }; done\nexec /usr/bin/sha256sum \"$@\"\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			bin := t.TempDir()
+			writeFile(t, filepath.Join(bin, name), fake, 0o755)
+			f := newFixture(t, sshtest.WithPath(bin))
+			c := dial(t, f.config())
+			p := filepath.Join(f.srv.Dir, "file")
+			writeFile(t, p, "x", 0o644)
+			got, err := c.ReadBatch(context.Background(), []executor.Read{
+				{Kind: executor.ReadStat, Path: p},
+				{Kind: executor.ReadRun, Cmd: executor.Command{Script: "echo still batched"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got[0].Skipped || got[0].Err != nil {
+				t.Errorf("stat: %+v, want skipped", got[0])
+			}
+			if got[1].Skipped || string(got[1].Result.Stdout) != "still batched\n" {
+				t.Errorf("the other read: %+v", got[1])
+			}
+			if fi, err := c.Stat(context.Background(), p, false); err != nil || !fi.Exists || fi.Size != 1 || fi.SHA256 == "" {
+				t.Errorf("single stat: %+v %v", fi, err)
+			}
+		})
 	}
 }

@@ -16,9 +16,9 @@ import (
 // link's target; then an empty field; then sha256sum's "HASH  PATH" for each
 // regular file. find -P describes a link itself, as statScript does; its
 // paths are absolute (checkPath), never taken for an expression. Without
-// GNU find (BSD, busybox) it exits statsUnsupported and each path is
-// stat'ed on its own.
-const statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null || exit ` + statsUnsupportedText + `
+// GNU find or a sha256sum that knows -z (BSD, busybox, coreutils before
+// 8.30) it exits statsUnsupported and each path is stat'ed on its own.
+const statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null && sha256sum -z </dev/null >/dev/null 2>&1 || exit ` + statsUnsupportedText + `
 find -P "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
 printf '\0'
 find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- {} + 2>/dev/null
