@@ -25,7 +25,8 @@ import (
 // every lockHeartbeat) stops for lockLease (the network cut: sshd may not
 // notice a dead connection for hours), so a lock is never left behind. The
 // holder writes who it is beside the lock, for the message a second run
-// shows.
+// shows. Only real runs take the lock (check mode changes nothing), and the
+// holder marks the host deployed when it ends (statedir.DeployedFile).
 
 // Exit statuses of the lock command: another run holds the lock; this run
 // holds it already (two inventory names for one machine).
@@ -53,7 +54,7 @@ fi
 printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
 while l=$(timeout %d head -n 1) && [ -n "$l" ]; do :; done
 rm -f "$d/run.holder"
-[ -z "$R" ] || ` + statedir.MarkDeployed + `
+` + statedir.MarkDeployed + `
 `
 
 // The holder's heartbeat: ferry sends a line every lockHeartbeat; the
@@ -96,7 +97,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 	}
 	cmd := executor.Command{
 		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), int(lockLease/time.Second)),
-		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait), "R": realRun(e.opts.Check)},
+		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
 		Stdin:  stdinR,
 		Become: hr.host.Conn.Become,
 	}
@@ -182,15 +183,6 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 			return release, nil
 		}
 	}
-}
-
-// realRun is the lock script's $R: "1" when the run is not check mode, so
-// that releasing the lock marks the host deployed (statedir.DeployedFile).
-func realRun(check bool) string {
-	if check {
-		return ""
-	}
-	return "1"
 }
 
 // runToken names this run in the holder file, so that a host reached under

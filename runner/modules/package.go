@@ -88,7 +88,7 @@ func policyCandidates(out string) map[string]string {
 	return c
 }
 
-// aptState is what aptRead found.
+// aptState is what the package reads found (aptStatusRead, aptCacheRead, rpmRead).
 type aptState struct {
 	age       int             // seconds since the last apt-get update (not read, 0, when every package is installed)
 	installed map[string]bool // names dpkg reports as installed

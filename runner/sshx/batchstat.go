@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,16 +19,14 @@ import (
 // paths are absolute (checkPath), never taken for an expression. Without
 // GNU find or a sha256sum that knows -z (BSD, busybox, coreutils before
 // 8.30) it exits statsUnsupported and each path is stat'ed on its own.
-const statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null && sha256sum -z </dev/null >/dev/null 2>&1 || exit ` + statsUnsupportedText + `
+var statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null && sha256sum -z </dev/null >/dev/null 2>&1 || exit ` + itoa(statsUnsupported) + `
 find -P "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
 printf '\0'
 find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- {} + 2>/dev/null
 exit 0`
 
-const (
-	statsUnsupported     = 68
-	statsUnsupportedText = "68"
-)
+// statsUnsupported is statsScript's exit status on a host it cannot serve.
+const statsUnsupported = 68
 
 // statsRead is one read standing for the stat reads of paths.
 func statsRead(paths []string) string {
@@ -44,13 +43,10 @@ func parseStats(res executor.Result, paths []string, host string) ([]executor.Re
 	if res.ExitCode == statsUnsupported {
 		return nil, false
 	}
-	out := make([]executor.ReadAnswer, len(paths))
 	if !res.OK() {
-		for i, p := range paths {
-			out[i].Err = fmt.Errorf("stat %s on %s: %s", p, host, remoteMessage(res))
-		}
-		return out, true
+		return statsFailed(paths, host, errors.New(remoteMessage(res))), true
 	}
+	out := make([]executor.ReadAnswer, len(paths))
 	fields := bytes.Split(res.Stdout, []byte{0})
 	infos := map[string]executor.FileInfo{}
 	regular := map[string]bool{}
@@ -116,6 +112,7 @@ func parseStatsRecord(line, target string) (executor.FileInfo, error) {
 	return fi, nil
 }
 
+// statsFailed gives every path the same error.
 func statsFailed(paths []string, host string, err error) []executor.ReadAnswer {
 	out := make([]executor.ReadAnswer, len(paths))
 	for i, p := range paths {
