@@ -52,7 +52,7 @@ func mysqlRun(ctx context.Context, t *Target, what, opts, sql string, env map[st
 		Become: true,
 	})
 	if err != nil {
-		return res, fmt.Errorf("%s", redact(err.Error(), secrets...))
+		return res, redactErr(err, secrets...)
 	}
 	return res, nil
 }

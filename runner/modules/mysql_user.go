@@ -203,7 +203,7 @@ func (m *mysqlUserModule) read(ctx context.Context, t *Target) (mysqlUserState, 
 	}
 	res, err := run(ctx, t, "mysql_user "+m.display(), mysqlUserCommand(m.readSQL(), env))
 	if err != nil {
-		return mysqlUserState{}, fmt.Errorf("%s", redact(err.Error(), m.secrets()...))
+		return mysqlUserState{}, redactErr(err, m.secrets()...)
 	}
 	st := parseMySQLUserRead(string(res.Stdout))
 	// --force carries on past "no such grant" (1141) for a missing user;

@@ -61,6 +61,24 @@ func redact(s string, secrets ...string) string {
 	return s
 }
 
+// redactedError is an error with secrets masked out of its message. It
+// still unwraps to the error it masks, so that the engine sees the cause
+// under the mask: an unreachable host, a cancelled run, or a read the plan
+// has yet to fetch in its host's batch (a chain cut here made every MariaDB
+// read of a no-op a round trip of its own).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr is err with the secrets masked out of its message.
+func redactErr(err error, secrets ...string) error {
+	return &redactedError{msg: redact(err.Error(), secrets...), err: err}
+}
+
 // sections splits output printed as "@@name" marker lines followed by
 // content, so that one script can return several reads at once.
 func sections(out string) map[string]string { return hostread.Sections(out) }
