@@ -140,9 +140,12 @@ func (c *Client) session(ctx context.Context, line string, stdin io.Reader, stdo
 		return 0, c.transport("start command", err)
 	}
 	// Feed stdin ourselves: a remote command that exits without reading
-	// it must not make Wait report a write error.
+	// it must not make Wait report a write error. Through a small buffer:
+	// io.Copy would take 32 kB for as long as the session lives (the run
+	// lock's session lives as long as the run), hiding WriteTo so that a
+	// MultiReader does not take its own.
 	go func() {
-		_, _ = io.Copy(in, stdin)
+		_, _ = io.CopyBuffer(in, struct{ io.Reader }{stdin}, make([]byte, 4<<10))
 		in.Close()
 	}()
 	waited := make(chan error, 1)
