@@ -292,16 +292,16 @@ func newPropRunner(t *testing.T) *propRunner {
 // case (each case starts from a wiped folder), except the handlers a run
 // left pending or the hosts it drained, which are read again whenever the
 // state folder holds any.
-func cachedFacts() func(context.Context, executor.Executor, string) (map[string]any, statedir.Left, error) {
+func cachedFacts() func(context.Context, executor.Executor, string, bool) (map[string]any, statedir.Left, error) {
 	var once map[string]any
-	return func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
+	return func(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error) {
 		_, errP := os.Stat(filepath.Join(stateDir, "pending"))
 		_, errD := os.Stat(filepath.Join(stateDir, "drained"))
 		if !errors.Is(errP, fs.ErrNotExist) || !errors.Is(errD, fs.ErrNotExist) {
-			return facts.GatherIn(ctx, x, stateDir)
+			return facts.GatherIn(ctx, x, stateDir, become)
 		}
 		if once == nil {
-			f, _, err := facts.GatherIn(ctx, x, stateDir)
+			f, _, err := facts.GatherIn(ctx, x, stateDir, become)
 			if err != nil {
 				return nil, statedir.Left{}, err
 			}

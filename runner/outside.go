@@ -143,7 +143,7 @@ func (e *Engine) readyForTasks(ctx context.Context, hr *hostRun) error {
 		hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 	}
 	var err error
-	if hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir); err != nil {
+	if hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become); err != nil {
 		if hr.unlock != nil {
 			hr.unlock()
 			hr.unlock = nil

@@ -42,8 +42,8 @@ type Options struct {
 	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
 	// Gather reads a host's facts, and what a previous run left in its
 	// state folder stateDir (pending handlers, drained plays), in one
-	// round trip.
-	Gather func(ctx context.Context, x executor.Executor, stateDir string) (map[string]any, statedir.Left, error)
+	// round trip; with become as root (facts.GatherIn).
+	Gather func(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error)
 	// LockTimeout is how long to wait for a host another run holds
 	// (hostlock.go); 0 fails at once naming the holder.
 	LockTimeout time.Duration
@@ -199,7 +199,7 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 				if e.opts.Check {
 					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 				}
-				hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir)
+				hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become)
 				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			e.watchStep(h.Name, "") // connected: off the status area until its play

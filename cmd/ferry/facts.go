@@ -76,7 +76,7 @@ func runFacts(cmd *cobra.Command, f factsFlags, pattern string) error {
 			r := hostFacts{Event: "facts", Host: h.Name, Status: "ok"}
 			x, err := connect(cmd.Context(), h)
 			if err == nil {
-				r.Facts, _, err = gatherFacts(cmd.Context(), x, stateDir)
+				r.Facts, _, err = gatherFacts(cmd.Context(), x, stateDir, h.Conn.Become)
 				x.Close()
 			}
 			if err != nil {

@@ -405,6 +405,42 @@ handlers:
 // host (pending handlers persisted on the host, see doc/guarantees.md).
 func TestFaultHandlerPending(t *testing.T) {
 	s := newFaultSite(t, "pending", []string{"web-01"}, "")
+	handlerPending(t, s)
+}
+
+// TestFaultHandlerPendingWithBecome is TestFaultHandlerPending for a user
+// who logs in unprivileged and becomes root with sudo: the pending list
+// is written as root in a folder only root may read, so the next run must
+// read it as root too (it read it as the login user, found nothing and
+// never ran the handler).
+func TestFaultHandlerPendingWithBecome(t *testing.T) {
+	const user = "ferrydeploy"
+	hadSudo := onHostOK(t, "web-01", "command -v sudo")
+	mustOnHost(t, "web-01", `set -e
+command -v sudo >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null
+id `+user+` >/dev/null 2>&1 || useradd -m -s /bin/sh `+user+`
+echo '`+user+` ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/`+user+`
+install -d -m 700 -o `+user+` -g `+user+` /home/`+user+`/.ssh
+install -m 600 -o `+user+` -g `+user+` /root/.ssh/authorized_keys /home/`+user+`/.ssh/authorized_keys`)
+	t.Cleanup(func() {
+		script := "userdel -r " + user + " 2>/dev/null; rm -f /etc/sudoers.d/" + user
+		if !hadSudo {
+			script += "; DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sudo >/dev/null"
+		}
+		runOnHost(t, "web-01", script)
+	})
+	s := newFaultSite(t, "pending", []string{"web-01"}, "")
+	inv, _ := os.ReadFile(s.inv)
+	asUser := strings.Replace(string(inv), "user: root,", "user: "+user+", become: true,", 1)
+	if asUser == string(inv) {
+		t.Fatalf("the site's inventory logs in as no user to replace:\n%s", inv)
+	}
+	s.write("inventory.yml", asUser)
+	handlerPending(t, s)
+}
+
+// handlerPending is the scenario of TestFaultHandlerPending on web-01.
+func handlerPending(t *testing.T, s *faultSite) {
 	s.role("pending", pendingRole, nil)
 	t.Cleanup(func() { runOnHost(t, "web-01", "rm -rf /srv/fault-handler /var/lib/ferry/pending") })
 	loaded := func() string {

@@ -47,15 +47,18 @@ awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
 // hostname, addresses ([]string: IPv4 and IPv6 without loopback and
 // link-local ones), cpus (int), memory_mb (int).
 func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error) {
-	f, _, err := GatherIn(ctx, exec, "")
+	f, _, err := GatherIn(ctx, exec, "", false)
 	return f, err
 }
 
 // GatherIn is Gather for a host whose ferry state lives in stateDir instead
 // of statedir.Default; what an earlier run left there (pending handlers,
 // drained plays) comes back beside the facts, in the same round trip.
-func GatherIn(ctx context.Context, exec executor.Executor, stateDir string) (map[string]any, statedir.Left, error) {
-	cmd := executor.Command{Script: script}
+// become reads as root, as the runs that wrote the state folder did: a
+// host reached as an unprivileged user writes it through sudo, in folders
+// only root may read.
+func GatherIn(ctx context.Context, exec executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error) {
+	cmd := executor.Command{Script: script, Become: become}
 	if stateDir != "" {
 		cmd.Env = map[string]string{"FERRY_STATE_DIR": stateDir}
 	}
