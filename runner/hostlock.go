@@ -72,9 +72,47 @@ const (
 	maxLockPoll = time.Second
 )
 
+// lockAndGather takes hr's run lock when lock is set, and reads the host's
+// facts and state folder through hr.exec. The facts read is the lock's
+// first poll: the state folder's holder line confirms the lock in the same
+// round trip (only a holder naming this run does; the facts are read after
+// that line, so under the lock). On failure hr is left unlocked.
+func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) error {
+	gathered := false
+	gather := func() (err error) {
+		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become)
+		return err
+	}
+	if lock {
+		confirm := func(token string) bool {
+			gathered = gather() == nil && hr.left.Holder == token
+			return gathered
+		}
+		// The lock's own exchanges are not a step's round trips: uncounted.
+		unlock, err := e.lockHost(ctx, hr.exec.Executor, hr, confirm)
+		if err != nil {
+			return err
+		}
+		hr.unlock = unlock
+	}
+	if gathered {
+		return nil
+	}
+	if err := gather(); err != nil {
+		if hr.unlock != nil {
+			hr.unlock()
+			hr.unlock = nil
+		}
+		return err
+	}
+	return nil
+}
+
 // lockHost takes hr's run lock through x and returns its release. A host
-// held by another run fails with a message naming the holder.
-func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun) (release func(), err error) {
+// held by another run fails with a message naming the holder. confirm,
+// when set, is the first poll: it reads the host its own way and reports
+// whether the holder file named token.
+func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun, confirm func(token string) bool) (release func(), err error) {
 	token, err := e.runToken()
 	if err != nil {
 		return nil, err
@@ -177,6 +215,14 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun)
 		case <-tick.C:
 			interval = min(2*interval, maxLockPoll)
 			tick.Reset(interval)
+		}
+		if confirm != nil {
+			ok := confirm(token)
+			confirm = nil
+			if ok {
+				return release, nil
+			}
+			continue
 		}
 		res, err := x.Run(ctx, executor.Command{Script: "cat " + shq(holderFile) + " 2>/dev/null", Become: hr.host.Conn.Become})
 		if err == nil && strings.HasPrefix(string(res.Stdout), token+" ") {

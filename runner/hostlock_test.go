@@ -5,12 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ferry-deploy/ferry/inventory"
+	"github.com/ferry-deploy/ferry/runner/executor"
+	"github.com/ferry-deploy/ferry/runner/facts"
 	"github.com/ferry-deploy/ferry/runner/sshtest"
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // TestRunLockLeaseExpires: a holder whose heartbeat stopped (the network
@@ -39,17 +43,17 @@ func TestRunLockLeaseExpires(t *testing.T) {
 	// Both connections are open before the lease starts, so that a slow
 	// handshake on a loaded machine cannot outlast it.
 	firstConn, secondConn := dial(), dial()
-	releaseFirst, err := first.lockHost(context.Background(), firstConn, hr)
+	releaseFirst, err := first.lockHost(context.Background(), firstConn, hr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releaseFirst()
-	if _, err := second.lockHost(context.Background(), secondConn, hr); err == nil || !strings.Contains(err.Error(), "locked by") {
+	if _, err := second.lockHost(context.Background(), secondConn, hr, nil); err == nil || !strings.Contains(err.Error(), "locked by") {
 		t.Fatalf("while the first run holds the lock: %v", err)
 	}
 	second.opts.LockTimeout = 20 * time.Second
 	start := time.Now()
-	release, err := second.lockHost(context.Background(), dial(), hr)
+	release, err := second.lockHost(context.Background(), dial(), hr, nil)
 	if err != nil {
 		t.Fatalf("after the lease: %v", err)
 	}
@@ -87,7 +91,7 @@ func TestRunLockWrongSudoPasswordTriesOnce(t *testing.T) {
 	}
 	defer c.Close()
 	hr := &hostRun{host: &inventory.Host{Name: "h01", Conn: inventory.Connection{Become: true}}, stateDir: srv.Dir + "/.ferry"}
-	if _, err := (&Engine{}).lockHost(context.Background(), c, hr); err == nil || !strings.Contains(err.Error(), "sudo") {
+	if _, err := (&Engine{}).lockHost(context.Background(), c, hr, nil); err == nil || !strings.Contains(err.Error(), "sudo") {
 		t.Errorf("lock with a wrong sudo password: %v", err)
 	}
 	b, _ := os.ReadFile(log)
@@ -124,7 +128,7 @@ func TestRunLockKeepsStateFolderMode(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		release, err := (&Engine{}).lockHost(context.Background(), c, &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: dir})
+		release, err := (&Engine{}).lockHost(context.Background(), c, &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: dir}, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -136,5 +140,65 @@ func TestRunLockKeepsStateFolderMode(t *testing.T) {
 		if got := fi.Mode().Perm(); got != tc.want {
 			t.Errorf("%s folder: mode %o after the lock, want %o", tc.name, got, tc.want)
 		}
+	}
+}
+
+// holderReads counts the separate reads of the holder file (the lock's
+// polls other than the facts read).
+type holderReads struct {
+	executor.Executor
+	n *atomic.Int32
+}
+
+func (h holderReads) Run(ctx context.Context, c executor.Command) (executor.Result, error) {
+	if strings.HasPrefix(c.Script, "cat ") && strings.Contains(c.Script, "run.holder") {
+		h.n.Add(1)
+	}
+	return h.Executor.Run(ctx, c)
+}
+
+// TestRunLockConfirmedByTheFactsRead: the facts read is the lock's first
+// poll; when it finds this run's name in the holder file, the lock needs no
+// read of its own and the facts are not read again. Whichever way the lock
+// was confirmed, the facts kept are read under it.
+func TestRunLockConfirmedByTheFactsRead(t *testing.T) {
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
+	c, err := sshx.Dial(context.Background(), sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
+		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var gathers, polls atomic.Int32
+	e := &Engine{opts: Options{Gather: func(ctx context.Context, x executor.Executor, dir string, become bool) (map[string]any, statedir.Left, error) {
+		gathers.Add(1)
+		return facts.GatherIn(ctx, x, dir, become)
+	}}}
+	confirmedByFacts := 0
+	for range 5 {
+		gathers.Store(0)
+		polls.Store(0)
+		hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
+		hr.exec = &countingExecutor{Executor: holderReads{c, &polls}}
+		if err := e.lockAndGather(context.Background(), hr, true); err != nil {
+			t.Fatal(err)
+		}
+		hr.unlock()
+		if hr.left.Holder != e.runID || hr.facts["hostname"] == "" {
+			t.Errorf("facts read outside the lock: holder %q (this run %q), facts %v", hr.left.Holder, e.runID, hr.facts)
+		}
+		switch g, p := gathers.Load(), polls.Load(); {
+		case g == 1 && p == 0:
+			confirmedByFacts++
+		case g == 1:
+			t.Errorf("the lock read the holder %d times after the facts read confirmed it", p)
+		case g > 2:
+			t.Errorf("facts read %d times", g)
+		}
+	}
+	if confirmedByFacts == 0 {
+		t.Errorf("the facts read never confirmed the lock in 5 runs")
 	}
 }

@@ -131,24 +131,11 @@ func (e *Engine) outsideRun(h *inventory.Host, x executor.Executor) *hostRun {
 // (in a real run, but the controller), its prediction started (in check
 // mode) and its facts read. On failure it is left bare and unlocked.
 func (e *Engine) readyForTasks(ctx context.Context, hr *hostRun) error {
-	if !e.opts.Check && !e.isController(hr.host) {
-		// Uncounted: the lock is not a step's round trip.
-		unlock, err := e.lockHost(ctx, hr.exec.Executor, hr)
-		if err != nil {
-			return err
-		}
-		hr.unlock = unlock
+	if err := e.lockAndGather(ctx, hr, !e.opts.Check && !e.isController(hr.host)); err != nil {
+		return err
 	}
 	if e.opts.Check {
 		hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
-	}
-	var err error
-	if hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become); err != nil {
-		if hr.unlock != nil {
-			hr.unlock()
-			hr.unlock = nil
-		}
-		return err
 	}
 	hr.bare = false
 	return nil

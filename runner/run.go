@@ -188,18 +188,17 @@ func (e *Engine) connectAll(ctx context.Context, plays []Play) {
 		g.Go(func() error {
 			e.watchStep(h.Name, "connecting")
 			x, err := e.opts.Connect(ctx, h)
-			if err == nil && !e.opts.Check {
-				// Uncounted: the lock is not a step's round trip.
-				if hr.unlock, err = e.lockHost(ctx, x, hr); err != nil {
+			if err == nil {
+				hr.exec = &countingExecutor{Executor: x}
+				if err = e.lockAndGather(ctx, hr, !e.opts.Check); err != nil {
 					x.Close()
+					hr.exec = nil
 				}
 			}
 			if err == nil {
-				hr.exec = &countingExecutor{Executor: x}
 				if e.opts.Check {
 					hr.predicted = hoststate.NewOverlay(hoststate.New(), hr.exec)
 				}
-				hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become)
 				hr.exec.reads.on = e.opts.Steps != nil || e.opts.Expect != nil
 			}
 			e.watchStep(h.Name, "") // connected: off the status area until its play

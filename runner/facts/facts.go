@@ -20,8 +20,9 @@ import (
 // script prints one "key=value" line per fact. It only reads, needs no
 // privileges and relies on nothing beyond POSIX sh and /proc, with
 // iproute2's ip preferred (its lines are read by hostread's address
-// reader) and hostname -I as the fallback for addresses.
-const script = `if [ -r /etc/os-release ]; then . /etc/os-release; fi
+// reader) and hostname -I as the fallback for addresses. The state folder
+// comes first: its holder line confirms a run lock for all that follows.
+const script = statedir.Script + `if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-}"
 echo "os_version=${VERSION_ID:-}"
 echo "os_like=${ID_LIKE:-}"
@@ -37,7 +38,7 @@ else
 fi
 echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
-` + statedir.Script + `exit 0
+exit 0
 `
 
 // Gather reads the facts of the host behind exec with a single command.

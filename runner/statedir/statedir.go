@@ -38,9 +38,12 @@ func HolderFile(dir string) string { return path.Join(dir, "run.holder") }
 // Script prints what an earlier run left in the state folder named by
 // $FERRY_STATE_DIR (default Default): one "pending=PLAY/HANDLER" line per
 // pending handler, one "drained=PLAY" line per drained play and
-// "deployed=yes" once a real deploy has run there. It is
-// meant to ride with another read of the host (the facts) in one round trip.
-const Script = `for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
+// "deployed=yes" once a real deploy has run there; first, "holder=RUN",
+// the run that holds the host's run lock, so that a read made under the
+// lock can confirm it (runner/hostlock.go). It is meant to ride with
+// another read of the host (the facts) in one round trip, before it.
+const Script = `{ read -r h _ <"${FERRY_STATE_DIR:-` + Default + `}/run.holder" && echo "holder=$h"; } 2>/dev/null
+for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
   [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
 done
 for f in "${FERRY_STATE_DIR:-` + Default + `}"/drained/*; do
@@ -57,6 +60,9 @@ type Left struct {
 	DrainedPlays []string
 	// Deployed is true once a real deploy has run on the host.
 	Deployed bool
+	// Holder names the run that held the host's run lock when it was read
+	// ("" when none).
+	Holder string
 }
 
 // Line takes one "key=value" line of Script's output; it reports whether
@@ -71,6 +77,8 @@ func (l *Left) Line(key, value string) bool {
 		l.DrainedPlays = append(l.DrainedPlays, value)
 	case "deployed":
 		l.Deployed = value == "yes"
+	case "holder":
+		l.Holder = value
 	default:
 		return false
 	}

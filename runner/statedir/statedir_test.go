@@ -56,6 +56,12 @@ func TestScriptReadsWhatTheEngineWrites(t *testing.T) {
 	if l.Deployed {
 		t.Error("deployed before MarkDeployed")
 	}
+	if l.Holder != "" {
+		t.Errorf("holder %q with no run holding the lock", l.Holder)
+	}
+	if err := os.WriteFile(HolderFile(dir), []byte("ferry-0123 ops@laptop pid 42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	mark := exec.Command("sh", "-c", "d="+dir+"\n"+MarkDeployed)
 	if err := mark.Run(); err != nil {
 		t.Fatal(err)
@@ -69,6 +75,9 @@ func TestScriptReadsWhatTheEngineWrites(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		k, v, _ := strings.Cut(line, "=")
 		after.Line(k, v)
+	}
+	if after.Holder != "ferry-0123" {
+		t.Errorf("holder %q, want the run's name alone", after.Holder)
 	}
 	if _, err := os.Stat(DeployedFile(dir)); err != nil || !after.Deployed {
 		t.Errorf("after MarkDeployed: file %v, deployed %v", err, after.Deployed)
