@@ -292,16 +292,16 @@ func newPropRunner(t *testing.T) *propRunner {
 // case (each case starts from a wiped folder), except the handlers a run
 // left pending or the hosts it drained, which are read again whenever the
 // state folder holds any.
-func cachedFacts() func(context.Context, executor.Executor, string, bool) (map[string]any, statedir.Left, error) {
+func cachedFacts() func(context.Context, executor.Executor, statedir.Where) (map[string]any, statedir.Left, error) {
 	var once map[string]any
-	return func(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error) {
-		_, errP := os.Stat(filepath.Join(stateDir, "pending"))
-		_, errD := os.Stat(filepath.Join(stateDir, "drained"))
+	return func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
+		_, errP := os.Stat(filepath.Join(w.Dir, "pending"))
+		_, errD := os.Stat(filepath.Join(w.Dir, "drained"))
 		if !errors.Is(errP, fs.ErrNotExist) || !errors.Is(errD, fs.ErrNotExist) {
-			return facts.GatherIn(ctx, x, stateDir, become)
+			return facts.GatherIn(ctx, x, w)
 		}
 		if once == nil {
-			f, _, err := facts.GatherIn(ctx, x, stateDir, become)
+			f, _, err := facts.GatherIn(ctx, x, w)
 			if err != nil {
 				return nil, statedir.Left{}, err
 			}

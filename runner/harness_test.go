@@ -42,7 +42,7 @@ type lab struct {
 	// closed by a run), so that thousands of runs cost no handshake.
 	shared executor.Executor
 	// gather, when set, reads facts instead of facts.GatherIn.
-	gather func(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error)
+	gather func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error)
 }
 
 type keepOpen struct{ executor.Executor }

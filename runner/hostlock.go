@@ -74,18 +74,23 @@ const (
 
 // lockAndGather takes hr's run lock when lock is set, and reads the host's
 // facts and state folder through hr.exec. The facts read is the lock's
-// first poll: the state folder's holder line confirms the lock in the same
-// round trip (only a holder naming this run does; the facts are read after
-// that line, so under the lock). On failure hr is left unlocked.
+// first poll, sent while the lock is being taken: its script waits a moment
+// for the holder file to name this run (statedir.Where.Run), and the facts
+// come after that line, so under the lock. Only when it saw another holder
+// does the lock poll on its own, and the facts are read again once it is
+// taken. On failure hr is left unlocked.
 func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) error {
 	gathered := false
+	where := statedir.Where{Dir: hr.stateDir, Become: hr.host.Conn.Become}
 	gather := func() (err error) {
-		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, hr.stateDir, hr.host.Conn.Become)
+		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, where)
 		return err
 	}
 	if lock {
 		confirm := func(token string) bool {
+			where.Run = token
 			gathered = gather() == nil && hr.left.Holder == token
+			where.Run = ""
 			return gathered
 		}
 		// The lock's own exchanges are not a step's round trips: uncounted.
@@ -110,8 +115,9 @@ func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) erro
 
 // lockHost takes hr's run lock through x and returns its release. A host
 // held by another run fails with a message naming the holder. confirm,
-// when set, is the first poll: it reads the host its own way and reports
-// whether the holder file named token.
+// when set, is the first poll, made while the lock is being taken: it
+// reads the host its own way and reports whether the holder file named
+// token.
 func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun, confirm func(token string) bool) (release func(), err error) {
 	token, err := e.runToken()
 	if err != nil {
@@ -181,6 +187,9 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 		case <-time.After(5 * time.Second):
 		}
 	}
+	if confirm != nil && confirm(token) {
+		return release, nil
+	}
 	holderFile := statedir.HolderFile(hr.stateDir)
 	interval := lockPoll
 	tick := time.NewTimer(interval)
@@ -215,14 +224,6 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 		case <-tick.C:
 			interval = min(2*interval, maxLockPoll)
 			tick.Reset(interval)
-		}
-		if confirm != nil {
-			ok := confirm(token)
-			confirm = nil
-			if ok {
-				return release, nil
-			}
-			continue
 		}
 		res, err := x.Run(ctx, executor.Command{Script: "cat " + shq(holderFile) + " 2>/dev/null", Become: hr.host.Conn.Become})
 		if err == nil && strings.HasPrefix(string(res.Stdout), token+" ") {

@@ -172,9 +172,9 @@ func TestRunLockConfirmedByTheFactsRead(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 	var gathers, polls atomic.Int32
-	e := &Engine{opts: Options{Gather: func(ctx context.Context, x executor.Executor, dir string, become bool) (map[string]any, statedir.Left, error) {
+	e := &Engine{opts: Options{Gather: func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
 		gathers.Add(1)
-		return facts.GatherIn(ctx, x, dir, become)
+		return facts.GatherIn(ctx, x, w)
 	}}}
 	confirmedByFacts := 0
 	for range 5 {

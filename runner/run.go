@@ -41,9 +41,9 @@ type Options struct {
 	// Connect opens the one connection a host uses for the whole run.
 	Connect func(ctx context.Context, h *inventory.Host) (executor.Executor, error)
 	// Gather reads a host's facts, and what a previous run left in its
-	// state folder stateDir (pending handlers, drained plays), in one
-	// round trip; with become as root (facts.GatherIn).
-	Gather func(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error)
+	// state folder (pending handlers, drained plays, the run lock's
+	// holder), in one round trip (facts.GatherIn).
+	Gather func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error)
 	// LockTimeout is how long to wait for a host another run holds
 	// (hostlock.go); 0 fails at once naming the holder.
 	LockTimeout time.Duration

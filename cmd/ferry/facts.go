@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ferry-deploy/ferry/runner/sshx"
+	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
 // factsFlags are the options of `ferry facts`.
@@ -76,7 +77,7 @@ func runFacts(cmd *cobra.Command, f factsFlags, pattern string) error {
 			r := hostFacts{Event: "facts", Host: h.Name, Status: "ok"}
 			x, err := connect(cmd.Context(), h)
 			if err == nil {
-				r.Facts, _, err = gatherFacts(cmd.Context(), x, stateDir, h.Conn.Become)
+				r.Facts, _, err = gatherFacts(cmd.Context(), x, statedir.Where{Dir: stateDir, Become: h.Conn.Become})
 				x.Close()
 			}
 			if err != nil {

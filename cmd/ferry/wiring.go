@@ -93,8 +93,8 @@ func (c *connFlags) connector(inv *inventory.Inventory) func(context.Context, *i
 // role's admin socket), the load balancer of the built-in roles.
 var loadBalancer runner.LoadBalancer = support.HAProxy{}
 
-func gatherFacts(ctx context.Context, x executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error) {
-	return facts.GatherIn(ctx, x, stateDir, become)
+func gatherFacts(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
+	return facts.GatherIn(ctx, x, w)
 }
 
 // newRoleLoader searches --roles-path folders, then roles/ beside the

@@ -48,21 +48,16 @@ exit 0
 // hostname, addresses ([]string: IPv4 and IPv6 without loopback and
 // link-local ones), cpus (int), memory_mb (int).
 func Gather(ctx context.Context, exec executor.Executor) (map[string]any, error) {
-	f, _, err := GatherIn(ctx, exec, "", false)
+	f, _, err := GatherIn(ctx, exec, statedir.Where{})
 	return f, err
 }
 
-// GatherIn is Gather for a host whose ferry state lives in stateDir instead
-// of statedir.Default; what an earlier run left there (pending handlers,
-// drained plays) comes back beside the facts, in the same round trip.
-// become reads as root, as the runs that wrote the state folder did: a
-// host reached as an unprivileged user writes it through sudo, in folders
-// only root may read.
-func GatherIn(ctx context.Context, exec executor.Executor, stateDir string, become bool) (map[string]any, statedir.Left, error) {
-	cmd := executor.Command{Script: script, Become: become}
-	if stateDir != "" {
-		cmd.Env = map[string]string{"FERRY_STATE_DIR": stateDir}
-	}
+// GatherIn is Gather that also reads what an earlier run left in the
+// host's state folder (pending handlers, drained plays, the run lock's
+// holder), in the same round trip, as w says (with w.Become as root: the
+// runs that wrote it did so too).
+func GatherIn(ctx context.Context, exec executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
+	cmd := executor.Command{Script: script, Become: w.Become, Env: w.Env()}
 	res, err := exec.Run(ctx, cmd)
 	if err != nil {
 		return nil, statedir.Left{}, fmt.Errorf("gather facts: %w", err)

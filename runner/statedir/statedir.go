@@ -35,14 +35,46 @@ const MarkDeployed = `: >>"$d/` + deployedName + `"`
 // it; runner/hostlock.go).
 func HolderFile(dir string) string { return path.Join(dir, "run.holder") }
 
+// Where says which state folder to read, and how.
+type Where struct {
+	// Dir is the state folder ("" is Default).
+	Dir string
+	// Become reads it as root: a host reached as an unprivileged user is
+	// written through sudo, in folders only root may read.
+	Become bool
+	// Run, when set, names the run that is taking the host's run lock:
+	// Script waits up to a second for the holder file to name it, so that
+	// the read confirms the lock (runner/hostlock.go).
+	Run string
+}
+
+// Env is the environment that tells Script w.
+func (w Where) Env() map[string]string {
+	env := map[string]string{}
+	if w.Dir != "" {
+		env["FERRY_STATE_DIR"] = w.Dir
+	}
+	if w.Run != "" {
+		env["FERRY_RUN"] = w.Run
+	}
+	return env
+}
+
 // Script prints what an earlier run left in the state folder named by
 // $FERRY_STATE_DIR (default Default): one "pending=PLAY/HANDLER" line per
 // pending handler, one "drained=PLAY" line per drained play and
-// "deployed=yes" once a real deploy has run there; first, "holder=RUN",
-// the run that holds the host's run lock, so that a read made under the
-// lock can confirm it (runner/hostlock.go). It is meant to ride with
-// another read of the host (the facts) in one round trip, before it.
-const Script = `{ read -r h _ <"${FERRY_STATE_DIR:-` + Default + `}/run.holder" && echo "holder=$h"; } 2>/dev/null
+// "deployed=yes" once a real deploy has run there. First comes
+// "holder=RUN", the run that holds the host's run lock; with $FERRY_RUN
+// set, once the holder is that run or a second has passed, so that a read
+// made while the run takes its lock confirms it and reads the rest under
+// it. It is meant to ride with another read of the host (the facts) in one
+// round trip, before it.
+const Script = `i=0
+while h=; { read -r h _ <"${FERRY_STATE_DIR:-` + Default + `}/run.holder"; } 2>/dev/null
+  [ -n "${FERRY_RUN:-}" ] && [ "$h" != "$FERRY_RUN" ] && [ $i -lt 20 ]; do
+  i=$((i + 1)); sleep 0.05
+done
+[ -z "$h" ] || echo "holder=$h"
 for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
   [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
 done

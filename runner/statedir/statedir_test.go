@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestScriptReadsWhatTheEngineWrites: Script, run by a real shell against
@@ -81,5 +82,40 @@ func TestScriptReadsWhatTheEngineWrites(t *testing.T) {
 	}
 	if _, err := os.Stat(DeployedFile(dir)); err != nil || !after.Deployed {
 		t.Errorf("after MarkDeployed: file %v, deployed %v", err, after.Deployed)
+	}
+}
+
+// TestScriptWaitsForTheRunsLock: with $FERRY_RUN set, Script reports the
+// holder once the holder file names that run (the lock taken while the
+// read was under way), and gives up after a second to report whichever
+// run holds the lock.
+func TestScriptWaitsForTheRunsLock(t *testing.T) {
+	holder := func(dir, run string, after time.Duration) string {
+		done := make(chan error, 1)
+		go func() {
+			time.Sleep(after)
+			done <- os.WriteFile(HolderFile(dir), []byte(run+" ops@laptop\n"), 0o600)
+		}()
+		cmd := exec.Command("sh", "-c", Script)
+		cmd.Env = append(os.Environ(), "FERRY_STATE_DIR="+dir, "FERRY_RUN=ferry-mine")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var l Left
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			l.Line(k, v)
+		}
+		return l.Holder
+	}
+	if got := holder(t.TempDir(), "ferry-mine", 300*time.Millisecond); got != "ferry-mine" {
+		t.Errorf("lock taken while the read waited: holder %q, want ferry-mine", got)
+	}
+	if got := holder(t.TempDir(), "ferry-other", 0); got != "ferry-other" {
+		t.Errorf("lock held by another run: holder %q, want ferry-other", got)
 	}
 }
