@@ -415,28 +415,47 @@ func TestFaultHandlerPending(t *testing.T) {
 // never ran the handler).
 func TestFaultHandlerPendingWithBecome(t *testing.T) {
 	const user = "ferrydeploy"
-	hadSudo := onHostOK(t, "web-01", "command -v sudo")
-	mustOnHost(t, "web-01", `set -e
+	sudoUser(t, "web-01", user, "echo '"+user+" ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/"+user, "rm -f /etc/sudoers.d/"+user)
+	s := newFaultSite(t, "pending", []string{"web-01"}, "")
+	s.connectAs(user + ", become: true")
+	handlerPending(t, s)
+}
+
+// sudoUser makes user on host, who logs in with the lab's key and may use
+// sudo as setup (shell, run as root once the user exists) says; when the
+// test ends the user goes, with what undo (shell) names, and sudo itself
+// if the host had none.
+func sudoUser(t *testing.T, host, user, setup, undo string) {
+	t.Helper()
+	hadSudo := onHostOK(t, host, "command -v sudo")
+	mustOnHost(t, host, `set -e
 command -v sudo >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null
 id `+user+` >/dev/null 2>&1 || useradd -m -s /bin/sh `+user+`
-echo '`+user+` ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/`+user+`
+`+setup+`
 install -d -m 700 -o `+user+` -g `+user+` /home/`+user+`/.ssh
 install -m 600 -o `+user+` -g `+user+` /root/.ssh/authorized_keys /home/`+user+`/.ssh/authorized_keys`)
 	t.Cleanup(func() {
-		script := "userdel -r " + user + " 2>/dev/null; rm -f /etc/sudoers.d/" + user
+		script := "userdel -r " + user + " 2>/dev/null; " + undo
 		if !hadSudo {
 			script += "; DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sudo >/dev/null"
 		}
-		runOnHost(t, "web-01", script)
+		runOnHost(t, host, script)
 	})
-	s := newFaultSite(t, "pending", []string{"web-01"}, "")
-	inv, _ := os.ReadFile(s.inv)
-	asUser := strings.Replace(string(inv), "user: root,", "user: "+user+", become: true,", 1)
-	if asUser == string(inv) {
-		t.Fatalf("the site's inventory logs in as no user to replace:\n%s", inv)
+}
+
+// connectAs makes the site's inventory log in as conn (a user, and what
+// follows it in the connection's flow mapping) instead of root.
+func (s *faultSite) connectAs(conn string) {
+	s.t.Helper()
+	inv, err := os.ReadFile(s.inv)
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	s.write("inventory.yml", asUser)
-	handlerPending(t, s)
+	as := strings.Replace(string(inv), "user: root,", "user: "+conn+",", 1)
+	if as == string(inv) {
+		s.t.Fatalf("the site's inventory logs in as no user to replace:\n%s", inv)
+	}
+	s.write("inventory.yml", as)
 }
 
 // handlerPending is the scenario of TestFaultHandlerPending on web-01.
@@ -512,26 +531,11 @@ tasks:
 // sudo password, and sudo logged one failed attempt, not a retry per task.
 func TestFaultWrongSudoPassword(t *testing.T) {
 	const user = "ferryop"
-	hadSudo := onHostOK(t, "db-02", "command -v sudo")
-	mustOnHost(t, "db-02", `set -e
-command -v sudo >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null
-id `+user+` >/dev/null 2>&1 || useradd -m -s /bin/sh `+user+`
-echo '`+user+`:right-password-1' | chpasswd
-usermod -aG sudo `+user+`
-install -d -m 700 -o `+user+` -g `+user+` /home/`+user+`/.ssh
-install -m 600 -o `+user+` -g `+user+` /root/.ssh/authorized_keys /home/`+user+`/.ssh/authorized_keys`)
-	t.Cleanup(func() {
-		script := "userdel -r " + user + " 2>/dev/null; rm -f /var/lib/sudo/lectured/" + user
-		if !hadSudo {
-			script += "; DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sudo >/dev/null"
-		}
-		runOnHost(t, "db-02", script)
-	})
+	sudoUser(t, "db-02", user, "echo '"+user+":right-password-1' | chpasswd\nusermod -aG sudo "+user, "rm -f /var/lib/sudo/lectured/"+user)
 	s := newFaultSite(t, "needroot", []string{"db-02"}, "secrets: secrets.yml\n")
 	s.write("secrets.yml", "sudo_pw: wrong-password-2\n")
 	// Connect as the user with become and the (wrong) sudo password.
-	inv, _ := os.ReadFile(s.inv)
-	s.write("inventory.yml", strings.Replace(string(inv), "user: root,", "user: "+user+", become: true, become_password: sudo_pw,", 1))
+	s.connectAs(user + ", become: true, become_password: sudo_pw")
 	s.role("needroot", `tasks:
   - name: one
     copy: {content: "1\n", dest: /srv/fault-sudo-1}
