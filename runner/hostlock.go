@@ -52,7 +52,16 @@ if ! flock -n 9; then
   fi
 fi
 printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
-while l=$(timeout %d head -n 1) && [ -n "$l" ]; do :; done
+# Hold it while ferry's heartbeats come, each within the lease: with bash,
+# whose read has a timeout, a beat costs the host no process; without it,
+# timeout(1) and head(1) for each beat (thousands in a long run of many
+# hosts).
+lease=%d
+if command -v bash >/dev/null 2>&1; then
+  bash -c 'while IFS= read -r -t "$1" l && [ -n "$l" ]; do :; done' heartbeat "$lease"
+else
+  while l=$(timeout "$lease" head -n 1) && [ -n "$l" ]; do :; done
+fi
 rm -f "$d/run.holder"
 ` + statedir.MarkDeployed + `
 `

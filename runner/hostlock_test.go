@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -200,5 +201,66 @@ func TestRunLockConfirmedByTheFactsRead(t *testing.T) {
 	}
 	if confirmedByFacts == 0 {
 		t.Errorf("the facts read never confirmed the lock in 5 runs")
+	}
+}
+
+// noBashPath is a folder of the tools the lock and the transport use on a
+// host, without bash, to stand for a host that has none.
+func noBashPath(t *testing.T) string {
+	dir := t.TempDir()
+	for _, tool := range []string{"sh", "dd", "mkdir", "flock", "timeout", "head", "rm", "cat", "sleep", "mktemp", "find", "id", "chmod"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatalf("%s: %v", tool, err)
+		}
+		if err := os.Symlink(p, filepath.Join(dir, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestRunLockHeartbeatKeepsIt: ferry's heartbeat keeps a run's lock past
+// the lease, on a host with bash (whose read times out, no process a beat)
+// and on one without (timeout and head for each beat); released, the lock
+// is free at once.
+func TestRunLockHeartbeatKeepsIt(t *testing.T) {
+	savedBeat, savedLease := lockHeartbeat, lockLease
+	lockHeartbeat, lockLease = 300*time.Millisecond, 2*time.Second
+	t.Cleanup(func() { lockHeartbeat, lockLease = savedBeat, savedLease })
+	for name, env := range map[string][]string{"bash": nil, "no bash": {"PATH=" + noBashPath(t)}} {
+		key := sshtest.NewKey(t)
+		srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithEnv(env...))
+		cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
+			PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+			ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
+		var conns [2]*sshx.Client
+		for i := range conns {
+			c, err := sshx.Dial(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			conns[i] = c
+		}
+		res, err := conns[0].Run(context.Background(), executor.Command{Script: "command -v bash"})
+		if err != nil || res.OK() != (name == "bash") {
+			t.Fatalf("%s: command -v bash: %+v %v", name, res, err)
+		}
+		hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
+		release, err := (&Engine{}).lockHost(context.Background(), conns[0], hr, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		time.Sleep(lockLease + lockLease/2)
+		if _, err := (&Engine{}).lockHost(context.Background(), conns[1], hr, nil); err == nil || !strings.Contains(err.Error(), "locked by") {
+			t.Errorf("%s: past the lease with heartbeats, a second run got: %v", name, err)
+		}
+		release()
+		again, err := (&Engine{}).lockHost(context.Background(), conns[1], hr, nil)
+		if err != nil {
+			t.Fatalf("%s: after the release: %v", name, err)
+		}
+		again()
 	}
 }
