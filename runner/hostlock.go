@@ -89,17 +89,16 @@ const (
 // does the lock poll on its own, and the facts are read again once it is
 // taken. On failure hr is left unlocked.
 func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) error {
-	gathered := false
-	where := statedir.Where{Dir: hr.stateDir, Become: hr.host.Conn.Become}
-	gather := func() (err error) {
-		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, where)
+	// gather reads through hr.exec; run, when set, is the run taking the lock.
+	gather := func(run string) (err error) {
+		w := statedir.Where{Dir: hr.stateDir, Become: hr.host.Conn.Become, Run: run}
+		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, w)
 		return err
 	}
+	gathered := false
 	if lock {
 		confirm := func(token string) bool {
-			where.Run = token
-			gathered = gather() == nil && hr.left.Holder == token
-			where.Run = ""
+			gathered = gather(token) == nil && hr.left.Holder == token
 			return gathered
 		}
 		// The lock's own exchanges are not a step's round trips: uncounted.
@@ -112,7 +111,7 @@ func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) erro
 	if gathered {
 		return nil
 	}
-	if err := gather(); err != nil {
+	if err := gather(""); err != nil {
 		if hr.unlock != nil {
 			hr.unlock()
 			hr.unlock = nil

@@ -18,6 +18,28 @@ import (
 	"github.com/ferry-deploy/ferry/runner/statedir"
 )
 
+// lockServer is an in-process SSH host for the lock's tests (opts added to
+// its own), with the config that reaches it as root.
+func lockServer(t *testing.T, opts ...sshtest.Option) (*sshtest.Server, sshx.Config) {
+	t.Helper()
+	key := sshtest.NewKey(t)
+	srv := sshtest.New(t, append([]sshtest.Option{sshtest.WithAuthorizedKeys(key.Public)}, opts...)...)
+	return srv, sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
+		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
+		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
+}
+
+// dialLock connects with cfg; the connection is closed when the test ends.
+func dialLock(t *testing.T, cfg sshx.Config) *sshx.Client {
+	t.Helper()
+	c, err := sshx.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // TestRunLockLeaseExpires: a holder whose heartbeat stopped (the network
 // cut, sshd none the wiser) gives the lock up after the lease, so the next
 // run gets it; while the lease runs, the lock is refused naming the holder.
@@ -26,19 +48,8 @@ func TestRunLockLeaseExpires(t *testing.T) {
 	lockHeartbeat, lockLease = time.Hour, 4*time.Second // no heartbeat at all
 	t.Cleanup(func() { lockHeartbeat, lockLease = savedBeat, savedLease })
 
-	key := sshtest.NewKey(t)
-	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
-	cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
-		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
-		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
-	dial := func() *sshx.Client {
-		c, err := sshx.Dial(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	srv, cfg := lockServer(t)
+	dial := func() *sshx.Client { return dialLock(t, cfg) }
 	hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
 	first, second := &Engine{}, &Engine{}
 	// Both connections are open before the lease starts, so that a slow
@@ -82,15 +93,9 @@ func TestRunLockWrongSudoPasswordTriesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := filepath.Join(logDir, "log")
-	key := sshtest.NewKey(t)
-	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithPath(bin), sshtest.WithEnv("SUDO_LOG="+log))
-	c, err := sshx.Dial(context.Background(), sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "deploy",
-		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
-		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none", SudoPassword: "wrong"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, cfg := lockServer(t, sshtest.WithPath(bin), sshtest.WithEnv("SUDO_LOG="+log))
+	cfg.User, cfg.SudoPassword = "deploy", "wrong"
+	c := dialLock(t, cfg)
 	hr := &hostRun{host: &inventory.Host{Name: "h01", Conn: inventory.Connection{Become: true}}, stateDir: srv.Dir + "/.ferry"}
 	if _, err := (&Engine{}).lockHost(context.Background(), c, hr, nil); err == nil || !strings.Contains(err.Error(), "sudo") {
 		t.Errorf("lock with a wrong sudo password: %v", err)
@@ -105,16 +110,8 @@ func TestRunLockWrongSudoPasswordTriesOnce(t *testing.T) {
 // private but leaves the mode of an existing one alone; a role that sets it
 // (the built-in roles give it 0755) would otherwise change on every run.
 func TestRunLockKeepsStateFolderMode(t *testing.T) {
-	key := sshtest.NewKey(t)
-	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
-	cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
-		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
-		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
-	c, err := sshx.Dial(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	srv, cfg := lockServer(t)
+	c := dialLock(t, cfg)
 	for _, tc := range []struct {
 		name     string
 		existing os.FileMode // 0: the folder does not exist
@@ -163,15 +160,8 @@ func (h holderReads) Run(ctx context.Context, c executor.Command) (executor.Resu
 // read of its own and the facts are not read again. Whichever way the lock
 // was confirmed, the facts kept are read under it.
 func TestRunLockConfirmedByTheFactsRead(t *testing.T) {
-	key := sshtest.NewKey(t)
-	srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public))
-	c, err := sshx.Dial(context.Background(), sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
-		PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
-		ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	srv, cfg := lockServer(t)
+	c := dialLock(t, cfg)
 	var gathers, polls atomic.Int32
 	e := &Engine{opts: Options{Gather: func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
 		gathers.Add(1)
@@ -229,20 +219,8 @@ func TestRunLockHeartbeatKeepsIt(t *testing.T) {
 	lockHeartbeat, lockLease = 300*time.Millisecond, 2*time.Second
 	t.Cleanup(func() { lockHeartbeat, lockLease = savedBeat, savedLease })
 	for name, env := range map[string][]string{"bash": nil, "no bash": {"PATH=" + noBashPath(t)}} {
-		key := sshtest.NewKey(t)
-		srv := sshtest.New(t, sshtest.WithAuthorizedKeys(key.Public), sshtest.WithEnv(env...))
-		cfg := sshx.Config{Host: "h01", Address: srv.Host, Port: srv.Port, User: "root",
-			PrivateKeys: []string{key.WriteFile(t, "")}, KnownHostsFile: srv.WriteKnownHosts(t),
-			ConnectTimeout: 5 * time.Second, SSHConfigFile: "none"}
-		var conns [2]*sshx.Client
-		for i := range conns {
-			c, err := sshx.Dial(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			conns[i] = c
-		}
+		srv, cfg := lockServer(t, sshtest.WithEnv(env...))
+		conns := [2]*sshx.Client{dialLock(t, cfg), dialLock(t, cfg)}
 		res, err := conns[0].Run(context.Background(), executor.Command{Script: "command -v bash"})
 		if err != nil || res.OK() != (name == "bash") {
 			t.Fatalf("%s: command -v bash: %+v %v", name, res, err)

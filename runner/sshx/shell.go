@@ -335,15 +335,18 @@ type stream struct {
 // run's garbage.
 var streamBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
-// release gives the stream's buffer back to streamBufs when it holds
-// nothing unconsumed (output that came after the end marker stays).
+// release drops the stream's buffer when it holds nothing unconsumed
+// (output that came after the end marker stays), back to streamBufs unless
+// a large response grew it past 1 MiB.
 func (s *stream) release() {
-	if s.buf == nil || len(s.buf) > 0 || cap(s.buf) > 1<<20 {
+	if len(s.buf) > 0 {
 		return
 	}
 	b := s.buf[:0]
 	s.buf = nil
-	streamBufs.Put(&b)
+	if cap(b) > 0 && cap(b) <= 1<<20 {
+		streamBufs.Put(&b)
+	}
 }
 
 // response reads one request's output: anything before the begin marker

@@ -33,7 +33,9 @@ const MarkDeployed = `: >>"$d/` + deployedName + `"`
 
 // HolderFile names the run holding the host's run lock (run.lock beside
 // it; runner/hostlock.go).
-func HolderFile(dir string) string { return path.Join(dir, "run.holder") }
+func HolderFile(dir string) string { return path.Join(dir, holderName) }
+
+const holderName = "run.holder"
 
 // Where says which state folder to read, and how.
 type Where struct {
@@ -69,19 +71,19 @@ func (w Where) Env() map[string]string {
 // made while the run takes its lock confirms it and reads the rest under
 // it. It is meant to ride with another read of the host (the facts) in one
 // round trip, before it.
-const Script = `i=0
-while h=; { read -r h _ <"${FERRY_STATE_DIR:-` + Default + `}/run.holder"; } 2>/dev/null
+const Script = `sd=${FERRY_STATE_DIR:-` + Default + `} i=0
+while h=; { read -r h _ <"$sd/` + holderName + `"; } 2>/dev/null
   [ -n "${FERRY_RUN:-}" ] && [ "$h" != "$FERRY_RUN" ] && [ $i -lt 20 ]; do
   i=$((i + 1)); sleep 0.05
 done
 [ -z "$h" ] || echo "holder=$h"
-for f in "${FERRY_STATE_DIR:-` + Default + `}"/pending/*; do
+for f in "$sd"/pending/*; do
   [ -f "$f" ] && sed "s|^|pending=${f##*/}/|" "$f"
 done
-for f in "${FERRY_STATE_DIR:-` + Default + `}"/drained/*; do
+for f in "$sd"/drained/*; do
   [ -f "$f" ] && echo "drained=${f##*/}"
 done
-if [ -e "${FERRY_STATE_DIR:-` + Default + `}/` + deployedName + `" ]; then echo deployed=yes; fi
+if [ -e "$sd/` + deployedName + `" ]; then echo deployed=yes; fi
 `
 
 // Left is what an earlier run left on a host.
