@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-deploy/ferry/internal/invview"
 	"github.com/ferry-deploy/ferry/inventory"
@@ -105,4 +107,74 @@ func TestHandoverScript(t *testing.T) {
 			t.Errorf("haproxy hooks: missing %q", w)
 		}
 	}
+}
+
+// TestHandoverSettles: a host that took the floating address moments ago
+// (a rolling change's previous hand-over) keeps it for
+// keepalived_handover_settle_ms before it drops SYNs for the next one, so
+// that the SYNs the previous hand-over dropped, sent again a second later,
+// are answered first; a host that has held it long hands over at once.
+// The host's commands are stand-ins: ip shows the address until the
+// maintenance flag goes up, iptables records when SYNs start to be
+// dropped, ss sees no open connection, curl finds the peer serving.
+func TestHandoverSettles(t *testing.T) {
+	const settle = 600 // ms
+	dir := t.TempDir()
+	state, maint := filepath.Join(dir, "keepalived.state"), filepath.Join(dir, "maintenance")
+	dropped := filepath.Join(dir, "dropped-at")
+	out := renderKeepalived(t, "ferry-lb-handover.tmpl", map[string]any{
+		"keepalived_state_file": state, "keepalived_maintenance_flag": maint,
+		"keepalived_down_flag": filepath.Join(dir, "down"), "keepalived_handover_settle_ms": settle,
+	})
+	bin := filepath.Join(dir, "bin")
+	stubs := map[string]string{
+		"ip":       `[ "$(cat ` + maint + ` 2>/dev/null)" = 1 ] || echo "2: eth0    inet 198.18.0.10/24 scope global eth0"`,
+		"iptables": `case "$*" in *" -I "*) date +%s%3N > ` + dropped + `;; *" -C "*|*" -D "*) exit 1;; esac`,
+		"ss":       `true`,
+		"curl":     `true`,
+	}
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range stubs {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := filepath.Join(dir, "ferry-lb-handover")
+	if err := os.WriteFile(script, []byte(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	release := func(mastered time.Time) (droppedAt time.Time) {
+		t.Helper()
+		os.Remove(dropped)
+		os.Remove(maint)
+		if err := os.WriteFile(state, []byte("MASTER\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(state, mastered, mastered); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(script, "release")
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("release: %v\n%s", err, b)
+		}
+		b, err := os.ReadFile(dropped)
+		if err != nil {
+			t.Fatalf("release never dropped SYNs: %v", err)
+		}
+		ms, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.UnixMilli(ms)
+	}
+	mastered := time.Now()
+	if at := release(mastered); at.Sub(mastered) < settle*time.Millisecond {
+		t.Errorf("a host MASTER for a moment dropped SYNs %v after it took the address, want %d ms or more", at.Sub(mastered), settle)
+	}
+	// Held for a minute: the hand-over goes ahead (how soon is not timed
+	// here; the machine may be slow).
+	release(time.Now().Add(-time.Minute))
 }
