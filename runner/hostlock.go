@@ -35,23 +35,24 @@ const (
 	exitLockOurs = 76
 )
 
-// lockScript takes the lock; $T is this run's token, $H who holds it, $W
-// how many seconds to wait (0: not at all).
-const lockScript = `d=%s
+// lockScript takes the lock in the state folder d, naming the holder in
+// hf; $T is this run's token, $H who holds it, $W how many seconds to wait
+// (0: not at all).
+const lockScript = `d=%s hf=%s
 # A new folder is private; an existing one keeps the mode roles gave it.
 [ -d "$d" ] || (umask 077 && mkdir -p "$d") || exit 1
 command -v flock >/dev/null || { echo "flock(1) not found: install util-linux" >&2; exit 1; }
 exec 9>>"$d/run.lock" || exit 1
 if ! flock -n 9; then
   # The holder writes its name just after it got the lock.
-  i=0; while [ ! -s "$d/run.holder" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done
-  read -r h _ 2>/dev/null <"$d/run.holder" && [ "$h" = "$T" ] && exit 76
+  i=0; while [ ! -s "$hf" ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done
+  read -r h _ 2>/dev/null <"$hf" && [ "$h" = "$T" ] && exit 76
   if [ "$W" -eq 0 ] || ! flock -w "$W" 9; then
-    cat "$d/run.holder" 2>/dev/null || echo "another run"
+    cat "$hf" 2>/dev/null || echo "another run"
     exit 75
   fi
 fi
-printf '%%s %%s\n' "$T" "$H" > "$d/run.holder"
+printf '%%s %%s\n' "$T" "$H" > "$hf"
 # Hold it while ferry's heartbeats come, each within the lease: with bash,
 # whose read has a timeout, a beat costs the host no process; without it,
 # timeout(1) and head(1) for each beat (thousands in a long run of many
@@ -62,7 +63,7 @@ if command -v bash >/dev/null 2>&1; then
 else
   while l=$(timeout "$lease" head -n 1) && [ -n "$l" ]; do :; done
 fi
-rm -f "$d/run.holder"
+rm -f "$hf"
 ` + statedir.MarkDeployed + `
 `
 
@@ -142,13 +143,14 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 			return nil, fmt.Errorf("become (sudo) failed: %s", strings.TrimSpace(string(res.Stderr)))
 		}
 	}
+	holderFile := statedir.HolderFile(hr.stateDir)
 	stdinR, stdinW := io.Pipe()
 	wait := int(e.opts.LockTimeout.Round(time.Second) / time.Second)
 	if e.opts.LockTimeout > 0 && wait == 0 {
 		wait = 1
 	}
 	cmd := executor.Command{
-		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), int(lockLease/time.Second)),
+		Script: fmt.Sprintf(lockScript, shq(hr.stateDir), shq(holderFile), int(lockLease/time.Second)),
 		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
 		Stdin:  stdinR,
 		Become: hr.host.Conn.Become,
@@ -198,7 +200,6 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 	if confirm != nil && confirm(token) {
 		return release, nil
 	}
-	holderFile := statedir.HolderFile(hr.stateDir)
 	interval := lockPoll
 	tick := time.NewTimer(interval)
 	defer tick.Stop()
