@@ -26,11 +26,17 @@ type Firewall struct {
 // of the two rule files it renders and of ufw's package file list, so that
 // it runs again only when the rules or ufw itself changed (a cache in /run:
 // gone at boot, root's only, derived from files anyone with root can read).
+// With ReadOnlyEnv set (check mode: the host is left as it was) the cache
+// is read but never written.
 var UFW = Reader[Firewall]{
 	Name:   "ufw",
 	Script: ufwScript("/etc/ufw", "/etc/default/ufw", "/var/lib/dpkg/info/ufw.md5sums", "/run/ferry/ufw-added"),
 	Parse:  infallible(ParseFirewall),
 }
+
+// ReadOnlyEnv, set to 1 in a read's environment, asks a reader to leave
+// the host exactly as it was: no cache written.
+const ReadOnlyEnv = "FERRY_READ_ONLY"
 
 // ufwScript is UFW's script with its paths: ufw's configuration folder,
 // its defaults file, the file naming ufw's version, and the cache.
@@ -53,7 +59,7 @@ h=
 if [ -n "$k" ] && [ "$h" = "$k" ]; then
   sed 1d "$c"
 else
-  o=$(ufw show added 2>&1) && [ -n "$k" ] &&
+  o=$(ufw show added 2>&1) && [ -n "$k" ] && [ -z "${` + ReadOnlyEnv + `:-}" ] &&
     (umask 077; mkdir -p "${c%/*}" && printf '%s\n%s\n' "$k" "$o" >"$c.$$" && mv -f "$c.$$" "$c") 2>/dev/null
   printf '%s\n' "$o"
 fi

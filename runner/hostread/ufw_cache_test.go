@@ -61,7 +61,8 @@ func (h *ufwHost) read(env ...string) (Firewall, int) {
 // TestUFWReaderStartsUFWOnlyWhenRulesChange: the rules come from the cache
 // while the rule files and ufw's version are unchanged, and from ufw
 // again as soon as one of them changes, the cache is damaged, or a start
-// of ufw failed (which is never cached).
+// of ufw failed (which is never cached). A read-only read (check mode)
+// uses the cache but never writes it.
 func TestUFWReaderStartsUFWOnlyWhenRulesChange(t *testing.T) {
 	h := newUFWHost(t)
 	expect := func(step string, fw Firewall, starts, wantStarts int, rules ...string) {
@@ -73,10 +74,17 @@ func TestUFWReaderStartsUFWOnlyWhenRulesChange(t *testing.T) {
 			t.Errorf("%s: %+v, want active, deny/allow, rules %q", step, fw, rules)
 		}
 	}
-	fw, n := h.read()
+	fw, n := h.read(ReadOnlyEnv + "=1")
+	expect("read-only read", fw, n, 1, "allow 22/tcp")
+	if _, err := os.Stat(h.cache); !os.IsNotExist(err) {
+		t.Errorf("a read-only read wrote the cache: %v", err)
+	}
+	fw, n = h.read()
 	expect("first read", fw, n, 1, "allow 22/tcp")
 	fw, n = h.read()
 	expect("second read", fw, n, 0, "allow 22/tcp")
+	fw, n = h.read(ReadOnlyEnv + "=1")
+	expect("read-only read of the cache", fw, n, 0, "allow 22/tcp")
 	if fi, err := os.Stat(h.cache); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("cache: %v %v, want mode 0600", fi.Mode(), err)
 	}

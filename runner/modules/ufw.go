@@ -80,7 +80,12 @@ func newUfw(a *argReader) (Module, error) {
 var ufwRead = hostread.UFW.Script
 
 func (m *ufwModule) read(ctx context.Context, t *Target) (ufwState, error) {
-	res, err := runOK(ctx, t, "ufw", executor.Command{Script: ufwRead, Become: true})
+	cmd := executor.Command{Script: ufwRead, Become: true}
+	if t.State != nil {
+		// Check mode leaves the host as it was: not even the reader's cache.
+		cmd.Env = map[string]string{hostread.ReadOnlyEnv: "1"}
+	}
+	res, err := runOK(ctx, t, "ufw", cmd)
 	if err != nil {
 		return ufwState{}, err
 	}

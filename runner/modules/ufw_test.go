@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-deploy/ferry/runner/executor"
 	"github.com/ferry-deploy/ferry/runner/hoststate"
+	"github.com/ferry-deploy/ferry/runner/hostread"
 )
 
 // recordedRead reads a host's recorded answer to one of hostread's readers.
@@ -24,9 +26,48 @@ func recordedRead(t *testing.T, name string) string {
 
 func recordedUfw(t *testing.T, status, added string) ufwState {
 	t.Helper()
-	out := "@@status\n" + recordedRead(t, status) + "@@added\n" + recordedRead(t, added) +
+	return parseUfwRead(recordedUfwRead(t, status, added))
+}
+
+// recordedUfwRead is what ufw's reader prints on a host that answered
+// status and added as the recorded files.
+func recordedUfwRead(t *testing.T, status, added string) string {
+	t.Helper()
+	return "@@status\n" + recordedRead(t, status) + "@@added\n" + recordedRead(t, added) +
 		"@@defaults\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"
-	return parseUfwRead(out)
+}
+
+// readCatcher answers every command with out and keeps the commands.
+type readCatcher struct {
+	executor.Executor
+	out  string
+	cmds []executor.Command
+}
+
+func (c *readCatcher) Run(_ context.Context, cmd executor.Command) (executor.Result, error) {
+	c.cmds = append(c.cmds, cmd)
+	return executor.Result{Stdout: []byte(c.out)}, nil
+}
+
+// Check mode leaves the host as it was: the ufw reader is told not to
+// write its cache (hostread.ReadOnlyEnv); a real run's read may.
+func TestUfwCheckModeReadWritesNoCache(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		x := &readCatcher{out: recordedUfwRead(t, "ufw_status_inactive.txt", "ufw_show_added.txt")}
+		tg := &Target{Exec: x, Facts: map[string]any{}}
+		if check {
+			predicting(tg)
+		}
+		if _, err := newModule(t, "ufw", map[string]any{"rules": []any{map[string]any{"port": 80}}}).Plan(context.Background(), tg); err != nil {
+			t.Fatal(err)
+		}
+		if len(x.cmds) != 1 || x.cmds[0].Script != hostread.UFW.Script {
+			t.Fatalf("check=%v: sent %d commands, want the ufw reader's", check, len(x.cmds))
+		}
+		if got := x.cmds[0].Env[hostread.ReadOnlyEnv]; (got == "1") != check {
+			t.Errorf("check=%v: %s=%q", check, hostread.ReadOnlyEnv, got)
+		}
+	}
 }
 
 func TestUfwRuleTextMatchesRecordedOutput(t *testing.T) {
