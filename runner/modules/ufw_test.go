@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/executor"
-	"github.com/ferry-deploy/ferry/runner/hoststate"
 	"github.com/ferry-deploy/ferry/runner/hostread"
+	"github.com/ferry-deploy/ferry/runner/hoststate"
 )
 
 // recordedRead reads a host's recorded answer to one of hostread's readers.
