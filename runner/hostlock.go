@@ -91,15 +91,15 @@ const (
 // taken. On failure hr is left unlocked.
 func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) error {
 	// gather reads through hr.exec; run, when set, is the run taking the lock.
-	gather := func(run string) (err error) {
+	gather := func(ctx context.Context, run string) (err error) {
 		w := statedir.Where{Dir: hr.stateDir, Become: hr.host.Conn.Become, Run: run}
 		hr.facts, hr.left, err = e.opts.Gather(ctx, hr.exec, w)
 		return err
 	}
 	gathered := false
 	if lock {
-		confirm := func(token string) bool {
-			gathered = gather(token) == nil && hr.left.Holder == token
+		confirm := func(ctx context.Context, token string) bool {
+			gathered = gather(ctx, token) == nil && hr.left.Holder == token
 			return gathered
 		}
 		// The lock's own exchanges are not a step's round trips: uncounted.
@@ -112,7 +112,7 @@ func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) erro
 	if gathered {
 		return nil
 	}
-	if err := gather(""); err != nil {
+	if err := gather(ctx, ""); err != nil {
 		if hr.unlock != nil {
 			hr.unlock()
 			hr.unlock = nil
@@ -126,8 +126,9 @@ func (e *Engine) lockAndGather(ctx context.Context, hr *hostRun, lock bool) erro
 // held by another run fails with a message naming the holder. confirm,
 // when set, is the first poll, made while the lock is being taken: it
 // reads the host its own way and reports whether the holder file named
-// token.
-func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun, confirm func(token string) bool) (release func(), err error) {
+// token. Its ctx is cancelled when the lock's command answers first (the
+// host is busy): the read may be waiting for a name that will not come.
+func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun, confirm func(ctx context.Context, token string) bool) (release func(), err error) {
 	token, err := e.runToken()
 	if err != nil {
 		return nil, err
@@ -197,8 +198,23 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 		case <-time.After(5 * time.Second):
 		}
 	}
-	if confirm != nil && confirm(token) {
-		return release, nil
+	if confirm != nil {
+		cctx, cancel := context.WithCancel(ctx)
+		confirmed := make(chan bool, 1)
+		go func() { confirmed <- confirm(cctx, token) }()
+		select {
+		case ok := <-confirmed:
+			cancel()
+			if ok {
+				return release, nil
+			}
+		case o := <-ended:
+			// Busy (or failed): the answer is below, now, not once the
+			// facts read has waited its second for this run's name.
+			cancel()
+			<-confirmed
+			ended <- o
+		}
 	}
 	interval := lockPoll
 	tick := time.NewTimer(interval)

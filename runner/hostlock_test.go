@@ -194,6 +194,57 @@ func TestRunLockConfirmedByTheFactsRead(t *testing.T) {
 	}
 }
 
+// TestRunLockBusyCutsTheFactsRead: when another run holds the host, the
+// lock's own answer says so, and the facts read sent alongside (which
+// waits for this run's name in the holder file, a name that will not come)
+// is cut short rather than awaited.
+func TestRunLockBusyCutsTheFactsRead(t *testing.T) {
+	srv, cfg := lockServer(t)
+	hr := &hostRun{host: &inventory.Host{Name: "h01"}, stateDir: srv.Dir + "/.ferry"}
+	release, err := (&Engine{}).lockHost(context.Background(), dialLock(t, cfg), hr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var cut atomic.Bool
+	e := &Engine{opts: Options{Gather: func(ctx context.Context, x executor.Executor, w statedir.Where) (map[string]any, statedir.Left, error) {
+		f, left, err := facts.GatherIn(ctx, x, w)
+		cut.Store(ctx.Err() != nil)
+		return f, left, err
+	}}}
+	second := &hostRun{host: hr.host, stateDir: hr.stateDir}
+	second.exec = &countingExecutor{Executor: dialLock(t, cfg)}
+	if err := e.lockAndGather(context.Background(), second, true); err == nil || !strings.Contains(err.Error(), "locked by") {
+		t.Fatalf("while another run holds the lock: %v", err)
+	}
+	if !cut.Load() {
+		t.Errorf("the facts read ran its course after the lock said the host is busy")
+	}
+}
+
+// TestRunLockOneMachineTwoNames: a machine the inventory names twice is
+// locked once by the run; the second name is not refused as busy, and its
+// facts are read (again, when its first read was cut short).
+func TestRunLockOneMachineTwoNames(t *testing.T) {
+	srv, cfg := lockServer(t)
+	e := &Engine{opts: Options{Gather: facts.GatherIn}}
+	var runs []*hostRun
+	for _, name := range []string{"web", "web-again"} {
+		hr := &hostRun{host: &inventory.Host{Name: name}, stateDir: srv.Dir + "/.ferry"}
+		hr.exec = &countingExecutor{Executor: dialLock(t, cfg)}
+		if err := e.lockAndGather(context.Background(), hr, true); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if hr.facts["hostname"] == "" {
+			t.Errorf("%s: no facts: %v", name, hr.facts)
+		}
+		runs = append(runs, hr)
+	}
+	for _, hr := range runs {
+		hr.unlock()
+	}
+}
+
 // noBashPath is a folder of the tools the lock and the transport use on a
 // host, without bash, to stand for a host that has none.
 func noBashPath(t *testing.T) string {
