@@ -54,6 +54,51 @@ func (e *Engine) planFirst(ctx context.Context, plays []Play) {
 	_ = g.Wait()
 }
 
+// releaseSettled lets the settled hosts go while the plays run, when no
+// later step can reach them: their turns only report the plan, so their
+// run lock would keep another run waiting for nothing, and their
+// connection would hold memory here and an sshd, a shell and the lock's
+// command there until the run ends. Hosts of a drain's Through group stay
+// (the drains run on them), and every host stays when a task delegates
+// (its target is known only once rendered).
+func (e *Engine) releaseSettled(plays []Play) {
+	keep := map[string]bool{}
+	for _, p := range plays {
+		if delegates(p) {
+			return
+		}
+		if p.Drain != nil && p.Drain.Through != "" {
+			for _, h := range e.inv.HostsOf(p.Drain.Through) {
+				keep[h.Name] = true
+			}
+		}
+	}
+	e.mu.Lock()
+	var done []*hostRun
+	for name, hr := range e.hosts {
+		if hr.settled != nil && !keep[name] {
+			done = append(done, hr)
+		}
+	}
+	e.mu.Unlock()
+	if len(done) == 0 {
+		return
+	}
+	e.releasing.Add(1)
+	go func() {
+		defer e.releasing.Done()
+		var g errgroup.Group
+		g.SetLimit(e.opts.Forks)
+		for _, hr := range done {
+			g.Go(func() error {
+				hr.letGo()
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}()
+}
+
 // settledRun is what the plan of a settled host found, to be reported in
 // its turn.
 type settledRun struct {
@@ -183,12 +228,21 @@ func hasHost(p Play, name string) bool {
 // hosts of a batch share it) or delegate_to (it reads and changes another
 // host): such a host runs in its turn.
 func tiedToOthers(p Play) bool {
+	return anyTask(p, func(t *roles.Task) bool { return t.RunOnce || t.DelegateTo != "" })
+}
+
+// delegates reports whether a task or handler of p runs on another host.
+func delegates(p Play) bool {
+	return anyTask(p, func(t *roles.Task) bool { return t.DelegateTo != "" })
+}
+
+// anyTask reports whether a task or handler of p's roles (those it
+// includes too) is one that match says.
+func anyTask(p Play, match func(*roles.Task) bool) bool {
 	for _, r := range append(slices.Clone(p.Roles), p.Included...) {
 		for _, list := range [][]*roles.Task{r.Tasks, r.Handlers} {
-			for _, t := range roles.Flatten(list) {
-				if t.RunOnce || t.DelegateTo != "" {
-					return true
-				}
+			if slices.ContainsFunc(roles.Flatten(list), match) {
+				return true
 			}
 		}
 	}

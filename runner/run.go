@@ -86,6 +86,9 @@ type Engine struct {
 	collecting bool
 	start      startPoint // where --start-at-task begins
 	runID      string     // names this run in hosts' run locks (hostlock.go)
+	// releasing counts the settled hosts still being let go
+	// (releaseSettled); closeAll waits for them.
+	releasing sync.WaitGroup
 }
 
 // hostRun is one host's state across the whole run.
@@ -108,6 +111,7 @@ type hostRun struct {
 	// startReached is set once the host met Options.StartAt.
 	startReached bool
 	unlock       func() // releases the run lock (not in check mode)
+	closed       bool   // the connection was closed early (releaseSettled)
 	// held, while set, keeps task events back (until:, taskkeys.go).
 	held *[]heldEvent
 	// uncertain counts, in check mode, the tasks whose real run may fail
@@ -153,6 +157,7 @@ func (e *Engine) Run(ctx context.Context, plays []Play) (Recap, error) {
 		return e.recap(start, ctx), &BadInputError{Err: err}
 	}
 	e.planFirst(ctx, plays)
+	e.releaseSettled(plays)
 	for _, p := range plays {
 		if ctx.Err() != nil {
 			break
@@ -237,15 +242,23 @@ func (e *Engine) addHost(hr *hostRun) {
 }
 
 func (e *Engine) closeAll() {
+	e.releasing.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, hr := range e.hosts {
-		if hr.unlock != nil {
-			hr.unlock()
-		}
-		if hr.exec != nil {
-			_ = hr.exec.Close()
-		}
+		hr.letGo()
+	}
+}
+
+// letGo releases hr's run lock and closes its connection.
+func (hr *hostRun) letGo() {
+	if hr.unlock != nil {
+		hr.unlock()
+		hr.unlock = nil
+	}
+	if hr.exec != nil && !hr.closed {
+		_ = hr.exec.Close()
+		hr.closed = true
 	}
 }
 
