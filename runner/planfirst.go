@@ -87,15 +87,7 @@ func (e *Engine) releaseSettled(plays []Play) {
 	e.releasing.Add(1)
 	go func() {
 		defer e.releasing.Done()
-		var g errgroup.Group
-		g.SetLimit(e.opts.Forks)
-		for _, hr := range done {
-			g.Go(func() error {
-				hr.letGo()
-				return nil
-			})
-		}
-		_ = g.Wait()
+		e.letGo(done)
 	}()
 }
 

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -241,13 +243,27 @@ func (e *Engine) addHost(hr *hostRun) {
 	e.hosts[hr.host.Name] = hr
 }
 
+// closeAll lets every host go, --forks at a time: each release waits for
+// the lock's command to end on its host.
 func (e *Engine) closeAll() {
 	e.releasing.Wait()
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, hr := range e.hosts {
-		hr.letGo()
+	all := slices.Collect(maps.Values(e.hosts))
+	e.mu.Unlock()
+	e.letGo(all)
+}
+
+// letGo lets hosts go, --forks at a time.
+func (e *Engine) letGo(hosts []*hostRun) {
+	var g errgroup.Group
+	g.SetLimit(e.opts.Forks)
+	for _, hr := range hosts {
+		g.Go(func() error {
+			hr.letGo()
+			return nil
+		})
 	}
+	_ = g.Wait()
 }
 
 // letGo releases hr's run lock and closes its connection.
