@@ -155,6 +155,7 @@ func (e *Engine) lockHost(ctx context.Context, x executor.Executor, hr *hostRun,
 		Env:    map[string]string{"T": token, "H": holder(), "W": fmt.Sprint(wait)},
 		Stdin:  stdinR,
 		Become: hr.host.Conn.Become,
+		Direct: true, // flock and the heartbeat's read: nothing outlives it
 	}
 	type outcome struct {
 		res executor.Result

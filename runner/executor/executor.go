@@ -47,6 +47,12 @@ type Command struct {
 	Env map[string]string
 	// Become runs the command through sudo (a no-op when already root).
 	Become bool
+	// Direct says the script leaves no process running behind it: one of
+	// ferry's own, never a user's. A command of its own session then
+	// writes straight to it, without the frame that keeps a forgotten
+	// background child from holding the session open (which costs the
+	// host four processes).
+	Direct bool
 }
 
 // Result is what a finished command left behind.

@@ -19,9 +19,13 @@ import (
 
 // script prints one "key=value" line per fact. It only reads, needs no
 // privileges and relies on nothing beyond POSIX sh and /proc, with
-// iproute2's ip preferred (its lines are read by hostread's address
-// reader) and hostname -I as the fallback for addresses. The state folder
-// comes first: its holder line confirms a run lock for all that follows.
+// iproute2's ip preferred for addresses (its own lines, after the line
+// ipLines, read by hostread's address reader) and hostname -I as the
+// fallback. The state folder comes first: its holder line confirms a run
+// lock for all that follows. Every fact but the addresses is read with the
+// shell's builtins where Linux offers a file for it (hostname, the online
+// CPUs, MemTotal): each process costs a host a millisecond or two, and
+// this runs on every host of every run.
 const script = statedir.Script + `if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-}"
 echo "os_version=${VERSION_ID:-}"
@@ -30,16 +34,24 @@ for m in apt-get dnf yum; do
   if command -v "$m" >/dev/null 2>&1; then echo "pkg_mgr=$m"; break; fi
 done
 if [ -d /run/systemd/system ]; then echo init=systemd; else echo init=sysvinit; fi
-echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
+if { IFS= read -r h </proc/sys/kernel/hostname; } 2>/dev/null; then echo "hostname=$h"
+else echo "hostname=$(hostname 2>/dev/null)"; fi
+if { read -r c </sys/devices/system/cpu/online; } 2>/dev/null; then echo "cpus_online=$c"
+else echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"; fi
+{ while read -r k v _; do
+  if [ "$k" = MemTotal: ]; then echo "memory_kb=$v"; break; fi
+done </proc/meminfo; } 2>/dev/null
 if command -v ip >/dev/null 2>&1; then
-  ` + hostread.AddressesScript + ` 2>/dev/null | sed 's/^/ip=/'
+  echo ` + ipLines + `
+  ` + hostread.AddressesScript + ` 2>/dev/null
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi
-echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
-awk '/^MemTotal:/ {print "memory_kb=" $2}' /proc/meminfo 2>/dev/null
 exit 0
 `
+
+// ipLines is the line after which every line of script's output is ip's.
+const ipLines = "ip-o-addr-show:"
 
 // Gather reads the facts of the host behind exec with a single command.
 //
@@ -75,23 +87,23 @@ func Parse(out string) (map[string]any, statedir.Left, error) {
 	addrs := []string{}
 	var left statedir.Left
 	sc := bufio.NewScanner(strings.NewReader(out))
+	ipOutput := false
 	for sc.Scan() {
+		if ipOutput {
+			addrs = addAddresses(addrs, hostread.ParseAddresses(sc.Text())...)
+			continue
+		}
+		if sc.Text() == ipLines {
+			ipOutput = true
+			continue
+		}
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok || left.Line(k, v) {
 			continue
 		}
-		if k == "ip" {
-			for _, a := range hostread.ParseAddresses(v) {
-				v = a.Addr.String()
-				if keepAddress(v) && !slices.Contains(addrs, v) {
-					addrs = append(addrs, v)
-				}
-			}
-			continue
-		}
 		if k == "address" {
-			if keepAddress(v) && !slices.Contains(addrs, v) {
-				addrs = append(addrs, v)
+			if a, err := netip.ParseAddr(v); err == nil {
+				addrs = addAddresses(addrs, hostread.Addr{Addr: a})
 			}
 			continue
 		}
@@ -100,9 +112,9 @@ func Parse(out string) (map[string]any, statedir.Left, error) {
 	if raw["os_id"] == "" {
 		return nil, left, fmt.Errorf("gather facts: no os_id (is /etc/os-release missing?)")
 	}
-	cpus, err := strconv.Atoi(raw["cpus"])
+	cpus, err := cpuCount(raw)
 	if err != nil {
-		return nil, left, fmt.Errorf("gather facts: cpus %q: %w", raw["cpus"], err)
+		return nil, left, fmt.Errorf("gather facts: %w", err)
 	}
 	memKB, err := strconv.Atoi(raw["memory_kb"])
 	if err != nil {
@@ -123,6 +135,46 @@ func Parse(out string) (map[string]any, statedir.Left, error) {
 		"cpus":       cpus,
 		"memory_mb":  memKB / 1024,
 	}, left, nil
+}
+
+// addAddresses appends the addresses another host can reach this one at,
+// each once.
+func addAddresses(addrs []string, found ...hostread.Addr) []string {
+	for _, a := range found {
+		v := a.Addr.String()
+		if keepAddress(v) && !slices.Contains(addrs, v) {
+			addrs = append(addrs, v)
+		}
+	}
+	return addrs
+}
+
+// cpuCount is the number of online CPUs: counted from the kernel's list
+// (cpus_online, e.g. "0-3,6", as glibc's getconf counts it) or as getconf
+// gave it (cpus) where the list could not be read.
+func cpuCount(raw map[string]string) (int, error) {
+	list, ok := raw["cpus_online"]
+	if !ok {
+		n, err := strconv.Atoi(raw["cpus"])
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("cpus %q: not a count", raw["cpus"])
+		}
+		return n, nil
+	}
+	n := 0
+	for _, r := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if errA != nil || errB != nil || a < 0 || b < a {
+			return 0, fmt.Errorf("online cpus %q: not a list of ranges", list)
+		}
+		n += b - a + 1
+	}
+	return n, nil
 }
 
 // keepAddress drops loopback and link-local addresses: neither can be used

@@ -3,7 +3,10 @@ package facts
 import (
 	"context"
 	"os"
+	"os/exec"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ferry-deploy/ferry/runner/local"
@@ -21,8 +24,9 @@ func TestParseRecorded(t *testing.T) {
 			"init": "sysvinit", "hostname": "vm", "addresses": []string{"192.0.2.2", "fd00::2"},
 			"cpus": 2, "memory_mb": 24105,
 		}, statedir.Left{}},
-		// The script as it is now: ip's own lines, read by hostread
-		// (recorded ip -o addr show of a load balancer holding 198.18.0.10).
+		// The script as it is now: ip's own lines after the marker, read
+		// by hostread (recorded ip -o addr show of a load balancer holding
+		// 198.18.0.10), and the kernel's list of online CPUs.
 		{"testdata/debian12-ip.txt", map[string]any{
 			"os_id": "debian", "os_version": "12", "os_family": "debian", "pkg_mgr": "apt",
 			"init": "systemd", "hostname": "lb-01", "addresses": []string{"198.18.0.11", "198.18.0.10"},
@@ -67,6 +71,30 @@ func TestParseRejectsIncompleteOutput(t *testing.T) {
 	}
 }
 
+func TestCPUCount(t *testing.T) {
+	for _, tt := range []struct {
+		raw  map[string]string
+		want int
+	}{
+		{map[string]string{"cpus_online": "0"}, 1},
+		{map[string]string{"cpus_online": "0-1"}, 2},
+		{map[string]string{"cpus_online": "0-3,6,8-9"}, 7},
+		{map[string]string{"cpus": "12"}, 12},
+	} {
+		if got, err := cpuCount(tt.raw); err != nil || got != tt.want {
+			t.Errorf("cpuCount(%v) = %d, %v; want %d", tt.raw, got, err, tt.want)
+		}
+	}
+	for _, raw := range []map[string]string{
+		{"cpus_online": ""}, {"cpus_online": "3-1"}, {"cpus_online": "0-"}, {"cpus_online": "a"},
+		{"cpus": "0"}, {"cpus": ""}, {},
+	} {
+		if n, err := cpuCount(raw); err == nil {
+			t.Errorf("cpuCount(%v) = %d, want an error", raw, n)
+		}
+	}
+}
+
 func TestFamily(t *testing.T) {
 	for _, tt := range []struct{ id, like, want string }{
 		{"ubuntu", "debian", "debian"},
@@ -92,11 +120,12 @@ func TestGatherLocal(t *testing.T) {
 	if f["os_id"] == "" || f["os_family"] == "" {
 		t.Errorf("os facts empty: %v", f)
 	}
-	if n, _ := f["cpus"].(int); n < 1 {
-		t.Errorf("cpus = %v", f["cpus"])
+	// The builtins' reads agree with the programs they replace.
+	if want := commandInt(t, "getconf", "_NPROCESSORS_ONLN"); f["cpus"] != want {
+		t.Errorf("cpus = %v, getconf says %d", f["cpus"], want)
 	}
-	if n, _ := f["memory_mb"].(int); n < 16 {
-		t.Errorf("memory_mb = %v", f["memory_mb"])
+	if want := commandInt(t, "awk", "/^MemTotal:/ {print $2}", "/proc/meminfo") / 1024; f["memory_mb"] != want {
+		t.Errorf("memory_mb = %v, /proc/meminfo says %d", f["memory_mb"], want)
 	}
 	for _, a := range f["addresses"].([]string) {
 		if a == "127.0.0.1" || a == "::1" {
@@ -106,4 +135,18 @@ func TestGatherLocal(t *testing.T) {
 	if f["init"] != "systemd" && f["init"] != "sysvinit" {
 		t.Errorf("init = %v", f["init"])
 	}
+}
+
+// commandInt runs a program on this machine and reads its output as a number.
+func commandInt(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return n
 }

@@ -42,6 +42,26 @@ func TestBackgroundChildOutputNotTaken(t *testing.T) {
 	}
 }
 
+// TestDirectCommandWritesToItsSession: a Direct command of its own
+// session (the run lock's holder) writes straight to the session's
+// streams, where any other command's output goes through the frame's
+// private files; both come back whole.
+func TestDirectCommandWritesToItsSession(t *testing.T) {
+	f := newFixture(t)
+	c := dial(t, f.config())
+	script := "cat; readlink /proc/self/fd/1; echo err >&2; exit 3"
+	for _, direct := range []bool{false, true} {
+		res := run(t, c, executor.Command{Script: script, Stdin: strings.NewReader("in\n"), Direct: direct})
+		first, stdout, _ := strings.Cut(string(res.Stdout), "\n")
+		if first != "in" || string(res.Stderr) != "err\n" || res.ExitCode != 3 {
+			t.Errorf("direct %v: %+v", direct, res)
+		}
+		if isPipe := strings.HasPrefix(stdout, "pipe:"); isPipe != direct {
+			t.Errorf("direct %v: the script's stdout is %q", direct, stdout)
+		}
+	}
+}
+
 // BenchmarkRunLargeScript runs a script carrying a 50 MB value (a shell
 // task with a huge argument): the bootstrap reads it in one block.
 func BenchmarkRunLargeScript(b *testing.B) {

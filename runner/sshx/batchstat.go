@@ -16,17 +16,25 @@ import (
 // path that exists: the path, "TYPE MODE OWNER GROUP SIZE UID GID" and a
 // link's target; then an empty field; then sha256sum's "HASH  PATH" for each
 // regular file. find -P describes a link itself, as statScript does; its
-// paths are absolute (checkPath), never taken for an expression. Without
-// GNU find or a sha256sum that knows -z (BSD, busybox, coreutils before
-// 8.30) it exits statsUnsupported and each path is stat'ed on its own.
-var statsScript = `find -P / -maxdepth 0 -printf '' 2>/dev/null && sha256sum -z </dev/null >/dev/null 2>&1 || exit ` + itoa(statsUnsupported) + `
-find -P "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
+// paths are absolute (checkPath), never taken for an expression.
+//
+// The script proves its tools as it goes rather than with probes of their
+// own (two processes more): the first record is always "/", which a find
+// without -printf (busybox, BSD) does not print, and sha256sum hashes
+// /dev/null first, which one without -z (coreutils before 8.30) does not.
+// parseStats then reports the host unsupported, and each path is stat'ed on
+// its own.
+const statsScript = `find -P / "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
 printf '\0'
-find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- {} + 2>/dev/null
+find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- /dev/null {} + 2>/dev/null
 exit 0`
 
-// statsUnsupported is statsScript's exit status on a host it cannot serve.
-const statsUnsupported = 68
+// statsProbe is the file statsScript always hashes first, and
+// statsProbeSum its hash (of nothing).
+const (
+	statsProbe    = "/dev/null"
+	statsProbeSum = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
 
 // statsRead is one read standing for the stat reads of paths.
 func statsRead(paths []string) string {
@@ -40,9 +48,6 @@ func statsRead(paths []string) string {
 // parseStats turns statsScript's output into one answer per path (in the
 // order of paths); ok is false where the host could not run it.
 func parseStats(res executor.Result, paths []string, host string) ([]executor.ReadAnswer, bool) {
-	if res.ExitCode == statsUnsupported {
-		return nil, false
-	}
 	if !res.OK() {
 		return statsFailed(paths, host, errors.New(remoteMessage(res))), true
 	}
@@ -62,12 +67,18 @@ func parseStats(res executor.Result, paths []string, host string) ([]executor.Re
 	if k >= len(fields) || len(fields[k]) != 0 {
 		return statsFailed(paths, host, fmt.Errorf("unexpected output %q", res.Stdout)), true
 	}
+	if k == 0 || string(fields[0]) != "/" {
+		return nil, false // no -printf: find printed nothing, "/" included
+	}
 	sums := map[string]string{}
 	for _, f := range fields[k+1:] {
 		sum, p, ok := strings.Cut(string(f), "  ")
 		if ok {
 			sums[p] = sum
 		}
+	}
+	if anyRegular(regular) && sums[statsProbe] != statsProbeSum {
+		return nil, false // sha256sum without -z: no sum at all
 	}
 	for i, p := range paths {
 		fi, found := infos[p]
@@ -86,6 +97,16 @@ func parseStats(res executor.Result, paths []string, host string) ([]executor.Re
 		out[i].Info = fi
 	}
 	return out, true
+}
+
+// anyRegular reports whether any path is a regular file.
+func anyRegular(regular map[string]bool) bool {
+	for _, r := range regular {
+		if r {
+			return true
+		}
+	}
+	return false
 }
 
 // findTypes names find's %y letters as statScript names the types.

@@ -10,3 +10,11 @@ func ShellToken(c *Client) string {
 	}
 	return ""
 }
+
+// SetSweepEvery makes one shell in n sweep the folders killed shells left,
+// until the test ends.
+func SetSweepEvery(t interface{ Cleanup(func()) }, n int) {
+	old := sweepEvery
+	sweepEvery = n
+	t.Cleanup(func() { sweepEvery = old })
+}

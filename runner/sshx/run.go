@@ -87,6 +87,9 @@ func (c *Client) Run(ctx context.Context, cmd executor.Command) (executor.Result
 		}
 	}
 	var stdout, stderr bytes.Buffer
+	if !cmd.Direct {
+		pre = fmt.Sprintf(sessionFrame, quote(pre))
+	}
 	code, err := c.exec(ctx, kind, pre, cmd.Stdin, &stdout, &stderr)
 	if err != nil {
 		return executor.Result{}, err
@@ -94,12 +97,11 @@ func (c *Client) Run(ctx context.Context, cmd executor.Command) (executor.Result
 	return executor.Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
 }
 
-// exec runs the preamble in a session of its own, through sudo as kind
+// exec runs the program pre in a session of its own, through sudo as kind
 // says.
 func (c *Client) exec(ctx context.Context, kind sudoKind, pre string, in io.Reader, stdout, stderr io.Writer) (int, error) {
-	var line, password string
-	pre = fmt.Sprintf(sessionFrame, quote(pre))
-	line = fmt.Sprintf(bootstrap, len(pre))
+	var password string
+	line := fmt.Sprintf(bootstrap, len(pre))
 	switch kind {
 	case sudoNoPasswd:
 		line = "sudo -n -- " + line

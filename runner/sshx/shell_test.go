@@ -348,3 +348,42 @@ func benchmarkStat(b *testing.B, cfg func(*fixture) sshx.Config) {
 func BenchmarkRunSession(b *testing.B) { benchmarkStat(b, (*fixture).sessionConfig) }
 
 func BenchmarkRunShell(b *testing.B) { benchmarkStat(b, (*fixture).config) }
+
+// TestShellSweepsKilledShellsFolders: a shell that sweeps removes the
+// private folder a killed shell left (empty, unused for over an hour) and
+// leaves a recent one, which may be a live shell's.
+func TestShellSweepsKilledShellsFolders(t *testing.T) {
+	if _, err := os.Stat("/dev/shm"); err != nil {
+		t.Skip("no /dev/shm on this machine: the shells keep their folders elsewhere")
+	}
+	sshx.SetSweepEvery(t, 1)
+	stale, err := os.MkdirTemp("/dev/shm", ".ferry-sweeptest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent, err := os.MkdirTemp("/dev/shm", ".ferry-sweeptest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(stale); os.Remove(recent) })
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	c := dial(t, f.config())
+	run(t, c, executor.Command{Script: "true"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(stale); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stale folder is still there")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("the recent folder: %v", err)
+	}
+}
