@@ -87,7 +87,7 @@ func (e *Engine) releaseSettled(plays []Play) {
 	e.releasing.Add(1)
 	go func() {
 		defer e.releasing.Done()
-		e.letGo(done)
+		e.letAllGo(done)
 	}()
 }
 

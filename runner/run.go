@@ -250,11 +250,11 @@ func (e *Engine) closeAll() {
 	e.mu.Lock()
 	all := slices.Collect(maps.Values(e.hosts))
 	e.mu.Unlock()
-	e.letGo(all)
+	e.letAllGo(all)
 }
 
-// letGo lets hosts go, --forks at a time.
-func (e *Engine) letGo(hosts []*hostRun) {
+// letAllGo lets every one of hosts go (hostRun.letGo), --forks at a time.
+func (e *Engine) letAllGo(hosts []*hostRun) {
 	var g errgroup.Group
 	g.SetLimit(e.opts.Forks)
 	for _, hr := range hosts {
