@@ -26,7 +26,7 @@ import (
 // its own.
 const statsScript = `find -P / "$@" -maxdepth 0 -printf '%p\0%y %m %u %g %s %U %G\0%l\0' 2>/dev/null
 printf '\0'
-find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- /dev/null {} + 2>/dev/null
+find -P "$@" -maxdepth 0 -type f -exec sha256sum -z -- ` + statsProbe + ` {} + 2>/dev/null
 exit 0`
 
 // statsProbe is the file statsScript always hashes first, and
