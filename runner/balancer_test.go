@@ -18,10 +18,22 @@ import (
 
 // withBalancer rewrites the lab's inventory so that its last host becomes
 // a load balancer outside the run's plays (group lb, no roles) and group
-// site drains through it. The balancer has no HAProxy socket, so the drain
-// and ready scripts find nothing to do there: what is tested is when ferry
-// connects to it and what it runs there.
+// site drains through it (serial when above 0). The balancer has no
+// HAProxy socket, so the drain and ready scripts find nothing to do there:
+// what is tested is when ferry connects to it and what it runs there.
 func withBalancer(t *testing.T, l *lab, serial int) (lb string) {
+	t.Helper()
+	drain := "    drain: {through: lb, backend: web, timeout: 5s}\n"
+	if serial > 0 {
+		drain += "    serial: " + itoa(serial) + "\n"
+	}
+	return splitLastHost(t, l, "lb", "", drain)
+}
+
+// splitLastHost moves the lab's last host out of group site into a group
+// of its own, group, with the YAML keys groupKeys (e.g. "    roles: [x]\n"),
+// adds siteKeys to group site's, and returns the host's name.
+func splitLastHost(t *testing.T, l *lab, group, groupKeys, siteKeys string) (name string) {
 	t.Helper()
 	path := filepath.Join(l.dir, "inventory.yml")
 	text, err := os.ReadFile(path)
@@ -33,22 +45,18 @@ func withBalancer(t *testing.T, l *lab, serial int) (lb string) {
 		t.Fatal("the lab needs two hosts or more")
 	}
 	last := hosts[len(hosts)-1]
-	lb = string(text[last[2]:last[3]])
+	name = string(text[last[2]:last[3]])
 	line := string(text[last[0]:last[1]])
 	site := string(text[:last[0]]) + string(text[last[1]:])
-	drain := "    drain: {through: lb, backend: web, timeout: 5s}\n"
-	if serial > 0 {
-		drain += "    serial: " + itoa(serial) + "\n"
-	}
-	site = regexp.MustCompile(`(?m)^    roles: \[site\]\n`).ReplaceAllLiteralString(site, "    roles: [site]\n"+drain)
-	out := site + "  lb:\n    hosts:\n" + line
+	site = regexp.MustCompile(`(?m)^    roles: \[site\]\n`).ReplaceAllLiteralString(site, "    roles: [site]\n"+siteKeys)
+	out := site + "  " + group + ":\n" + groupKeys + "    hosts:\n" + line
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if l.inv, err = inventory.Load(path); err != nil {
 		t.Fatal(err)
 	}
-	return lb
+	return name
 }
 
 func itoa(n int) string {

@@ -1,7 +1,9 @@
 package runner_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,5 +107,48 @@ func TestSettledHostIsLetGo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(h01, ".ferry", "deployed")); err != nil {
 		t.Errorf("h01 let go without its deployed mark: %v", err)
+	}
+}
+
+// TestSettledHostLetGoServesADelegate: a settled host is let go early even
+// when a task of another play delegates to it (the usual case: web servers
+// that register themselves on a monitoring host with nothing to do), and
+// the delegated task connects and locks it again: it runs there under
+// this run's lock.
+func TestSettledHostLetGoServesADelegate(t *testing.T) {
+	l := newLab(t, 2, "site")
+	web := splitLastHost(t, l, "web", "    roles: [web]\n", "")
+	h01 := l.roots["h01"]
+	l.writeRole("site", `tasks:
+  - name: config
+    copy: {content: "x\n", dest: "{{ .root }}/config"}
+`)
+	l.writeRole("web", fmt.Sprintf(`tasks:
+  - name: config
+    copy: {content: "x\n", dest: "{{ .root }}/config"}
+    register: cfg
+  - name: h01 let go
+    shell: {cmd: "i=0; while [ -e %[1]s/.ferry/run.holder ]; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done"}
+    when: and .probe .cfg.changed
+  - name: on h01, under this run's lock
+    shell: {cmd: "test -s %[1]s/.ferry/run.holder && echo ran >%[1]s/delegated"}
+    delegate_to: h01
+    when: .probe
+`, h01))
+	if _, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": false}}); err != nil || rc.Failed != 0 {
+		t.Fatalf("first deploy: %v %+v", err, rc)
+	}
+	if err := os.Remove(filepath.Join(l.roots[web], "config")); err != nil {
+		t.Fatal(err)
+	}
+	rec, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": true}})
+	if err != nil || rc.Failed != 0 || rc.Unreachable != 0 {
+		t.Fatalf("%s changes and delegates to settled h01: %v %+v\n%v", web, err, rc, rec.events)
+	}
+	if got := readFile(t, filepath.Join(h01, "delegated")); got != "ran\n" {
+		t.Errorf("the delegated task on h01: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("h01's run lock is still held after the run: %v", err)
 	}
 }

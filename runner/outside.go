@@ -17,9 +17,11 @@ import (
 // through (drain: through:). Such a host is connected, through
 // Options.Connect like every host, the first time a host of the run needs
 // it, and is then kept with the run's hosts, which closes (and unlocks)
-// it with them. The hosts of one batch need it at the same time: one lock
-// makes finding and opening it one step, so that it is connected once and
-// no connection is lost.
+// it with them. A host of the plays let go early (settled, planfirst.go)
+// is opened again the same way when a task is delegated to it. The hosts
+// of one batch need it at the same time: one lock makes finding and
+// opening it one step, so that it is connected once and no connection is
+// lost.
 
 // outsideUse says what a host outside the plays is opened for.
 type outsideUse int
@@ -91,6 +93,7 @@ func (e *Engine) connectOutside(ctx context.Context, h *inventory.Host) (*hostRu
 // fresh connection that cannot be readied is closed and not kept.
 // outside.mu is held.
 func (e *Engine) openDelegate(ctx context.Context, h *inventory.Host) (*hostRun, error) {
+	e.releasing.Wait() // a settled host being let go is closed first
 	hr := e.hostRun(h.Name)
 	switch {
 	case hr == nil:
@@ -110,8 +113,31 @@ func (e *Engine) openDelegate(ctx context.Context, h *inventory.Host) (*hostRun,
 		}
 	case hr.exec == nil || hr.stats.Unreachable:
 		return nil, fmt.Errorf("%w: it was not reachable when the run began", executor.ErrUnreachable)
+	case hr.closed:
+		if err := e.reopen(ctx, hr); err != nil {
+			return nil, err
+		}
 	}
 	return hr, nil
+}
+
+// reopen connects and locks again a settled host that was let go early
+// (planfirst.go), for the tasks delegated to it. Its connection is
+// swapped inside the counting executor, so that the recap counts its
+// round trips across both. In the meantime another run may have taken its
+// lock: the delegated task then fails, naming that run. outside.mu is held.
+func (e *Engine) reopen(ctx context.Context, hr *hostRun) error {
+	x, err := e.opts.Connect(ctx, hr.host)
+	if err != nil {
+		return err
+	}
+	hr.exec.Executor, hr.closed = x, false
+	if err := e.readyForTasks(ctx, hr); err != nil {
+		x.Close()
+		hr.closed = true
+		return err
+	}
+	return nil
 }
 
 // outsideRun is the run of h, connected through x outside the plays: a

@@ -59,14 +59,11 @@ func (e *Engine) planFirst(ctx context.Context, plays []Play) {
 // run lock would keep another run waiting for nothing, and their
 // connection would hold memory here and an sshd, a shell and the lock's
 // command there until the run ends. Hosts of a drain's Through group stay
-// (the drains run on them), and every host stays when a task delegates
-// (its target is known only once rendered).
+// (the drains run on them). A host let go that a task is then delegated
+// to is connected and locked again (outside.go).
 func (e *Engine) releaseSettled(plays []Play) {
 	keep := map[string]bool{}
 	for _, p := range plays {
-		if delegates(p) {
-			return
-		}
 		if p.Drain != nil && p.Drain.Through != "" {
 			for _, h := range e.inv.HostsOf(p.Drain.Through) {
 				keep[h.Name] = true
@@ -220,20 +217,10 @@ func hasHost(p Play, name string) bool {
 // hosts of a batch share it) or delegate_to (it reads and changes another
 // host): such a host runs in its turn.
 func tiedToOthers(p Play) bool {
-	return anyTask(p, func(t *roles.Task) bool { return t.RunOnce || t.DelegateTo != "" })
-}
-
-// delegates reports whether a task or handler of p runs on another host.
-func delegates(p Play) bool {
-	return anyTask(p, func(t *roles.Task) bool { return t.DelegateTo != "" })
-}
-
-// anyTask reports whether a task or handler of p's roles (those it
-// includes too) is one that match says.
-func anyTask(p Play, match func(*roles.Task) bool) bool {
+	tied := func(t *roles.Task) bool { return t.RunOnce || t.DelegateTo != "" }
 	for _, r := range append(slices.Clone(p.Roles), p.Included...) {
 		for _, list := range [][]*roles.Task{r.Tasks, r.Handlers} {
-			if slices.ContainsFunc(roles.Flatten(list), match) {
+			if slices.ContainsFunc(roles.Flatten(list), tied) {
 				return true
 			}
 		}

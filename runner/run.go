@@ -113,7 +113,7 @@ type hostRun struct {
 	// startReached is set once the host met Options.StartAt.
 	startReached bool
 	unlock       func() // releases the run lock (not in check mode)
-	closed       bool   // the connection is closed (letGo: early for a settled host)
+	closed       bool   // the connection is closed (letGo: early for a settled host; reopen undoes it)
 	// held, while set, keeps task events back (until:, taskkeys.go).
 	held *[]heldEvent
 	// uncertain counts, in check mode, the tasks whose real run may fail
