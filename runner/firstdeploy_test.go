@@ -82,21 +82,8 @@ func TestFirstDeployIsNotPlannedFirst(t *testing.T) {
 func TestSettledHostIsLetGo(t *testing.T) {
 	l := newLab(t, 2, "site")
 	h01 := l.roots["h01"]
-	l.writeRole("site", fmt.Sprintf(`tasks:
-  - name: config
-    copy: {content: "x\n", dest: "{{ .root }}/config"}
-    register: cfg
-  - name: h01 let go
-    shell: {cmd: "i=0; while [ -e %s/.ferry/run.holder ]; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done"}
-    when: and .probe .cfg.changed
-`, h01))
-	if _, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": false}}); err != nil || rc.Failed != 0 {
-		t.Fatalf("first deploy: %v %+v", err, rc)
-	}
-	if err := os.Remove(filepath.Join(l.roots["h02"], "config")); err != nil {
-		t.Fatal(err)
-	}
-	rec, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": true}})
+	l.writeRole("site", "tasks:\n"+configThenLetGo(h01))
+	rec, rc, err := changeConfigOf(t, l, "h02")
 	if err != nil || rc.Failed != 0 || rc.Changed != 2 {
 		t.Fatalf("h02 changes, h01 settled: %v %+v\n%s", err, rc, strings.Join(rec.changed(), "\n"))
 	}
@@ -123,25 +110,12 @@ func TestSettledHostLetGoServesADelegate(t *testing.T) {
   - name: config
     copy: {content: "x\n", dest: "{{ .root }}/config"}
 `)
-	l.writeRole("web", fmt.Sprintf(`tasks:
-  - name: config
-    copy: {content: "x\n", dest: "{{ .root }}/config"}
-    register: cfg
-  - name: h01 let go
-    shell: {cmd: "i=0; while [ -e %[1]s/.ferry/run.holder ]; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done"}
-    when: and .probe .cfg.changed
-  - name: on h01, under this run's lock
+	l.writeRole("web", "tasks:\n"+configThenLetGo(h01)+fmt.Sprintf(`  - name: on h01, under this run's lock
     shell: {cmd: "test -s %[1]s/.ferry/run.holder && echo ran >%[1]s/delegated"}
     delegate_to: h01
     when: .probe
 `, h01))
-	if _, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": false}}); err != nil || rc.Failed != 0 {
-		t.Fatalf("first deploy: %v %+v", err, rc)
-	}
-	if err := os.Remove(filepath.Join(l.roots[web], "config")); err != nil {
-		t.Fatal(err)
-	}
-	rec, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": true}})
+	rec, rc, err := changeConfigOf(t, l, web)
 	if err != nil || rc.Failed != 0 || rc.Unreachable != 0 {
 		t.Fatalf("%s changes and delegates to settled h01: %v %+v\n%v", web, err, rc, rec.events)
 	}
@@ -151,4 +125,30 @@ func TestSettledHostLetGoServesADelegate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("h01's run lock is still held after the run: %v", err)
 	}
+}
+
+// configThenLetGo is two tasks: a config file, then, in a run with probe
+// set where the file changed, a wait of up to 5 s for the holder file in
+// root's state folder to go (that host let go).
+func configThenLetGo(root string) string {
+	return fmt.Sprintf(`  - name: config
+    copy: {content: "x\n", dest: "{{ .root }}/config"}
+    register: cfg
+  - name: settled host let go
+    shell: {cmd: "i=0; while [ -e %[1]s/.ferry/run.holder ]; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done"}
+    when: and .probe .cfg.changed
+`, root)
+}
+
+// changeConfigOf deploys the lab (probe off), removes host's config file
+// and deploys again with probe on: the second run's outcome.
+func changeConfigOf(t *testing.T, l *lab, host string) (*recorder, runner.Recap, error) {
+	t.Helper()
+	if _, rc, err := l.deploy(runOpts{extra: map[string]any{"probe": false}}); err != nil || rc.Failed != 0 {
+		t.Fatalf("first deploy: %v %+v", err, rc)
+	}
+	if err := os.Remove(filepath.Join(l.roots[host], "config")); err != nil {
+		t.Fatal(err)
+	}
+	return l.deploy(runOpts{extra: map[string]any{"probe": true}})
 }
