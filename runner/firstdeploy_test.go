@@ -3,7 +3,6 @@ package runner_test
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,7 +121,7 @@ func TestSettledHostLetGoServesADelegate(t *testing.T) {
 	if got := readFile(t, filepath.Join(h01, "delegated")); got != "ran\n" {
 		t.Errorf("the delegated task on h01: %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("h01's run lock is still held after the run: %v", err)
 	}
 }
