@@ -1,7 +1,6 @@
 package runner_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -121,7 +120,7 @@ func TestSettledHostLetGoServesADelegate(t *testing.T) {
 	if got := readFile(t, filepath.Join(h01, "delegated")); got != "ran\n" {
 		t.Errorf("the delegated task on h01: %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(h01, ".ferry", "run.holder")); !os.IsNotExist(err) {
 		t.Errorf("h01's run lock is still held after the run: %v", err)
 	}
 }
