@@ -141,8 +141,7 @@ func Parse(out string) (map[string]any, statedir.Left, error) {
 // each once.
 func addAddresses(addrs []string, found ...hostread.Addr) []string {
 	for _, a := range found {
-		v := a.Addr.String()
-		if keepAddress(v) && !slices.Contains(addrs, v) {
+		if v := a.Addr.String(); keepAddress(a.Addr) && !slices.Contains(addrs, v) {
 			addrs = append(addrs, v)
 		}
 	}
@@ -179,12 +178,8 @@ func cpuCount(raw map[string]string) (int, error) {
 
 // keepAddress drops loopback and link-local addresses: neither can be used
 // by another host to reach this one.
-func keepAddress(s string) bool {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return false
-	}
-	return !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified()
+func keepAddress(a netip.Addr) bool {
+	return a.IsValid() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified()
 }
 
 // family maps an os-release ID (and ID_LIKE) to the family name modules
